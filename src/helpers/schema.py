@@ -1,0 +1,105 @@
+"""The patient-level format: one folder per cohort with three CSV files.
+
+Every column, its type, unit and allowed range is declared here once; the data
+dictionary page of the book and the loader both read these declarations.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandera.pandas as pa
+
+ARMS = ("tacrolimus", "no_tacrolimus", "multitarget")
+SEXES = ("F", "M")
+ISN_CLASSES = ("I", "II", "III", "IV", "V", "VI", "III+V", "IV+V")
+PRIOR_RESPONSES = ("partial", "none")
+EVENT_TYPES = ("renal_flare", "esrd", "death", "adverse_event")
+ID_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    kind: str  # "str", "int", "float"
+    description: str
+    unit: str = ""
+    required: bool = True  # a value must be present in every row
+    min: float | None = None
+    max: float | None = None
+    allowed: tuple[str, ...] | None = None
+
+    def expected(self) -> str:
+        """Plain-words description of a valid value, used in error messages."""
+        if self.allowed:
+            return "one of " + ", ".join(self.allowed)
+        words = {"str": "text", "int": "a whole number", "float": "a number"}[self.kind]
+        if self.min is not None and self.max is not None:
+            words += f" from {self.min:g} to {self.max:g}"
+        elif self.min is not None:
+            words += f" >= {self.min:g}"
+        if self.unit:
+            words += f" ({self.unit})"
+        return words
+
+
+PATIENTS = (
+    Field("patient_id", "str", "Unique patient identifier (letters, digits, _ . -)"),
+    Field("study", "str", "Study label"),
+    Field("arm", "str", "Treatment arm", allowed=ARMS),
+    Field("sex", "str", "Sex", allowed=SEXES),
+    Field("age", "float", "Age at baseline", "years", min=10, max=100),
+    Field("isn_class", "str", "ISN/RPS class of the kidney biopsy", required=False, allowed=ISN_CLASSES),
+    Field("induction", "str", "Induction regimen", required=False),
+    Field("maintenance", "str", "Maintenance regimen ('+' joins drugs)", required=False),
+    Field("prior_response", "str", "Response to prior induction (refractory cohorts)", required=False,
+          allowed=PRIOR_RESPONSES),
+    Field("last_followup_day", "int", "Last day observed (censoring)", "days since baseline", min=0, max=20000),
+)
+
+LABS = (
+    Field("patient_id", "str", "Patient identifier, as in patients.csv"),
+    Field("day", "int", "Day of the visit", "days since baseline", min=0, max=20000),
+    Field("upcr_g_g", "float", "Urine protein/creatinine ratio", "g/g", required=False, min=0, max=50),
+    Field("creatinine_mg_dl", "float", "Serum creatinine", "mg/dL", required=False, min=0.1, max=20),
+    Field("egfr", "float", "Estimated GFR", "mL/min/1.73 m²", required=False, min=1, max=200),
+    Field("albumin_g_dl", "float", "Serum albumin", "g/dL", required=False, min=0.5, max=7),
+    Field("c3_mg_dl", "float", "Complement C3", "mg/dL", required=False, min=0, max=400),
+    Field("c4_mg_dl", "float", "Complement C4", "mg/dL", required=False, min=0, max=200),
+    Field("anti_dsdna_iu_ml", "float", "Anti-dsDNA antibody", "IU/mL", required=False, min=0, max=10000),
+)
+
+EVENTS = (
+    Field("patient_id", "str", "Patient identifier, as in patients.csv"),
+    Field("day", "int", "Day of the event", "days since baseline", min=0, max=20000),
+    Field("event", "str", "Event type", allowed=EVENT_TYPES),
+    Field("category", "str", "Adverse event category (required for adverse_event)", required=False),
+)
+
+FILES = {"patients.csv": PATIENTS, "labs.csv": LABS, "events.csv": EVENTS}
+KEYS = {"patients.csv": ["patient_id"], "labs.csv": ["patient_id", "day"], "events.csv": None}
+
+
+def _column(field: Field) -> pa.Column:
+    checks = []
+    if field.allowed:
+        checks.append(pa.Check.isin(field.allowed))
+    if field.min is not None:
+        checks.append(pa.Check.ge(field.min))
+    if field.max is not None:
+        checks.append(pa.Check.le(field.max))
+    if field.name == "patient_id":
+        checks.append(pa.Check.str_matches(ID_PATTERN))
+    dtype = {"str": str, "int": "Int64", "float": float}[field.kind]
+    return pa.Column(dtype, checks=checks, nullable=not field.required, coerce=False)
+
+
+def dataframe_schema(filename: str) -> pa.DataFrameSchema:
+    fields = FILES[filename]
+    return pa.DataFrameSchema(
+        {f.name: _column(f) for f in fields},
+        strict=True,
+        ordered=False,
+        unique=KEYS[filename],
+        report_duplicates="all",
+        name=filename,
+    )
