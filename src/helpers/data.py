@@ -156,7 +156,7 @@ def _parse(cell: str, kind: str):
         return cell
     if kind == "int":
         number = float(cell)  # accepts "12" and "12.0"; "12.5" is rejected below
-        if not number.is_integer():
+        if not number.is_integer() or abs(number) >= 2**63:  # beyond Int64: "1e30" would crash pandas
             raise ValueError
         return int(number)
     number = float(cell)
@@ -186,7 +186,7 @@ def _typed_frame(file: Path, fields, rows, lines) -> pd.DataFrame:
     if problems:
         raise DataError(problems)
     frame = pd.DataFrame(columns)
-    if frame.empty:
+    if frame.empty and file.name != "events.csv":  # a cohort may have no events; never no patients or labs
         raise DataError([Problem(label, None, None, "has a header but no data rows")])
     return frame
 
@@ -241,5 +241,6 @@ def _cross_checks(folder: Path, frames: dict[str, pd.DataFrame]) -> list[Problem
 
 
 def _short(text: str, limit: int = 40) -> str:
-    text = str(text)
+    # show invisible characters (NUL, tab, ...) escaped, so the message says what is in the cell
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
     return text if len(text) <= limit else text[:limit] + "..."

@@ -32,6 +32,8 @@ class Field:
         """Plain-words description of a valid value, used in error messages."""
         if self.allowed:
             return "one of " + ", ".join(self.allowed)
+        if self.name == "patient_id":  # checked against ID_PATTERN in _column
+            return "an identifier of 1 to 64 letters, digits, _ . - (no spaces)"
         words = {"str": "text", "int": "a whole number", "float": "a number"}[self.kind]
         if self.min is not None and self.max is not None:
             words += f" from {self.min:g} to {self.max:g}"

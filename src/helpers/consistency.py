@@ -1,0 +1,49 @@
+"""Internal-consistency tests of published aggregates (GRIM and friends).
+
+GRIM (Brown & Heathers 2017): a percentage or a mean of integer data reported at
+a given rounding is possible for a sample size n only if some integer total
+divided by n rounds to it.
+"""
+from __future__ import annotations
+
+import math
+from decimal import ROUND_HALF_UP, Decimal
+
+
+def rounds_to(value: float, reported: float, decimals: int) -> bool:
+    """Does `value` round (half up, as people round) to `reported` at `decimals`?"""
+    q = Decimal(1).scaleb(-decimals)
+    # repr() avoids binary noise: 0.4945 stays 0.4945, not 0.49449999...
+    return Decimal(repr(float(value))).quantize(q, rounding=ROUND_HALF_UP) == Decimal(repr(float(reported))).quantize(q)
+
+
+def percent_counts(percent: float, decimals: int, n: int) -> list[int]:
+    """Every count k (0..n) with 100*k/n rounding to `percent`."""
+    centre = percent * n / 100
+    return [k for k in range(max(0, math.floor(centre) - 1), min(n, math.ceil(centre) + 1) + 1)
+            if rounds_to(100 * k / n, percent, decimals)]
+
+
+def grim_percent(percent: float, decimals: int, n_min: int = 1, n_max: int = 1000) -> list[tuple[int, int]]:
+    """All (k, n) with n_min <= n <= n_max and 100*k/n rounding to `percent`."""
+    return [(k, n) for n in range(n_min, n_max + 1) for k in percent_counts(percent, decimals, n)]
+
+
+def grim_mean(mean: float, decimals: int, n: int, resolution: float = 1.0) -> bool:
+    """Can n values on a grid of `resolution` (1 for whole years) have this mean at this rounding?"""
+    units = mean * n / resolution
+    return any(rounds_to(total * resolution / n, mean, decimals)
+               for total in range(math.floor(units) - 1, math.ceil(units) + 2))
+
+
+def mixture_splits(overall: float, part_a: float, part_b: float, decimals: int, n: int) -> list[int]:
+    """Sizes k of part A (n - k in part B) for which the two reported subgroup means
+    can mix into the reported overall mean, allowing for the rounding of all three."""
+    half = 0.5 * 10 ** -decimals
+    splits = []
+    for k in range(0, n + 1):
+        lo = (k * (part_a - half) + (n - k) * (part_b - half)) / n
+        hi = (k * (part_a + half) + (n - k) * (part_b + half)) / n
+        if lo < overall + half and hi >= overall - half:  # the two possible ranges overlap
+            splits.append(k)
+    return splits

@@ -1,0 +1,151 @@
+"""Published targets: data/published/<study>.yaml, validated on load.
+
+These values are used for exactly two things: building the reconstructed
+cohort, and the side-by-side comparison (check command, scorecard). They are
+never printed as results.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from .paths import PUBLISHED_DIR
+
+STUDIES = ("study_a", "study_b")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Source(_Strict):
+    citation: str
+    doi: str | None = None
+    url: str | None = None
+
+
+class Criterion(_Strict):
+    parameter: str
+    value: float
+    unit: str
+    source: str
+    quote: str
+    note: str | None = None
+
+
+class Number(_Strict):
+    id: str
+    source: str
+    quote: str = Field(min_length=10)
+    measure: Literal["n_patients", "tacrolimus_monotherapy", "response", "poor_outcome", "age", "female",
+                     "upcr", "egfr"]
+    group: str
+    statistic: Literal["count", "percent", "mean", "sd", "p_value", "logrank_p"]
+    value: float
+    decimals: int = Field(ge=0, le=4)
+    outcome: Literal["CR", "PR", "overall"] | None = None
+    timepoint: str | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        if self.measure == "response" and (self.outcome is None or self.timepoint is None):
+            raise ValueError("a response number needs an outcome and a timepoint")
+        if self.statistic in ("p_value", "logrank_p") and not 0 <= self.value <= 1:
+            raise ValueError("a p-value lies between 0 and 1")
+        if self.statistic == "percent" and not 0 <= self.value <= 100:
+            raise ValueError("a percentage lies between 0 and 100")
+        if round(self.value, self.decimals) != self.value:
+            raise ValueError(f"value {self.value} has more decimals than {self.decimals}")
+        return self
+
+
+class Resolution(_Strict):
+    id: str
+    about: list[str]          # the published numbers involved
+    choice: str
+    why: str
+    sets_aside: list[str] = []  # published numbers the reconstruction does not aim at
+    value: Any = None           # the choice in machine-readable form, where the code needs it
+
+
+class Assumption(_Strict):
+    id: str
+    what: str
+    rule: str | None = None
+    value: Any = None
+
+
+class Study(_Strict):
+    study: str
+    title: str
+    arms: list[str]
+    subgroups: list[str] = []
+    timepoints: dict[str, int]
+    sources: dict[str, Source]
+    criteria: list[Criterion]
+    numbers: list[Number]
+    resolutions: list[Resolution] = []
+    assumptions: list[Assumption] = []
+
+    @model_validator(mode="after")
+    def _references(self):
+        ids = [n.id for n in self.numbers]
+        duplicated = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicated:
+            raise ValueError(f"duplicate number ids: {duplicated}")
+        for n in self.numbers:
+            if n.source not in self.sources:
+                raise ValueError(f"number {n.id}: unknown source {n.source!r}")
+            if n.timepoint not in (None, "baseline") and n.timepoint not in self.timepoints:
+                raise ValueError(f"number {n.id}: unknown timepoint {n.timepoint!r}")
+            groups = set(self.arms) | set(self.subgroups) | {"all", " vs ".join(self.arms)}
+            if n.group not in groups:
+                raise ValueError(f"number {n.id}: unknown group {n.group!r}")
+        for r in self.resolutions:
+            unknown = sorted((set(r.about) | set(r.sets_aside)) - set(ids))
+            if unknown:
+                raise ValueError(f"resolution {r.id}: unknown numbers {unknown}")
+        return self
+
+    def number(self, id: str) -> Number:
+        return next(n for n in self.numbers if n.id == id)
+
+    def resolution(self, id: str) -> Resolution:
+        return next(r for r in self.resolutions if r.id == id)
+
+    @property
+    def set_aside(self) -> set[str]:
+        return {i for r in self.resolutions for i in r.sets_aside}
+
+    def targets(self) -> list[Number]:
+        """The published numbers the reconstruction aims to reproduce."""
+        return [n for n in self.numbers if n.id not in self.set_aside]
+
+    def assumption(self, id: str) -> Assumption:
+        return next(a for a in self.assumptions if a.id == id)
+
+    def numbers_frame(self) -> pd.DataFrame:
+        return pd.DataFrame([n.model_dump() for n in self.numbers])
+
+
+class PublishedError(ValueError):
+    pass
+
+
+@lru_cache(maxsize=None)
+def load(study: str, folder: Path = PUBLISHED_DIR) -> Study:
+    """The validated published targets of `study` (study_a or study_b)."""
+    path = Path(folder) / f"{study}.yaml"
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as err:
+        raise PublishedError(f"{path}: cannot be read: {err}") from None
+    try:
+        return Study.model_validate(raw)
+    except ValidationError as err:
+        raise PublishedError(f"{path}: {err}") from None

@@ -1,0 +1,41 @@
+"""Shared fixtures."""
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture
+def valid_cohort(tmp_path: Path) -> Path:
+    """A small valid cohort folder (patients.csv, labs.csv, events.csv); returns its path.
+
+    3 patients (one per arm), 6 lab rows, 2 events. Plain CSV without quotes,
+    '\\n' line endings and a final newline, so the header is line 1 and the
+    first data row is line 2 of every file.
+    """
+    folder = tmp_path / "cohort"
+    folder.mkdir()
+    files = {
+        "patients.csv": [
+            "patient_id,study,arm,sex,age,isn_class,induction,maintenance,prior_response,last_followup_day",
+            "P01,demo,tacrolimus,F,31.5,IV,MMF+TAC,MMF,,365",
+            "P02,demo,no_tacrolimus,M,44,III+V,MMF,AZA,,400",
+            "P03,demo,multitarget,F,27,V,,,partial,180",
+        ],
+        "labs.csv": [
+            "patient_id,day,upcr_g_g,creatinine_mg_dl,egfr,albumin_g_dl,c3_mg_dl,c4_mg_dl,anti_dsdna_iu_ml",
+            "P01,0,3.2,1.1,72,2.9,60,8,400",
+            "P01,90,1.1,0.9,88,3.5,80,14,120",
+            "P01,180,0.3,0.8,95,3.9,95,18,40",
+            "P02,0,2.5,1.4,55,3.1,70,10,",
+            "P02,90,0.4,1.2,60,3.8,,,",
+            "P03,0,4.0,0.7,110,2.4,50,6,800",
+        ],
+        "events.csv": [
+            "patient_id,day,event,category",
+            "P01,150,renal_flare,",
+            "P02,30,adverse_event,infection",
+        ],
+    }
+    for name, lines in files.items():
+        (folder / name).write_text("\n".join(lines) + "\n", encoding="utf-8", newline="")
+    return folder
