@@ -40,7 +40,7 @@ class FitError(RuntimeError):
 
 
 def fit(x0, lower, upper, targets: list[Target], A=None, c=None, grid: float = 0.01,
-        scale=None, max_steps: int = 5000) -> np.ndarray:
+        scale=None, max_steps: int = 5000, restarts_max: int = 20) -> np.ndarray:
     """Values near `x0` within [lower, upper], with A @ x + c >= 0, matching `targets`."""
     x0 = np.asarray(x0, float)
     lower, upper = np.broadcast_to(lower, x0.shape).astype(float), np.broadcast_to(upper, x0.shape).astype(float)
@@ -49,25 +49,39 @@ def fit(x0, lower, upper, targets: list[Target], A=None, c=None, grid: float = 0
     c = np.zeros(A.shape[0]) if c is None else np.asarray(c, float)
 
     constraints = [{"type": "ineq", "fun": lambda x: A @ x + c, "jac": lambda x: A}] if A.size else []
-    for t in targets:
+    for t in targets:  # means are linear: exact constraints; SDs go in the objective (SLSQP copes better)
         idx = list(t.index)
         constraints.append({"type": "eq", "fun": lambda x, idx=idx, m=t.mean: x[idx].mean() - m})
-        constraints.append({"type": "eq", "fun": lambda x, idx=idx, s=t.sd: x[idx].std(ddof=1) - s})
-    start = np.clip(x0, lower, upper)
-    result = minimize(lambda x: np.sum(((x - x0) / scale) ** 2), start, method="SLSQP",
-                      bounds=list(zip(lower, upper)), constraints=constraints,
-                      options={"maxiter": 1000, "ftol": 1e-12})
-    x = result.x
-    if not result.success or any(t.miss(x) > 0.01 for t in targets) or (A.size and (A @ x + c).min() < -1e-6):
-        raise FitError(f"no values satisfy the targets and constraints ({result.message})")
+
+    def objective(x):
+        sd_miss = sum((x[list(t.index)].std(ddof=1) - t.sd) ** 2 / t.sd ** 2 for t in targets)
+        return 1e4 * sd_miss + 1e-3 * np.sum(((x - x0) / scale) ** 2) / x0.size
+
+    restarts = np.random.default_rng(0)
+    result = None
+    for attempt in range(restarts_max):
+        start = x0 if attempt == 0 else x0 * np.exp(restarts.normal(0, 0.3, x0.size))
+        result = minimize(objective, np.clip(start, lower, upper), method="SLSQP", bounds=list(zip(lower, upper)),
+                          constraints=constraints, options={"maxiter": 2000, "ftol": 1e-14})
+        x = result.x
+        if all(t.miss(x) <= 0.2 for t in targets) and (not A.size or (A @ x + c).min() >= -1e-6):
+            break
+    else:
+        raise FitError(f"no values satisfy the targets and constraints after {restarts_max} starts "
+                       f"({result.message})")
 
     x = np.round(x / grid) * grid
     feasible = lambda v: (v >= lower - 1e-9).all() and (v <= upper + 1e-9).all() and \
         (not A.size or (A @ v + c).min() >= -1e-9)
-    if not feasible(x):  # rounding crossed a constraint: step back towards the continuous solution
-        x = np.where(x > result.x, x - grid, x)
-        x = np.where(x < result.x, x + grid, x)
-        x = np.round(x / grid) * grid
+    for _ in range(max_steps):  # rounding may cross a constraint: step its largest term back inside
+        if feasible(x):
+            break
+        x = np.clip(x, lower, upper)
+        slack = A @ x + c
+        if slack.min() < -1e-9:
+            row = A[int(np.argmin(slack))]
+            j = int(np.argmax(np.abs(row)))
+            x[j] = round((x[j] + grid * np.sign(row[j])) / grid) * grid
     total_miss = lambda v: sum(t.miss(v) for t in targets)
     for _ in range(max_steps):
         current = total_miss(x)

@@ -78,6 +78,8 @@ class Assumption(_Strict):
     what: str
     rule: str | None = None
     value: Any = None
+    # published numbers that hold only because this assumption was chosen to make them hold
+    by_construction: list[str] = []
 
 
 class Study(_Strict):
@@ -110,6 +112,10 @@ class Study(_Strict):
             unknown = sorted((set(r.about) | set(r.sets_aside)) - set(ids))
             if unknown:
                 raise ValueError(f"resolution {r.id}: unknown numbers {unknown}")
+        for a in self.assumptions:
+            unknown = sorted(set(a.by_construction) - set(ids))
+            if unknown:
+                raise ValueError(f"assumption {a.id}: unknown numbers {unknown}")
         return self
 
     def number(self, id: str) -> Number:

@@ -25,10 +25,13 @@ from .consistency import percent_counts, rounds_to
 from .moments import Target, fit
 from .paths import RECONSTRUCTED_DIR
 from .response import Criteria
-from .stats import compare_proportions, logrank
+from statsmodels.duration.survfunc import survdiff
+
+from .stats import compare_proportions
 
 SEED = {"study_a": 20251028, "study_b": 81}
 WINDOW = 45          # the visit window the reconstruction is built for (days)
+MARGIN = 0.02        # fitted lab values stay this fraction inside a response threshold
 JITTER = 14          # visits fall within +/- JITTER days of the nominal day
 OUTCOMES = ("CR", "PR", "overall")
 
@@ -307,7 +310,7 @@ def _study_a_labs(rng, pub, patients, status, criteria, days) -> pd.DataFrame:
 
 def _study_a_events(rng, pub, patients, status, days, labs) -> pd.DataFrame:
     values = {a.id: a.value for a in pub.assumptions}
-    events = []
+    events = _poor_outcomes(rng, pub, patients, status, labs)
     # renal flares: a responder at one timepoint who is a non-responder at the next
     wide = status.pivot(index="patient_id", columns="tp_index", values="status")
     for arm, count in values["renal_flares"].items():
@@ -330,37 +333,50 @@ def _study_a_events(rng, pub, patients, status, days, labs) -> pd.DataFrame:
             rows = arm_patients.iloc[rng.choice(len(arm_patients), size=count, replace=False)]
             for pid, fu in zip(rows["patient_id"], rows["last_followup_day"]):
                 events.append((pid, int(rng.integers(1, fu + 1)), "adverse_event", category))
-    events += _poor_outcomes(rng, pub, patients, status, days)
     frame = pd.DataFrame(events, columns=["patient_id", "day", "event", "category"])
     return frame.sort_values(["patient_id", "day", "event"], kind="stable").reset_index(drop=True)
 
 
-def _poor_outcomes(rng, pub, patients, status, days, tries: int = 5000) -> list[tuple]:
+def _poor_outcomes(rng, pub, patients, status, labs, tries: int = 20000) -> list[tuple]:
     """ESRD / death among patients lost before the last timepoint and not in CR when last
-    seen, on their last follow-up day; the seeded draw whose log-rank p rounds to the published one."""
+    seen, between their last visit and their last follow-up day, which then ends follow-up.
+
+    Only the log-rank p is published: the seeded draw whose p rounds to it is kept (the
+    search uses statsmodels' fast log-rank; the book recomputes it with lifelines).
+    Updates `patients.last_followup_day` of the chosen patients.
+    """
     values = {a.id: a.value for a in pub.assumptions}["poor_outcomes"]
     target = next(n for n in pub.targets() if n.measure == "poor_outcome")
     last_status = status.sort_values("tp_index").groupby("patient_id")["status"].last()
     last_index = status.groupby("patient_id")["tp_index"].max()
-    lost = patients["patient_id"].map(last_index).fillna(-1).lt(len(days) - 1)
-    eligible = patients[lost & patients["patient_id"].map(last_status).ne("CR")]
+    last_visit = labs.groupby("patient_id")["day"].max()
+    n_tps = int(status["tp_index"].max()) + 1
+    lost = patients["patient_id"].map(last_index).fillna(-1).lt(n_tps - 1)
+    eligible = lost & patients["patient_id"].map(last_status).ne("CR")
+    followup = patients["last_followup_day"].to_numpy()
+    first_day = patients["patient_id"].map(last_visit).to_numpy() + 1
+    arms = patients["arm"].to_numpy()
     best = None
     for _ in range(tries):
-        chosen = []
+        event = np.zeros(len(patients), dtype=int)
+        days = followup.copy()
         for arm, kinds in values.items():
-            pool = eligible[eligible["arm"] == arm]["patient_id"].to_numpy()
+            pool = np.flatnonzero(eligible.to_numpy() & (arms == arm))
             picks = rng.choice(pool, size=sum(kinds.values()), replace=False)
-            kind_list = [k for k, c in kinds.items() for _ in range(c)]
-            chosen += list(zip(picks, kind_list))
-        has_event = patients["patient_id"].isin([p for p, _ in chosen])
-        p = logrank(patients["last_followup_day"], has_event.astype(int), patients["arm"])["p"]
-        gap = abs(p - target.value)
-        if best is None or gap < best[0]:
-            best = (gap, chosen)
+            event[picks] = 1
+            days[picks] = rng.integers(first_day[picks], followup[picks] + 1)
+        p = survdiff(days, event, arms)[1]
+        if best is None or abs(p - target.value) < best[0]:
+            best = (abs(p - target.value), event, days)
         if rounds_to(p, target.value, target.decimals):
             break
-    followup = patients.set_index("patient_id")["last_followup_day"]
-    return [(pid, int(followup[pid]), kind, None) for pid, kind in best[1]]
+    _, event, days = best
+    patients["last_followup_day"] = days
+    kinds = {arm: [k for k, c in kinds.items() for _ in range(c)] for arm, kinds in values.items()}
+    out = []
+    for i in np.flatnonzero(event):
+        out.append((patients["patient_id"].iat[i], int(days[i]), kinds[arms[i]].pop(0), None))
+    return out
 
 
 # --------------------------------------------------------------------------- study B
@@ -400,7 +416,7 @@ def build_study_b(pub: published.Study | None = None, seed: int | None = None) -
     base_creat = np.round(renal.creatinine_from_egfr(base_egfr, age, sex), 2)
     w_creat = np.round(renal.creatinine_from_egfr(w_egfr, age[evaluated], sex[evaluated]), 2)
 
-    ids = [f"B{i + 1:03d}" for i in range(n)]
+    ids = [f"B{i + 1:03d}" for i in rng.permutation(n)]  # ids in no order of group or response
     followup = np.where(evaluated, tp_day + rng.integers(30, 400, n), rng.integers(WINDOW + 1, tp_day - WINDOW, n))
     patients = pd.DataFrame({
         "patient_id": ids, "study": pub.study, "arm": pub.arms[0], "sex": sex, "age": age,
@@ -415,7 +431,8 @@ def build_study_b(pub: published.Study | None = None, seed: int | None = None) -
                           **_other_labs(rng, status[evaluated])})
     labs = pd.concat([baseline, visit], ignore_index=True).sort_values(["patient_id", "day"], kind="stable")
     events = pd.DataFrame(columns=["patient_id", "day", "event", "category"])
-    return {"patients.csv": patients, "labs.csv": labs.reset_index(drop=True), "events.csv": events}
+    return {"patients.csv": patients.sort_values("patient_id").reset_index(drop=True),
+            "labs.csv": labs.reset_index(drop=True), "events.csv": events}
 
 
 def _fit_upcr_b(rng, numbers, prior, status, criteria: Criteria):
@@ -441,17 +458,18 @@ def _fit_upcr_b(rng, numbers, prior, status, criteria: Criteria):
 
     cut_cr, cut_pr = criteria.cr_upcr_max, criteria.pr_upcr_max
     keep = 1 - criteria.pr_upcr_reduction_min
+    tight, loose = 1 - MARGIN, 1 + MARGIN  # stay a little inside each category's band
     for i in np.flatnonzero(evaluated):
         w, b, s = w_pos[i], i, status[i]
         if s == "CR":
-            ge({w: -1}, 0.9 * cut_cr)
+            ge({w: -1}, tight * cut_cr)
         elif s == "PR":
-            ge({w: 1}, -1.1 * cut_cr)
-            ge({b: 0.95 * keep, w: -1}, 0)
-            ge({w: -1}, 0.95 * cut_pr)
+            ge({w: 1}, -loose * cut_cr)
+            ge({b: tight * keep, w: -1}, 0)
+            ge({w: -1}, tight * cut_pr)
         else:
-            ge({w: 1, b: -1.1 * keep}, 0)
-            ge({w: 1}, -1.1 * cut_cr)
+            ge({w: 1, b: -loose * keep}, 0)
+            ge({w: 1}, -loose * cut_cr)
     targets = []
     for group in ("partial", "none"):
         base_idx = tuple(np.flatnonzero(prior == group))
@@ -459,7 +477,7 @@ def _fit_upcr_b(rng, numbers, prior, status, criteria: Criteria):
         for label, idx in (("baseline", base_idx), ("24w", w_idx)):
             mean, sd = numbers[f"upcr_{label}_mean_{group}"], numbers[f"upcr_{label}_sd_{group}"]
             targets.append(Target(idx, mean.value, sd.value, mean.decimals))
-    lower = np.r_[np.full(n, 1.1 * cut_cr), np.full(m, 0.03)]
+    lower = np.r_[np.full(n, cut_cr), np.full(m, 0.03)]
     x = fit(x0, lower, 20.0, targets, A=np.array(rows), c=np.array(consts), grid=0.01, scale=np.maximum(x0, 0.3))
     return np.round(x[:n], 2), np.round(x[n:], 2)
 
@@ -511,6 +529,7 @@ def write(study: str, out_dir: Path = RECONSTRUCTED_DIR) -> Path:
     target = Path(out_dir) / study
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{study}-", dir=target.parent))
+    tmp.chmod(0o755)
     try:
         for name, frame in tables.items():
             frame.to_csv(tmp / name, index=False, lineterminator="\n")

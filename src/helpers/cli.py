@@ -1,0 +1,90 @@
+"""Command line: `python -m helpers --help`."""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import warnings
+from pathlib import Path
+
+from .paths import RECONSTRUCTED_DIR
+
+
+def _reconstruct(args) -> int:
+    from . import published, reconstruct
+    studies = args.study or list(published.STUDIES)
+    if not args.check:
+        for study in studies:
+            start = time.perf_counter()
+            print(f"reconstructing {study} ...", flush=True)
+            path = reconstruct.write(study, args.out)
+            print(f"  wrote {path} ({time.perf_counter() - start:.1f} s)", flush=True)
+    return _check(args, studies) if args.check else 0
+
+
+def _check(args, studies=None) -> int:
+    import pandas as pd
+
+    from . import check, data, published
+    studies = studies or args.study or list(published.STUDIES)
+    tables = []
+    for study in studies:
+        pub = published.load(study)
+        table = check.compare(pub, data.load(Path(args.out) / study))
+        tables.append(table)
+        print(f"\n== {study}: {pub.title}")
+        print(check.format_table(table))
+        notes = table[(~table["match"]) | (table["note"] != "")]
+        if len(notes):
+            print("\nwhy:")
+            for row in notes.itertuples():
+                text = row.reason or row.note
+                print(f"  {row.id}: {text}")
+    full = pd.concat(tables, ignore_index=True)
+    print("\nsummary:")
+    for study, t in full.groupby("study", sort=False):
+        constructed = int((t["match"] & (t["note"] != "")).sum())
+        print(f"  {study}: {int(t['match'].sum())} of {len(t)} published numbers reproduced from the rows"
+              f" ({constructed} of them by construction); {int((~t['match']).sum())} not reproduced")
+    if args.csv:
+        full.to_csv(args.csv, index=False, lineterminator="\n")
+        print(f"table written to {args.csv}")
+    return 0
+
+
+def _validate(args) -> int:
+    from . import data
+    try:
+        cohort = data.load(args.folder)
+    except data.DataError as err:
+        print(f"{args.folder}: {len(err.problems)} problem(s):\n{err}", file=sys.stderr)
+        return 2
+    print(f"{args.folder}: valid: {len(cohort.patients)} patients, {len(cohort.labs)} lab rows, "
+          f"{len(cohort.events)} events")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    warnings.filterwarnings("ignore", category=RuntimeWarning, module="scipy")
+    parser = argparse.ArgumentParser(prog="python -m helpers",
+                                     description="Lupus nephritis reproduction book: data commands.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    rec = sub.add_parser("reconstruct", help="build the reconstructed cohort from data/published/*.yaml",
+                         description="Write data/reconstructed/<study>/ (deterministic: same inputs, same bytes). "
+                                     "With --check, write nothing: compare every published number with the "
+                                     "number recomputed from the rows.")
+    rec.add_argument("--check", action="store_true", help="compare only; do not rebuild")
+    rec.add_argument("--study", action="append", choices=["study_a", "study_b"], help="only this study (repeatable)")
+    rec.add_argument("--out", default=str(RECONSTRUCTED_DIR), help="cohort folder (default: %(default)s)")
+    rec.add_argument("--csv", help="with --check: also write the full comparison table here")
+    rec.set_defaults(run=_reconstruct)
+
+    val = sub.add_parser("validate", help="check a cohort folder against the patient-level format",
+                         description="Exit 0 if FOLDER holds a valid cohort, 2 with every problem listed "
+                                     "(file, line, column, what was expected) otherwise.")
+    val.add_argument("folder", help="folder with patients.csv, labs.csv, events.csv")
+    val.set_defaults(run=_validate)
+
+    args = parser.parse_args(argv)
+    return args.run(args)
