@@ -13,6 +13,7 @@ import pandas as pd
 from . import published
 from .consistency import percent_counts, rounds_to
 from .data import Cohort
+from .events import POOR_OUTCOME, time_to_event
 from .response import Criteria, baseline_labs, classify, summarise
 from .stats import PROPORTION_TESTS, compare_proportions, logrank
 
@@ -28,17 +29,6 @@ def members(patients: pd.DataFrame, group: str, pub: published.Study) -> pd.Seri
     if group in pub.subgroups:
         return patients["prior_response"] == group
     raise ValueError(f"unknown group {group!r}")
-
-
-def poor_outcome_times(cohort: Cohort) -> pd.DataFrame:
-    """Per patient: days to the first ESRD or death (event = 1), else to last follow-up (0)."""
-    poor = cohort.events[cohort.events["event"].isin(["esrd", "death"])]
-    first = poor.groupby("patient_id")["day"].min()
-    p = cohort.patients
-    day = p["patient_id"].map(first)
-    return pd.DataFrame({"patient_id": p["patient_id"], "arm": p["arm"],
-                         "days": day.fillna(p["last_followup_day"]).astype(int),
-                         "event": day.notna().astype(int)})
 
 
 class Recomputer:
@@ -91,7 +81,7 @@ class Recomputer:
             detail = f"{a[n.outcome]}/{a['n']} vs {b[n.outcome]}/{b['n']}"
             return {"value": result["p"], "detail": detail, "test": result["test"]}
         if n.measure == "poor_outcome":
-            t = poor_outcome_times(self.cohort)
+            t = time_to_event(self.cohort, POOR_OUTCOME)
             result = logrank(t["days"], t["event"], t["arm"])
             events = t.groupby("arm")["event"].sum()
             detail = " vs ".join(f"{events.get(arm, 0)} events" for arm in self.pub.arms)

@@ -69,6 +69,15 @@ def fit(x0, lower, upper, targets: list[Target], A=None, c=None, grid: float = 0
     else:
         raise FitError(f"no values satisfy the targets and constraints after {restarts_max} starts "
                        f"({result.message})")
+    # second pass from that feasible point: the values closest to the plausible draws x0
+    # with the SDs as exact constraints (kept only if it succeeds)
+    sd_constraints = [{"type": "eq", "fun": lambda x, idx=list(t.index), s=t.sd: x[idx].std(ddof=1) - s}
+                      for t in targets]
+    closer = minimize(lambda x: np.sum(((x - x0) / scale) ** 2), x, method="SLSQP", bounds=list(zip(lower, upper)),
+                      constraints=constraints + sd_constraints, options={"maxiter": 2000, "ftol": 1e-12})
+    if closer.success and all(t.miss(closer.x) <= 0.2 for t in targets) and \
+            (not A.size or (A @ closer.x + c).min() >= -1e-6):
+        x = result.x = closer.x
 
     x = np.round(x / grid) * grid
     feasible = lambda v: (v >= lower - 1e-9).all() and (v <= upper + 1e-9).all() and \

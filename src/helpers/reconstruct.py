@@ -488,7 +488,8 @@ def _fit_egfr_b(rng, numbers, status, criteria: Criteria):
     n, evaluated = status.size, status != ""
     m = int(evaluated.sum())
     w_pos = n + np.cumsum(evaluated) - 1
-    x0 = np.clip(rng.normal(numbers["egfr_baseline_mean"].value, numbers["egfr_baseline_sd"].value, n), 20, 140)
+    x0 = np.clip(rng.normal(numbers["egfr_baseline_mean"].value, numbers["egfr_baseline_sd"].value, n), 20, 135)
+    x0 = np.where(status == "CR", rng.uniform(90, 130, n), x0)  # CR needs a normal baseline creatinine
     x0 = np.r_[x0, x0[evaluated] * np.where(np.isin(status[evaluated], ["CR", "PR"]), 1.02, 0.85)]
     rows, consts = [], []
     for i in np.flatnonzero(evaluated):
@@ -508,7 +509,7 @@ def _fit_egfr_b(rng, numbers, status, criteria: Criteria):
         Target(tuple(range(n, n + m)), numbers["egfr_24w_mean"].value, numbers["egfr_24w_sd"].value,
                numbers["egfr_24w_mean"].decimals),
     ]
-    x = fit(x0, 15.0, 150.0, targets, A=np.array(rows), c=np.array(consts), grid=0.01, scale=20)
+    x = fit(x0, 15.0, 140.0, targets, A=np.array(rows), c=np.array(consts), grid=0.01, scale=20)
     return np.round(x[:n], 2), np.round(x[n:], 2)
 
 

@@ -1,0 +1,33 @@
+"""Events: time to first event (for Kaplan-Meier / log-rank) and adverse-event counts."""
+from __future__ import annotations
+
+import pandas as pd
+
+POOR_OUTCOME = ("esrd", "death")
+
+
+def time_to_event(cohort, kinds: tuple[str, ...] | str) -> pd.DataFrame:
+    """Per patient: days to the first event of `kinds` (event = 1), else to last follow-up (0)."""
+    kinds = (kinds,) if isinstance(kinds, str) else tuple(kinds)
+    hits = cohort.events[cohort.events["event"].isin(kinds)]
+    first = hits.groupby("patient_id")["day"].min()
+    p = cohort.patients
+    day = p["patient_id"].map(first)
+    return pd.DataFrame({"patient_id": p["patient_id"], "arm": p["arm"],
+                         "days": day.fillna(p["last_followup_day"]).astype(int),
+                         "event": day.notna().astype(int)})
+
+
+def adverse_event_counts(cohort, by: str = "arm") -> pd.DataFrame:
+    """Patients with at least one adverse event of each category, per group, with the group size:
+    columns category, <group>, k, n."""
+    p = cohort.patients
+    sizes = p.groupby(by).size()
+    ae = cohort.events[cohort.events["event"] == "adverse_event"].merge(p[["patient_id", by]], on="patient_id")
+    patients = ae.drop_duplicates(["patient_id", "category"])
+    counts = patients.groupby(["category", by]).size()
+    categories = sorted(ae["category"].unique())
+    grid = pd.MultiIndex.from_product([categories, sizes.index], names=["category", by])
+    out = counts.reindex(grid, fill_value=0).rename("k").reset_index()
+    out["n"] = out[by].map(sizes).astype(int)
+    return out

@@ -1,0 +1,32 @@
+"""Set-up shared by the notebooks: quiet, deterministic output that nbval can compare."""
+from __future__ import annotations
+
+import warnings
+
+import matplotlib
+import pandas as pd
+
+from . import data, results
+from .paths import REPO_ROOT
+
+
+def setup() -> None:
+    """Display options and warning filters, so stored outputs are stable between runs."""
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    warnings.filterwarnings("ignore", category=RuntimeWarning)
+    warnings.filterwarnings("ignore", category=UserWarning, module="tableone")
+    pd.set_option("display.max_columns", 30)
+    pd.set_option("display.width", 140)
+    matplotlib.rcParams.update({"figure.dpi": 80, "svg.hashsalt": "ln-book", "figure.figsize": (7.5, 4)})
+
+
+def load_cohort(data_dir: str, study: str | None = None) -> data.Cohort:
+    """The cohort in data_dir (or data_dir/study when that folder exists), validated."""
+    folder = results.resolve(data_dir)
+    if study and (folder / study).is_dir():
+        folder = folder / study
+    return data.load(folder)
+
+
+__all__ = ["setup", "load_cohort", "REPO_ROOT"]

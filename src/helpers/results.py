@@ -1,0 +1,58 @@
+"""Result tables the notebooks write (CSV), in one long format the scorecard reads.
+
+One row per computed number: study, measure, outcome, timepoint, group,
+statistic, value, detail (the counts behind it, e.g. "45/91"), test.
+The keys match those of data/published/*.yaml, so the scorecard can put each
+published number beside the computed one without copying either.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pandas as pd
+
+from .paths import REPO_ROOT
+
+COLUMNS = ["study", "measure", "outcome", "timepoint", "group", "statistic", "value", "detail", "test"]
+
+
+def resolve(path: str | Path) -> Path:
+    """A path from a notebook parameter: relative paths are taken from the repository root."""
+    path = Path(path)
+    return path if path.is_absolute() else REPO_ROOT / path
+
+
+def row(study, measure, statistic, value, group="all", outcome=None, timepoint=None, detail="", test="") -> dict:
+    return {"study": study, "measure": measure, "outcome": outcome, "timepoint": timepoint, "group": group,
+            "statistic": statistic, "value": value, "detail": detail, "test": test}
+
+
+def response_rows(study: str, summary: pd.DataFrame, by: str = "arm",
+                  outcomes=("CR", "PR", "overall")) -> list[dict]:
+    """Percent rows from response.summarise(): one per timepoint, group and outcome."""
+    out = []
+    for r in summary.itertuples(index=False):
+        for outcome in outcomes:
+            k, n = int(getattr(r, outcome)), int(r.n)
+            out.append(row(study, "response", "percent", 100 * k / n if n else math.nan, group=getattr(r, by),
+                           outcome=outcome, timepoint=r.timepoint, detail=f"{k}/{n}"))
+    return out
+
+
+def write(rows: list[dict] | pd.DataFrame, output_dir: str | Path, name: str) -> Path:
+    """Write result rows to output_dir/name.csv (deterministic formatting)."""
+    frame = pd.DataFrame(rows, columns=COLUMNS) if not isinstance(rows, pd.DataFrame) else rows[COLUMNS]
+    folder = resolve(output_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.csv"
+    frame.to_csv(path, index=False, lineterminator="\n", float_format="%.6g")
+    return path
+
+
+def read_all(output_dir: str | Path) -> pd.DataFrame:
+    """Every result CSV in output_dir, concatenated."""
+    files = sorted(resolve(output_dir).glob("*.csv"))
+    if not files:
+        return pd.DataFrame(columns=COLUMNS)
+    return pd.concat([pd.read_csv(f, dtype={"timepoint": str, "outcome": str}) for f in files], ignore_index=True)
