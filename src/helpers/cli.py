@@ -64,6 +64,14 @@ def _validate(args) -> int:
     return 0
 
 
+def _notebooks(args) -> int:
+    from .notebook import store_outputs
+    from .paths import REPO_ROOT
+    paths = args.notebook or sorted((REPO_ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    store_outputs(paths)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", category=RuntimeWarning, module="scipy")
     parser = argparse.ArgumentParser(prog="python -m helpers",
@@ -85,6 +93,12 @@ def main(argv: list[str] | None = None) -> int:
                                      "(file, line, column, what was expected) otherwise.")
     val.add_argument("folder", help="folder with patients.csv, labs.csv, events.csv")
     val.set_defaults(run=_validate)
+
+    nbs = sub.add_parser("notebooks", help="re-run the notebooks with default parameters and store their outputs",
+                         description="Execute notebooks/NN_*.ipynb in place (papermill, default parameters) so the "
+                                     "stored outputs are those of the default run, as nbval expects.")
+    nbs.add_argument("notebook", nargs="*", help="only these notebooks")
+    nbs.set_defaults(run=_notebooks)
 
     args = parser.parse_args(argv)
     return args.run(args)

@@ -46,7 +46,7 @@ def write(rows: list[dict] | pd.DataFrame, output_dir: str | Path, name: str) ->
     folder = resolve(output_dir)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.csv"
-    frame.to_csv(path, index=False, lineterminator="\n", float_format="%.6g")
+    frame.to_csv(path, index=False, lineterminator="\n", float_format="%.10g")
     return path
 
 
