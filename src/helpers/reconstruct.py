@@ -200,7 +200,7 @@ def _labs_for_status(rng, status: np.ndarray, base_upcr, base_creat, age, sex, c
     upcr = np.select([status == "CR", status == "PR"], [cr_upcr, pr_upcr], nr_upcr)
     creat = base_creat * np.select([status == "CR", status == "PR"],
                                    [rng.uniform(0.88, 1.08, n), rng.uniform(0.9, 1.05, n)], rng.uniform(0.9, 1.4, n))
-    creat = np.where((status == "CR") & (base_creat > uln), np.minimum(creat, uln * rng.uniform(0.85, 0.97, n)), creat)
+    creat = np.where((status == "CR") & (base_creat > uln), np.minimum(creat, uln * rng.uniform(0.8, 0.97, n)), creat)
     creat = np.round(creat, 2)
     egfr = np.round(renal.ckd_epi_2009(creat, age, sex), 1)
     return np.round(upcr, 2), creat, egfr
@@ -490,7 +490,7 @@ def _fit_egfr_b(rng, numbers, status, criteria: Criteria):
     w_pos = n + np.cumsum(evaluated) - 1
     x0 = np.clip(rng.normal(numbers["egfr_baseline_mean"].value, numbers["egfr_baseline_sd"].value, n), 20, 135)
     x0 = np.where(status == "CR", rng.uniform(90, 130, n), x0)  # CR needs a normal baseline creatinine
-    x0 = np.r_[x0, x0[evaluated] * np.where(np.isin(status[evaluated], ["CR", "PR"]), 1.02, 0.85)]
+    x0 = np.r_[x0, x0[evaluated] * np.where(np.isin(status[evaluated], ["CR", "PR"]), 1.02, 0.8)]
     rows, consts = [], []
     for i in np.flatnonzero(evaluated):
         if status[i] in ("CR", "PR"):

@@ -1,0 +1,244 @@
+"""helpers.stats against textbook / R values (rounded as stated), degenerate inputs and input safety."""
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from statsmodels.duration.survfunc import survdiff
+
+from helpers import stats
+
+
+def summary_frame(rows):
+    """A frame shaped like response.summarise(..., by='arm')."""
+    frame = pd.DataFrame(rows, columns=["timepoint", "arm", "n", "CR", "PR", "NR"])
+    frame["overall"] = frame["CR"] + frame["PR"]
+    frame["timepoint"] = pd.Categorical(frame["timepoint"], categories=["6m", "12m"], ordered=True)
+    return frame
+
+
+# --- proportions ----------------------------------------------------------------------------
+
+def test_pearson_known_value():
+    # [[10, 20], [20, 10]]: expected 15 in every cell, chi2 = 4 * 25 / 15 = 6.667, p = 0.0098 (R chisq.test, correct=FALSE)
+    r = stats.compare_proportions(10, 30, 20, 30, "pearson")
+    assert (round(r["statistic"], 3), round(r["p"], 4), r["test"]) == (6.667, 0.0098, "Pearson chi-square")
+
+
+def test_yates_known_value():
+    # (|10 - 15| - 0.5)^2 / 15 * 4 = 5.4, p = 0.0201 (R chisq.test default)
+    r = stats.compare_proportions(10, 30, 20, 30, "yates")
+    assert (round(r["statistic"], 3), round(r["p"], 4)) == (5.4, 0.0201)
+
+
+def test_fisher_tea_tasting():
+    # Fisher's lady tasting tea, [[3, 1], [1, 3]]: two-sided p = 34/70 = 0.4857, odds ratio 9
+    r = stats.compare_proportions(3, 4, 1, 4, "fisher")
+    assert (round(r["p"], 4), r["statistic"], r["test"]) == (0.4857, 9.0, "Fisher exact")
+
+
+def test_response_comparison_pearson_and_notes():
+    summary = summary_frame([("6m", "a", 30, 10, 0, 20), ("6m", "b", 30, 20, 0, 10),
+                             ("12m", "a", 4, 3, 0, 1), ("12m", "b", 4, 1, 0, 3)])
+    out = stats.response_comparison(summary, "CR", ["a", "b"])
+    assert list(out.columns) == ["timepoint", "a_k", "a_n", "a_percent", "b_k", "b_n", "b_percent", "p", "test", "note"]
+    assert list(out["timepoint"]) == ["6m", "12m"]
+    first = out.iloc[0]
+    assert (first["a_k"], first["a_n"], round(first["a_percent"], 2), first["b_k"], first["b_n"]) == (10, 30, 33.33, 20, 30)
+    assert round(first["p"], 4) == 0.0098 and first["test"] == "Pearson chi-square" and first["note"] == ""
+    assert out.iloc[1]["note"] == "expected count < 5: consider Fisher exact"
+
+
+def test_response_comparison_auto_switches_to_fisher():
+    summary = summary_frame([("6m", "a", 30, 10, 0, 20), ("6m", "b", 30, 20, 0, 10),
+                             ("12m", "a", 4, 3, 0, 1), ("12m", "b", 4, 1, 0, 3)])
+    out = stats.response_comparison(summary, "CR", ["a", "b"], test="auto")
+    assert list(out["test"]) == ["Pearson chi-square", "Fisher exact"]
+    assert round(out.iloc[1]["p"], 4) == 0.4857
+    assert out.iloc[1]["note"] == "expected count < 5: Fisher exact used"
+
+
+def test_response_comparison_overall_uses_cr_plus_pr():
+    summary = summary_frame([("6m", "a", 10, 2, 3, 5), ("6m", "b", 10, 6, 2, 2)])
+    out = stats.response_comparison(summary, "overall", ["a", "b"], test="fisher")
+    assert (out.iloc[0]["a_k"], out.iloc[0]["b_k"], out.iloc[0]["test"]) == (5, 8, "Fisher exact")
+
+
+def test_response_comparison_empty_group_is_noted_not_silent():
+    summary = summary_frame([("6m", "a", 10, 5, 0, 5), ("6m", "b", 10, 6, 0, 4), ("12m", "a", 8, 4, 0, 4)])
+    out = stats.response_comparison(summary, "CR", ["a", "b"])
+    row = out.iloc[1]
+    assert row["b_n"] == 0 and math.isnan(row["b_percent"]) and math.isnan(row["p"])
+    assert row["note"] == "not estimable: no evaluated patients in b"
+    assert out["note"][out["p"].isna()].str.startswith("not estimable").all()
+
+
+def test_response_comparison_one_arm_and_bad_arguments():
+    summary = summary_frame([("6m", "a", 10, 5, 0, 5)])
+    out = stats.response_comparison(summary, "CR", ["a"])
+    assert out.iloc[0]["a_percent"] == 50.0 and out.iloc[0]["note"].startswith("not estimable")
+    with pytest.raises(ValueError):
+        stats.response_comparison(summary, "CR", ["a", "b"], test="t")
+    with pytest.raises(ValueError):
+        stats.response_comparison(summary, "CR", ["a", "b", "c"])
+
+
+def test_response_comparison_on_real_summary():
+    from helpers import data, response
+    from helpers.paths import RECONSTRUCTED_DIR
+    cohort = data.load(RECONSTRUCTED_DIR / "study_a")
+    summary = response.summarise(response.classify(cohort, {"6m": 180, "12m": 365}), by="arm")
+    out = stats.response_comparison(summary, "CR", ["tacrolimus", "no_tacrolimus"], test="auto")
+    assert len(out) == 2 and out["p"].between(0, 1).all() and (out["test"] != "").all()
+
+
+# --- continuous -------------------------------------------------------------------------------
+
+def test_welch_against_hand_computation():
+    a, b = [1, 2, 3, 4, 5], [2, 4, 6, 8, 10]
+    # means 3 and 6, variances 2.5 and 10: se = sqrt(2.5/5 + 10/5) = sqrt(2.5); t = -3 / sqrt(2.5) = -1.8974
+    # Welch df = 2.5^2 / (0.5^2/4 + 2^2/4) = 5.882; p = 2 * P(T_5.882 > 1.8974) = 0.1075 (R t.test)
+    r = stats.compare_continuous(a, b)
+    t = -3 / math.sqrt(2.5)
+    df = 2.5 ** 2 / (0.5 ** 2 / 4 + 2 ** 2 / 4)
+    assert r["test"] == "Welch t-test"
+    assert round(r["statistic"], 4) == round(t, 4) == -1.8974
+    assert round(r["p"], 4) == 0.1075
+    from scipy.stats import t as t_dist
+    assert r["p"] == pytest.approx(2 * t_dist.sf(abs(t), df))
+
+
+def test_mann_whitney_exact():
+    # complete separation of 3 vs 3: U = 0, exact two-sided p = 2 / C(6, 3) = 0.1
+    r = stats.compare_continuous([1, 2, 3], [4, 5, 6], test="mannwhitney")
+    assert (r["test"], r["statistic"], round(r["p"], 4)) == ("Mann-Whitney U", 0.0, 0.1)
+
+
+def test_compare_continuous_degenerate():
+    r = stats.compare_continuous([1.0], [2.0, 3.0])
+    assert math.isnan(r["p"]) and r["note"].startswith("not estimable: a group has fewer than 2 values")
+    r = stats.compare_continuous([1.0, np.nan], [2.0, 3.0])  # missing values are dropped before counting
+    assert r["note"].startswith("not estimable")
+    r = stats.compare_continuous([2, 2, 2], [5, 5, 5])
+    assert math.isnan(r["p"]) and r["note"] == "not estimable: no variation within either group"
+    r = stats.compare_continuous([4, 4], [4, 4], test="mannwhitney")
+    assert r["note"] == "not estimable: all values are equal" and r["test"] == "Mann-Whitney U"
+    with pytest.raises(ValueError):
+        stats.compare_continuous([1, 2], [3, 4], test="student")
+
+
+def test_paired_t_against_hand_computation():
+    before, after = [10, 12, 14, 16], [11, 14, 15, 19]
+    # changes 1, 2, 1, 3: mean 1.75, sd = sqrt(2.75 / 3) = 0.9574; t = 1.75 / (0.9574 / 2) = 3.6556, df 3, p = 0.0354
+    r = stats.paired_change(before, after)
+    assert r["test"] == "paired t-test" and r["n"] == 4
+    assert (r["mean_before"], r["mean_after"], r["mean_change"]) == (13.0, 14.75, 1.75)
+    assert round(r["sd_before"], 4) == 2.582 and round(r["sd_after"], 4) == 3.304
+    assert round(r["sd_change"], 4) == 0.9574
+    assert round(r["statistic"], 4) == 3.6556 and round(r["p"], 4) == 0.0354
+
+
+def test_wilcoxon_exact():
+    # five positive changes: W- = 0, exact two-sided p = 2 / 2^5 = 0.0625
+    r = stats.paired_change([1, 2, 3, 4, 5], [2, 4, 6, 8, 10], test="wilcoxon")
+    assert (r["test"], r["statistic"], r["p"]) == ("Wilcoxon signed-rank", 0.0, 0.0625)
+
+
+def test_paired_change_drops_incomplete_pairs_and_degenerate():
+    r = stats.paired_change([1.0, 2.0, np.nan, 4.0], [2.0, np.nan, 3.0, 6.0])
+    assert r["n"] == 2 and r["mean_change"] == 1.5
+    r = stats.paired_change([1.0], [2.0])
+    assert r["n"] == 1 and math.isnan(r["p"]) and r["note"] == "not estimable: fewer than 2 complete pairs (1)"
+    r = stats.paired_change([1, 2, 3], [1, 2, 3], test="wilcoxon")
+    assert r["note"] == "not estimable: every change is zero" and r["test"] == "Wilcoxon signed-rank"
+    r = stats.paired_change([1, 2, 3], [2, 3, 4])
+    assert r["note"] == "not estimable: every pair changes by the same amount" and r["mean_change"] == 1.0
+
+
+# --- categorical -------------------------------------------------------------------------------
+
+def test_compare_categorical_r_by_c():
+    # [[10, 20, 30], [20, 20, 20]]: expected 15, 20, 25 per row; chi2 = 2 * (25/15 + 0 + 25/25) = 5.333,
+    # df 2, so p = exp(-5.333 / 2) = 0.0695
+    r = stats.compare_categorical(pd.DataFrame([[10, 20, 30], [20, 20, 20]]))
+    assert (r["test"], round(r["statistic"], 3), round(r["p"], 4), r["note"]) == ("Pearson chi-square", 5.333, 0.0695, "")
+    assert r["p"] == pytest.approx(math.exp(-16 / 6))
+
+
+def test_compare_categorical_2x2():
+    r = stats.compare_categorical(pd.DataFrame([[10, 20], [20, 10]]))  # uncorrected Pearson, as above
+    assert (r["test"], round(r["statistic"], 3), round(r["p"], 4)) == ("Pearson chi-square", 6.667, 0.0098)
+    r = stats.compare_categorical(pd.DataFrame([[3, 1], [1, 3]]))
+    assert (r["test"], round(r["p"], 4)) == ("Fisher exact", 0.4857)
+    assert r["note"] == "expected count < 5: Fisher exact used"
+
+
+def test_compare_categorical_degenerate():
+    r = stats.compare_categorical(pd.DataFrame([[3, 0], [4, 0]]))
+    assert math.isnan(r["p"]) and r["note"] == "not estimable: a row or column has no counts"
+    r = stats.compare_categorical(pd.DataFrame([[3, 4]]))
+    assert r["note"].startswith("not estimable: needs at least 2 rows and 2 columns")
+    r = stats.compare_categorical(pd.DataFrame([[1, 2, 9], [3, 2, 8]]))
+    assert r["test"] == "Pearson chi-square" and r["note"] == "expected count < 5: chi-square approximation may be poor"
+
+
+# --- survival ------------------------------------------------------------------------------------
+
+def test_km_by_group_hand_example():
+    # group a: durations 1, 2, 3+, 4 -> S = 3/4 at 1, 1/2 at 2, 0 at 4
+    km = stats.km_by_group(pd.Series([1, 2, 3, 4, 2, 5]), pd.Series([1, 1, 0, 1, 0, 1]), pd.Series(list("aaaabb")))
+    assert list(km.columns) == ["group", "time", "survival", "at_risk"]
+    a = km[km["group"] == "a"]
+    assert list(a["time"]) == [0, 1, 2, 3, 4]
+    assert list(a["survival"].round(6)) == [1.0, 0.75, 0.5, 0.5, 0.0]
+    assert list(a["at_risk"]) == [4, 4, 3, 2, 1]
+    assert list(km.loc[km["group"] == "b", "survival"]) == [1.0, 1.0, 0.0]
+
+
+def test_logrank_agrees_with_statsmodels():
+    rng = np.random.default_rng(20240501)
+    n = 60
+    groups = pd.Series(np.repeat(["a", "b"], n // 2))
+    durations = pd.Series(np.round(rng.exponential(np.where(groups == "a", 400, 700)), 0) + 1)
+    events = pd.Series((rng.random(n) < 0.7).astype(int))
+    ours = stats.logrank(durations, events, groups)
+    chi2, p = survdiff(durations.to_numpy(), events.to_numpy(), groups.to_numpy())
+    assert ours["test"] == "log-rank"
+    assert ours["statistic"] == pytest.approx(chi2, rel=1e-6)
+    assert ours["p"] == pytest.approx(p, rel=1e-6)
+
+
+def test_logrank_degenerate():
+    assert stats.logrank(pd.Series([1, 2]), pd.Series([1, 1]), pd.Series(["a", "a"]))["note"] \
+        == "not estimable: needs two groups, found 1"
+    assert stats.logrank(pd.Series([1, 2]), pd.Series([0, 0]), pd.Series(["a", "b"]))["note"] == "not estimable: no events"
+
+
+# --- inputs are never modified ---------------------------------------------------------------------
+
+def test_inputs_not_modified():
+    summary = summary_frame([("6m", "a", 10, 5, 0, 5), ("6m", "b", 10, 6, 0, 4)])
+    a, b = pd.Series([1.0, np.nan, 3.0, 4.0]), pd.Series([2.0, 5.0, np.nan, 9.0])
+    table = pd.DataFrame([[10, 20], [20, 10]])
+    d, e, g = pd.Series([3, 1, 2, 5]), pd.Series([1, 0, 1, 1]), pd.Series(list("abab"))
+    copies = [x.copy() for x in (summary, a, b, table, d, e, g)]
+    stats.response_comparison(summary, "CR", ["a", "b"], test="auto")
+    stats.compare_continuous(a, b)
+    stats.compare_continuous(a, b, test="mannwhitney")
+    stats.paired_change(a, b)
+    stats.paired_change(a, b, test="wilcoxon")
+    stats.compare_categorical(table)
+    stats.km_by_group(d, e, g)
+    stats.logrank(d, e, g)
+    for original, copy in zip((summary, a, b, table, d, e, g), copies):
+        if isinstance(original, pd.DataFrame):
+            pd.testing.assert_frame_equal(original, copy)
+        else:
+            pd.testing.assert_series_equal(original, copy)
+
+
+def test_every_result_names_its_test():
+    results = [stats.compare_proportions(1, 2, 1, 2), stats.compare_continuous([1], [2]),
+               stats.paired_change([1], [2]), stats.compare_categorical(pd.DataFrame([[1, 0], [1, 0]])),
+               stats.logrank(pd.Series([1]), pd.Series([0]), pd.Series(["a"]))]
+    assert all(r["test"] for r in results)

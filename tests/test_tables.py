@@ -1,0 +1,68 @@
+"""helpers.tables: exact display strings."""
+import math
+
+import numpy as np
+import pandas as pd
+
+from helpers import stats, tables
+
+
+def test_n_of_N():
+    assert tables.n_of_N(45, 91) == "45/91 (49.5%)"
+    assert tables.n_of_N(0, 0) == "0/0 (not estimable)"
+    assert tables.n_of_N(0, 12) == "0/12 (0.0%)"
+    assert tables.n_of_N(1, 3, decimals=0) == "1/3 (33%)"
+    assert tables.n_of_N(2, 3, decimals=2) == "2/3 (66.67%)"
+
+
+def test_mean_sd():
+    assert tables.mean_sd([1, 2, 3, 4, 5]) == "3.0 ± 1.6"          # sample SD sqrt(2.5) = 1.581
+    assert tables.mean_sd([1, 2, 3, 4, 5], decimals=2) == "3.00 ± 1.58"
+    assert tables.mean_sd(pd.Series([1, np.nan, 3])) == "2.0 ± 1.4"  # missing dropped; SD sqrt(2)
+    assert tables.mean_sd([7.0]) == "not estimable"
+    assert tables.mean_sd([]) == "not estimable"
+
+
+def test_median_iqr():
+    assert tables.median_iqr([1, 2, 3, 4, 5]) == "3.0 [2.0–4.0]"
+    assert tables.median_iqr([1, 2, 3, 4], decimals=2) == "2.50 [1.75–3.25]"  # R quantile type 7
+    assert tables.median_iqr([np.nan, 2.4]) == "2.4 [2.4–2.4]"
+    assert tables.median_iqr([np.nan]) == "not estimable"
+
+
+def test_format_p():
+    assert tables.format_p(0.005837) == "0.006"
+    assert tables.format_p(0.0004) == "< 0.001"
+    assert tables.format_p(0.001) == "0.001"
+    assert tables.format_p(1.0) == "1.000"
+    assert tables.format_p(0.049, decimals=2) == "0.05"
+    assert tables.format_p(0.0099, decimals=2) == "< 0.01"
+    assert tables.format_p(math.nan) == "not estimable"
+    assert tables.format_p(None) == "not estimable"
+    assert tables.format_p(np.float64("nan")) == "not estimable"
+
+
+def test_with_test():
+    assert tables.with_test(0.005837, "Pearson chi-square") == "0.006 (Pearson chi-square)"
+    assert tables.with_test(1e-6, "log-rank") == "< 0.001 (log-rank)"
+    assert tables.with_test(math.nan, "Fisher exact") == "not estimable (Fisher exact)"
+
+
+def test_suppress_small():
+    assert tables.suppress_small(3, 5) == "< 5"
+    assert tables.suppress_small(0, 5) == "0"
+    assert tables.suppress_small(5, 5) == "5"
+    assert tables.suppress_small(3, 0) == "3"
+
+
+def test_response_table():
+    summary = pd.DataFrame({"timepoint": pd.Categorical(["6m", "6m", "12m", "12m"], categories=["6m", "12m"]),
+                            "arm": ["tacrolimus", "no_tacrolimus"] * 2,
+                            "n": [88, 78, 4, 0], "CR": [46, 57, 3, 0], "PR": [0, 0, 0, 0], "NR": [42, 21, 1, 0]})
+    summary["overall"] = summary["CR"] + summary["PR"]
+    comparison = stats.response_comparison(summary, "CR", ["tacrolimus", "no_tacrolimus"])
+    shown = tables.response_table(comparison)
+    assert list(shown.columns) == ["timepoint", "tacrolimus n/N (%)", "no_tacrolimus n/N (%)", "p", "test", "note"]
+    assert shown.iloc[0].tolist() == ["6m", "46/88 (52.3%)", "57/78 (73.1%)", "0.006", "Pearson chi-square", ""]
+    assert shown.iloc[1].tolist() == ["12m", "3/4 (75.0%)", "0/0 (not estimable)", "not estimable", "Pearson chi-square",
+                                      "not estimable: no evaluated patients in no_tacrolimus"]
