@@ -91,7 +91,8 @@ class Recomputer:
 
 def p_value_reachable(pub: published.Study, n: published.Number) -> list[str] | None:
     """Which standard tests, on which counts consistent with the published percentages
-    (GRIM, at most the arm size), give the published p-value at its rounding.
+    (GRIM; between half the arm size and the arm size), give the published p-value at its
+    rounding, closest first.
     None when the percentages behind the p-value are not published."""
     sizes = {x.group: int(x.value) for x in pub.numbers if x.measure == "n_patients" and x.group in pub.arms}
     percents = [{x.source: x for x in pub.numbers if x.measure == "response" and x.statistic == "percent"
@@ -99,15 +100,15 @@ def p_value_reachable(pub: published.Study, n: published.Number) -> list[str] | 
                 for arm in pub.arms]
     if None in percents:
         return None
-    options = [[(k, m) for m in range(1, sizes[arm] + 1) for k in percent_counts(x.value, x.decimals, m)]
+    options = [[(k, m) for m in range(sizes[arm] // 2, sizes[arm] + 1) for k in percent_counts(x.value, x.decimals, m)]
                for arm, x in zip(pub.arms, percents)]
     hits = []
     for (k1, n1), (k2, n2) in itertools.product(*options):
         for test in PROPORTION_TESTS:
             p = compare_proportions(k1, n1, k2, n2, test)["p"]
             if rounds_to(p, n.value, n.decimals):
-                hits.append(f"{PROPORTION_TESTS[test]} on {k1}/{n1} vs {k2}/{n2} (p = {p:.4f})")
-    return hits
+                hits.append((abs(p - n.value), f"{PROPORTION_TESTS[test]} on {k1}/{n1} vs {k2}/{n2} (p = {p:.4f})"))
+    return [text for _, text in sorted(hits)]
 
 
 def compare(pub: published.Study, cohort: Cohort, criteria: Criteria | None = None,
