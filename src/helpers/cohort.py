@@ -1,6 +1,8 @@
 """Cohort description: Table 1 (tableone) and the cohort-level numbers the book reports."""
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 from tableone import TableOne
 
@@ -25,15 +27,25 @@ def baseline_frame(cohort, window: int) -> pd.DataFrame:
     return cohort.patients.merge(base, left_on="patient_id", right_index=True, how="left")
 
 
-def table_one(cohort, by: str, window: int = 45) -> TableOne:
-    """Table 1 by `by` with p-values and the name of each test (tableone)."""
+def table_one(cohort, by: str, window: int = 45, min_cell: int = 0) -> pd.DataFrame:
+    """Table 1 by `by` with p-values and the name of each test (tableone); counts below
+    min_cell are shown as '< 5'."""
     frame = baseline_frame(cohort, window)
     columns = [c for c in ["age", *CATEGORICAL, *LABS]
                if c != by and frame[c].notna().any() and frame[c].nunique() > 1]
-    return TableOne(frame, columns=columns, categorical=[c for c in CATEGORICAL if c in columns],
-                    nonnormal=[c for c in SKEWED if c in columns], groupby=by,
-                    pval=frame[by].nunique() > 1, htest_name=True, missing=False,
-                    rename={c: LABELS[c] for c in columns}, decimals={"age": 1})
+    table = TableOne(frame, columns=columns, categorical=[c for c in CATEGORICAL if c in columns],
+                     nonnormal=[c for c in SKEWED if c in columns], groupby=by,
+                     pval=frame[by].nunique() > 1, htest_name=True, missing=False,
+                     rename={c: LABELS[c] for c in columns}, decimals={"age": 1}).tableone
+    return suppress_counts(table, min_cell) if min_cell else table
+
+
+def suppress_counts(table: pd.DataFrame, min_cell: int) -> pd.DataFrame:
+    """'3 (1.7)' and a bare '3' become '< 5' when the count is below min_cell (Table 1 cells)."""
+    def cell(value):
+        match = re.fullmatch(r"(\d+)( \(.*\))?", str(value).strip())
+        return f"< {min_cell}" if match and 0 < int(match.group(1)) < min_cell else value
+    return table.map(cell)
 
 
 def summary_rows(study: str, cohort, by: str) -> list[dict]:

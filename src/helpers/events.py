@@ -31,3 +31,29 @@ def adverse_event_counts(cohort, by: str = "arm") -> pd.DataFrame:
     out = counts.reindex(grid, fill_value=0).rename("k").reset_index()
     out["n"] = out[by].map(sizes).astype(int)
     return out
+
+
+def adverse_event_comparison(cohort, arms, test: str = "fisher") -> pd.DataFrame:
+    """Per adverse-event category: patients with the event per arm ({arm}_k, {arm}_n), the p-value
+    and the test, in the shape of stats.response_comparison; an arm without patients or a cohort
+    without adverse events gives 'not estimable' with the reason."""
+    from .stats import compare_proportions, not_estimable
+    counts = adverse_event_counts(cohort, by="arm")
+    sizes = cohort.patients["arm"].value_counts()
+    categories = sorted(counts["category"].unique()) or ["(none recorded)"]
+    rows = []
+    for category in categories:
+        part = counts[counts["category"] == category].set_index("arm")["k"]
+        row = {"category": category}
+        for arm in arms:
+            row[f"{arm}_k"], row[f"{arm}_n"] = int(part.get(arm, 0)), int(sizes.get(arm, 0))
+        ks = [row[f"{a}_k"] for a in arms]
+        ns = [row[f"{a}_n"] for a in arms]
+        if len(arms) != 2 or 0 in ns:
+            result = not_estimable(test, "needs two arms with patients")
+        elif category == "(none recorded)":
+            result = not_estimable(test, "no adverse events recorded")
+        else:
+            result = compare_proportions(ks[0], ns[0], ks[1], ns[1], test)
+        rows.append({**row, "p": result["p"], "test": result["test"], "note": result["note"]})
+    return pd.DataFrame(rows)

@@ -20,8 +20,9 @@ def _palette(names) -> dict:
     return dict(zip(names, sns.color_palette("colorblind", len(names))))
 
 
-def response_over_time(summary: pd.DataFrame, outcome: str, arms) -> Figure:
-    """Percent with `outcome` per timepoint and arm (from response.summarise), each point annotated k/N."""
+def response_over_time(summary: pd.DataFrame, outcome: str, arms, min_cell: int = 0) -> Figure:
+    """Percent with `outcome` per timepoint and arm (from response.summarise), each point annotated k/N.
+    With min_cell > 0, a point whose count is below min_cell is not drawn and its label reads '< 5/N'."""
     arms = list(arms)
     rows = summary[summary["arm"].isin(arms)]
     timepoints = list(rows["timepoint"].cat.categories) if isinstance(rows["timepoint"].dtype, pd.CategoricalDtype) \
@@ -30,6 +31,8 @@ def response_over_time(summary: pd.DataFrame, outcome: str, arms) -> Figure:
         .reindex(index=timepoints, columns=pd.MultiIndex.from_product([[outcome, "n"], arms])).fillna(0).astype(int)
     k, n = table[outcome], table["n"]
     percent = (100 * k / n.where(n > 0)).astype(float)
+    small = ((k > 0) & (k < min_cell)) | ((n > 0) & (n < min_cell))
+    percent = percent.mask(small)
     top = percent.eq(percent.max(axis=1), axis=0)  # the highest arm's label goes above its point, others below
     fig = Figure(figsize=(7, 4.5))
     ax = fig.subplots()
@@ -39,7 +42,9 @@ def response_over_time(summary: pd.DataFrame, outcome: str, arms) -> Figure:
         ax.plot(x, percent[arm], marker="o", color=colours[arm], label=arm)
         shown = (n[arm] > 0).to_numpy()
         for xi, yi, ki, ni, up in zip(x[shown], percent[arm][shown], k[arm][shown], n[arm][shown], top[arm][shown]):
-            ax.annotate(f"{ki}/{ni}", (xi, yi), xytext=(0, 8 if up else -14),
+            label = f"< {min_cell}/{ni}" if 0 < ki < min_cell or ni < min_cell else f"{ki}/{ni}"
+            yi = 2 if np.isnan(yi) else yi
+            ax.annotate(label, (xi, yi), xytext=(0, 8 if up else -14),
                         textcoords="offset points", ha="center", fontsize=8, color=colours[arm])
     ax.set_xticks(range(len(timepoints)), [str(t) for t in timepoints])
     ax.set_ylim(0, 105)
@@ -58,8 +63,9 @@ def at_risk_at(km_frame: pd.DataFrame, times) -> pd.DataFrame:
     return km_frame.groupby("group", sort=False)[["time", "at_risk"]].apply(counts)
 
 
-def km_plot(km_frame: pd.DataFrame, title: str) -> Figure:
-    """Kaplan-Meier step curves per group (from stats.km_by_group) with a number-at-risk note."""
+def km_plot(km_frame: pd.DataFrame, title: str, min_cell: int = 0) -> Figure:
+    """Kaplan-Meier step curves per group (from stats.km_by_group) with a number-at-risk note
+    (numbers below min_cell shown as '< 5')."""
     groups = list(pd.unique(km_frame["group"]))
     fig = Figure(figsize=(7, 5))
     ax = fig.subplots()
@@ -70,7 +76,8 @@ def km_plot(km_frame: pd.DataFrame, title: str) -> Figure:
     ticks = [int(t) for t in ax.get_xticks() if 0 <= t <= km_frame["time"].max()]
     risk = at_risk_at(km_frame, ticks)
     lines = [f"Number at risk at day {' / '.join(map(str, ticks))}:"] + \
-            [f"{g}: {' / '.join(map(str, risk.loc[g]))}" for g in groups]
+            [f"{g}: {' / '.join(f'< {min_cell}' if 0 < r < min_cell else str(r) for r in risk.loc[g])}"
+             for g in groups]
     fig.subplots_adjust(bottom=0.14 + 0.045 * len(lines))
     fig.text(0.02, 0.02, "\n".join(lines), fontsize=8, va="bottom")
     ax.set_ylim(0, 1.05)
@@ -89,9 +96,10 @@ def lab_label(column: str) -> str:
 
 
 def paired_trajectories(frame: pd.DataFrame, before_col: str, after_col: str, group_col: str,
-                        ylabel: str | None = None) -> Figure:
+                        ylabel: str | None = None, min_cell: int = 0) -> Figure:
     """One line per patient from baseline to follow-up, coloured by group, group means in bold;
-    patients missing either value are left out."""
+    patients missing either value are left out. With min_cell > 0 (a real cohort) no patient's
+    own line is drawn, and a group of fewer than min_cell patients shows no mean."""
     complete = frame.dropna(subset=[before_col, after_col])
     groups = list(pd.unique(complete[group_col]))
     fig = Figure(figsize=(5, 5))
@@ -99,7 +107,10 @@ def paired_trajectories(frame: pd.DataFrame, before_col: str, after_col: str, gr
     colours = _palette(groups)
     for group in groups:
         values = complete.loc[complete[group_col] == group, [before_col, after_col]].to_numpy(dtype=float)
-        ax.plot([0, 1], values.T, color=colours[group], alpha=0.3, linewidth=0.8)
+        if min_cell == 0:
+            ax.plot([0, 1], values.T, color=colours[group], alpha=0.3, linewidth=0.8)
+        elif len(values) < min_cell:
+            continue
         ax.plot([0, 1], values.mean(axis=0), color=colours[group], linewidth=3, marker="o",
                 label=f"{group} mean (n = {len(values)})")
     ax.set_xticks([0, 1], ["Baseline", "Follow-up"])

@@ -40,9 +40,15 @@ def response_rows(study: str, summary: pd.DataFrame, by: str = "arm",
     return out
 
 
-def write(rows: list[dict] | pd.DataFrame, output_dir: str | Path, name: str) -> Path:
-    """Write result rows to output_dir/name.csv (deterministic formatting)."""
-    frame = pd.DataFrame(rows, columns=COLUMNS) if not isinstance(rows, pd.DataFrame) else rows[COLUMNS]
+def write(rows: list[dict] | pd.DataFrame, output_dir: str | Path, name: str, min_cell: int = 0) -> Path:
+    """Write result rows to output_dir/name.csv (deterministic formatting). With min_cell > 0,
+    a row whose count k of 'k/n' is below min_cell keeps neither k nor its value."""
+    frame = pd.DataFrame(rows, columns=COLUMNS) if not isinstance(rows, pd.DataFrame) else rows[COLUMNS].copy()
+    if min_cell:
+        counts = frame["detail"].astype(str).str.extract(r"^(\d+)/(\d+)$").astype(float)
+        small = ((counts[0] > 0) & (counts[0] < min_cell)) | ((counts[1] > 0) & (counts[1] < min_cell))
+        frame.loc[small, "value"] = math.nan
+        frame.loc[small, "detail"] = f"< {min_cell}/" + counts.loc[small, 1].astype(int).astype(str)
     folder = resolve(output_dir)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.csv"

@@ -6,10 +6,15 @@ import pandas as pd
 NOT_ESTIMABLE = "not estimable"
 
 
-def n_of_N(k: int, n: int, decimals: int = 1) -> str:  # noqa: N802 (the usual notation)
-    """'12/40 (30.0%)'; '0/0 (not estimable)' when n is 0."""
+def n_of_N(k: int, n: int, decimals: int = 1, min_cell: int = 0) -> str:  # noqa: N802 (the usual notation)
+    """'12/40 (30.0%)'; '0/0 (not estimable)' when n is 0; with disclosure control (min_cell > 0)
+    a count below min_cell is shown as '< 5/40' without its percentage."""
     if n == 0:
         return f"{k}/{n} ({NOT_ESTIMABLE})"
+    if 0 < n < min_cell:
+        return f"suppressed (N < {min_cell})"
+    if 0 < k < min_cell:
+        return f"< {min_cell}/{n}"
     return f"{k}/{n} ({100 * k / n:.{decimals}f}%)"
 
 
@@ -17,9 +22,12 @@ def _clean(values) -> pd.Series:
     return pd.Series(values, dtype=float).dropna()
 
 
-def mean_sd(values, decimals: int = 1) -> str:
-    """'31.4 ± 6.0' (sample SD; missing values dropped); 'not estimable' with fewer than 2 values."""
+def mean_sd(values, decimals: int = 1, min_cell: int = 0) -> str:
+    """'31.4 ± 6.0' (sample SD; missing values dropped); 'not estimable' with fewer than 2 values;
+    'suppressed (n < 5)' with fewer than min_cell values."""
     v = _clean(values)
+    if 0 < len(v) < min_cell:
+        return f"suppressed (n < {min_cell})"
     return NOT_ESTIMABLE if len(v) < 2 else f"{v.mean():.{decimals}f} ± {v.std():.{decimals}f}"
 
 
@@ -50,12 +58,14 @@ def suppress_small(k: int, min_cell: int) -> str:
     return f"< {min_cell}" if 0 < k < min_cell else str(k)
 
 
-def response_table(comparison: pd.DataFrame, decimals: int = 1) -> pd.DataFrame:
-    """Display frame from stats.response_comparison: timepoint, '<arm> n/N (%)' per arm, p, test, note."""
+def response_table(comparison: pd.DataFrame, decimals: int = 1, min_cell: int = 0) -> pd.DataFrame:
+    """Display frame from stats.response_comparison (or any frame of that shape, keyed by its first
+    column): the key, '<arm> n/N (%)' per arm, p, test, note."""
     arms = [c[: -len("_n")] for c in comparison.columns if c.endswith("_n")]
-    out = pd.DataFrame({"timepoint": comparison["timepoint"].astype(str).to_numpy()})
+    key = comparison.columns[0]
+    out = pd.DataFrame({key: comparison[key].astype(str).to_numpy()})
     for arm in arms:
-        out[f"{arm} n/N (%)"] = [n_of_N(k, n, decimals) for k, n in
+        out[f"{arm} n/N (%)"] = [n_of_N(k, n, decimals, min_cell) for k, n in
                                  zip(comparison[f"{arm}_k"], comparison[f"{arm}_n"])]
     out["p"] = [format_p(p) for p in comparison["p"]]
     out["test"] = comparison["test"].to_numpy()
