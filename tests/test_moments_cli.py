@@ -54,3 +54,9 @@ def test_reconstruct_check_prints_one_row_per_published_number(tmp_path):
     from helpers import published
     table = pd.read_csv(csv)
     assert len(table) == sum(len(published.load(s).numbers) for s in published.STUDIES)
+
+
+def test_the_template_cohort_is_valid():
+    from helpers.paths import REPO_ROOT
+    out = run("validate", str(REPO_ROOT / "data" / "template"))
+    assert out.returncode == 0, out.stderr
