@@ -19,6 +19,18 @@ def setup() -> None:
     pd.set_option("display.max_columns", 30)
     pd.set_option("display.width", 140)
     matplotlib.rcParams.update({"figure.dpi": 80, "svg.hashsalt": "ln-book", "figure.figsize": (7.5, 4)})
+    _show_figures_inline()
+
+
+def _show_figures_inline() -> None:
+    """helpers.figures builds figures without pyplot; tell the kernel to render them as PNG."""
+    from IPython import get_ipython
+    from IPython.core.pylabtools import print_figure
+    from matplotlib.figure import Figure
+
+    shell = get_ipython()
+    if shell is not None:
+        shell.display_formatter.formatters["image/png"].for_type(Figure, lambda fig: print_figure(fig, "png"))
 
 
 def load_cohort(data_dir: str, study: str | None = None) -> data.Cohort:

@@ -1,0 +1,420 @@
+"""Build the book under one params file: `python -m helpers.pipeline --params params/default.yaml`.
+
+1. read the params file (unknown names are an error naming the file and key);
+2. run every notebooks/NN_*.ipynb with papermill, two at a time, into a staging
+   folder (_build/staging/<name>/: executed notebooks and result CSVs), passing
+   each notebook only the parameters its `parameters` cell defines;
+3. write the generated pieces of the pages (book/generated/: scorecard, criteria,
+   data dictionary, ...) and copy the executed notebooks to book/executed/;
+4. run `jupyter-book build` (execution off, -W -n --keep-going) into a temporary
+   folder and, only if it succeeds, swap it into _build/html (params/default.yaml)
+   or _build/variants/<name>/html (any other params file, with a banner on every
+   page listing its non-default parameters).
+"""
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import fcntl
+import html
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+import yaml
+
+from .paths import REPO_ROOT
+
+DEFAULT_PARAMS = REPO_ROOT / "params" / "default.yaml"
+NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
+BUILD_DIR = REPO_ROOT / "_build"
+EXECUTED_DIR = REPO_ROOT / "book" / "executed"    # git-ignored; _toc.yml globs it
+GENERATED_DIR = REPO_ROOT / "book" / "generated"  # git-ignored; included by the pages
+KERNEL = "python3"
+
+# Global parameters a params file may set; each goes to every notebook whose parameters cell defines it.
+GLOBALS = {
+    "data_dir": "cohort folder (one subfolder per study), relative to the repository root or absolute",
+    "window": "visit window, days either side of a nominal timepoint",
+    "criteria": "overrides of the response criteria (helpers.response.Criteria fields)",
+    "missing": "missing-data rule: complete_case (as published) or nonresponder",
+    "test": "test for proportions: pearson, yates, fisher or auto",
+    "min_cell": "counts below this are shown as '< min_cell' (0: no suppression)",
+    "alpha": "significance level",
+}
+RESERVED = {"output_dir"}  # set by the pipeline, never by a params file
+
+
+class ParamsError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Params:
+    path: Path
+    values: dict                                    # global parameters
+    notebooks: dict = field(default_factory=dict)   # {notebook stem: {parameter: value}}
+
+    @property
+    def is_default(self) -> bool:
+        return self.path.resolve() == DEFAULT_PARAMS.resolve()
+
+    @property
+    def name(self) -> str:
+        return "default" if self.is_default else self.path.stem
+
+    def flat(self) -> dict:
+        """Every setting as {'name' or 'criteria.x' or 'notebook.name': value}, for comparisons."""
+        out = {k: v for k, v in self.values.items() if k != "criteria"}
+        out |= {f"criteria.{k}": v for k, v in self.values.get("criteria", {}).items()}
+        out |= {f"{nb}.{k}": v for nb, over in self.notebooks.items() for k, v in over.items()}
+        return out
+
+
+def load_params(path: str | Path) -> Params:
+    """Read and check a params file; a ParamsError names the file and the offending key."""
+    from .response import MISSING_RULES, Criteria
+    from .stats import PROPORTION_TESTS
+
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as err:
+        raise ParamsError(f"{path}: cannot be read: {err}") from None
+    if not isinstance(raw, dict):
+        raise ParamsError(f"{path}: expected a mapping of parameter names to values")
+    notebooks = raw.pop("notebooks", None) or {}
+    for key in raw:
+        if key not in GLOBALS:
+            raise ParamsError(f"{path}: unknown parameter {key!r} (known: {', '.join(GLOBALS)}, notebooks)")
+    criteria = raw.get("criteria") or {}
+    if not isinstance(criteria, dict):
+        raise ParamsError(f"{path}: criteria: expected a mapping of criterion names to numbers")
+    known = [f.name for f in fields(Criteria)]
+    for key, value in criteria.items():
+        if key not in known:
+            raise ParamsError(f"{path}: unknown parameter 'criteria.{key}' (known: {', '.join(known)})")
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ParamsError(f"{path}: criteria.{key}: expected a number, not {value!r}")
+    if "criteria" in raw:
+        raw["criteria"] = criteria
+    choices = {"missing": MISSING_RULES, "test": (*PROPORTION_TESTS, "auto")}
+    for key, allowed in choices.items():
+        if key in raw and raw[key] not in allowed:
+            raise ParamsError(f"{path}: {key}: {raw[key]!r} is not one of {', '.join(allowed)}")
+    for key in ("window", "min_cell"):
+        if key in raw and (isinstance(raw[key], bool) or not isinstance(raw[key], int) or raw[key] < 0):
+            raise ParamsError(f"{path}: {key}: expected a whole number >= 0, not {raw[key]!r}")
+    if not isinstance(notebooks, dict) or not all(isinstance(v, dict) for v in notebooks.values()):
+        raise ParamsError(f"{path}: notebooks: expected {{notebook name: {{parameter: value}}}}")
+    for nb, over in notebooks.items():
+        for key in over:
+            if key in RESERVED:
+                raise ParamsError(f"{path}: notebooks.{nb}.{key}: set by the pipeline, not by a params file")
+    return Params(path=path, values=raw, notebooks=notebooks)
+
+
+def notebook_parameters(notebook: Path, params: Params, output_dir: str) -> dict:
+    """The parameters passed to one notebook: those of `params` its parameters cell defines
+    (criteria as the dict `criteria` and/or as single names), its own overrides, and output_dir."""
+    import papermill
+
+    declared = papermill.inspect_notebook(str(notebook))
+    candidates = dict(params.values) | dict(params.values.get("criteria", {}))
+    chosen = {k: v for k, v in candidates.items() if k in declared}
+    overrides = params.notebooks.get(notebook.stem, {})
+    for key in overrides:
+        if key not in declared:
+            raise ParamsError(f"{params.path}: notebooks.{notebook.stem}.{key}: not a parameter of {notebook} "
+                              f"(its parameters: {', '.join(declared)})")
+    return chosen | overrides | ({"output_dir": output_dir} if "output_dir" in declared else {})
+
+
+def _relative(path: Path) -> str:
+    """A path relative to the repository root when inside it (stable text in the executed notebooks)."""
+    path = path.resolve()
+    return path.relative_to(REPO_ROOT).as_posix() if path.is_relative_to(REPO_ROOT) else str(path)
+
+
+def _execute(notebook: str, output: str, parameters: dict, log: str) -> tuple[float, str]:
+    """Run one notebook (in a worker process, its kernel's stderr to `log`); returns (seconds, error or '')."""
+    import papermill
+
+    with open(log, "w") as f:  # the kernel inherits file descriptor 2
+        os.dup2(f.fileno(), 2)
+    start = time.perf_counter()
+    try:
+        papermill.execute_notebook(notebook, output, parameters=parameters, kernel_name=KERNEL,
+                                   cwd=str(Path(notebook).parent), progress_bar=False, log_output=False)
+        error = ""
+    except Exception as err:  # noqa: BLE001 - reported, and the build stops
+        error = f"{type(err).__name__}: {str(err).strip().splitlines()[-1] if str(err).strip() else ''}"
+    return time.perf_counter() - start, error
+
+
+def find_notebooks(folder: Path = NOTEBOOKS_DIR) -> list[Path]:
+    return sorted(p for p in Path(folder).glob("[0-9][0-9]_*.ipynb"))
+
+
+def run_notebooks(params: Params, notebooks: list[Path], staging: Path, jobs: int = 2) -> Path:
+    """Execute `notebooks` into staging/notebooks, result CSVs into staging/results; returns the
+    results folder. Raises RuntimeError naming every notebook that failed."""
+    staging = Path(staging)
+    shutil.rmtree(staging, ignore_errors=True)
+    (staging / "notebooks").mkdir(parents=True)
+    results = staging / "results"
+    results.mkdir()
+    (staging / "logs").mkdir()
+    unused = set(params.values) - {"criteria"}
+    runs = {}
+    for nb in notebooks:
+        runs[nb] = notebook_parameters(nb, params, _relative(results))
+        unused -= set(runs[nb])
+        if "output_dir" not in runs[nb]:
+            print(f"note: {nb.name} has no output_dir parameter: it adds nothing to the scorecard", flush=True)
+    for key in sorted(unused):
+        print(f"note: parameter {key!r} of {params.path} is defined by no notebook", flush=True)
+    print(f"running {len(notebooks)} notebook(s), {jobs} at a time, into {_relative(staging)}/", flush=True)
+    failed = []
+    with concurrent.futures.ProcessPoolExecutor(max_workers=jobs) as pool:
+        futures = {pool.submit(_execute, str(nb), str(staging / "notebooks" / nb.name), runs[nb],
+                               str(staging / "logs" / f"{nb.stem}.log")): nb
+                   for nb in notebooks}
+        for i, future in enumerate(concurrent.futures.as_completed(futures), 1):
+            nb = futures[future]
+            seconds, error = future.result()
+            print(f"  [{i}/{len(notebooks)}] {nb.stem}: {seconds:.1f} s" + (f"  FAILED: {error}" if error else ""),
+                  flush=True)
+            if error:
+                failed.append(f"{nb.name} (executed copy with the error: {staging / 'notebooks' / nb.name}; "
+                              f"stderr: {staging / 'logs' / (nb.stem + '.log')})")
+    if failed:
+        raise RuntimeError("notebook(s) failed: " + "; ".join(failed))
+    return results
+
+
+# --- generated pieces of the pages -------------------------------------------------
+
+def _md_table(rows: list[dict]) -> str:
+    import pandas as pd
+
+    from .scorecard import markdown_table
+    return markdown_table(pd.DataFrame(rows))
+
+
+def _inline(value) -> str:
+    if isinstance(value, (dict, list)):
+        return "`" + json.dumps(value, ensure_ascii=False).replace("`", "'") + "`"
+    return str(value)
+
+
+def _criteria_md(params: Params) -> str:
+    from . import published
+    from .response import Criteria
+
+    default, used = Criteria(), Criteria.from_params(params.values.get("criteria", {}))
+    quotes = {}
+    for study in published.STUDIES:
+        for c in published.load(study).criteria:
+            if c.source != "none":
+                quotes.setdefault(c.parameter, (c.unit, f"{c.quote} ({c.source})"))
+    rows = [{"parameter": f"`{f.name}`", "in this book": getattr(used, f.name), "default": getattr(default, f.name),
+             "unit": quotes.get(f.name, ("", ""))[0],
+             "published as": quotes.get(f.name, ("", "not published: a helpers.response default"))[1]}
+            for f in fields(Criteria)]
+    return _md_table(rows)
+
+
+def _parameters_md(params: Params, default: Params) -> str:
+    base = default.flat()
+    rows = [{"parameter": f"`{k}`", "in this book": _inline(v), "default": _inline(base.get(k, "")),
+             "meaning": GLOBALS.get(k.split(".")[0], "")}
+            for k, v in params.flat().items()]
+    return _md_table(rows) if rows else "All parameters at the notebooks' defaults.\n"
+
+
+def _dictionary_md() -> str:
+    from . import schema
+
+    parts = []
+    for filename, columns in schema.FILES.items():
+        key = schema.KEYS[filename]
+        parts.append(f"## `{filename}`\n")
+        parts.append(f"Unique key: {', '.join(f'`{k}`' for k in key)}.\n" if key else "No unique key.\n")
+        rows = []
+        for f in columns:
+            allowed = ", ".join(f"`{a}`" for a in f.allowed) if f.allowed else ""
+            if f.min is not None:
+                allowed = f"{f.min:g} to {f.max:g}" if f.max is not None else f">= {f.min:g}"
+            rows.append({"column": f"`{f.name}`", "type": {"str": "text", "int": "whole number",
+                                                          "float": "number"}[f.kind],
+                         "unit": f.unit, "required": "yes" if f.required else "no (may be empty)",
+                         "allowed values": allowed, "description": f.description})
+        parts.append(_md_table(rows))
+    return "\n".join(parts)
+
+
+def _reconstruction_md() -> str:
+    from . import published
+
+    parts = []
+    for study in published.STUDIES:
+        pub = published.load(study)
+        parts.append(f"### {pub.title} (`{study}`)\n")
+        parts.append("**Resolutions** of contradictions between or within the sources:\n")
+        for r in pub.resolutions:
+            aside = f" Published numbers set aside: {', '.join(f'`{i}`' for i in r.sets_aside)}." if r.sets_aside else ""
+            parts.append(f"- `{r.id}` (about {', '.join(f'`{i}`' for i in r.about)}): **{r.choice}** {r.why}{aside}")
+        parts.append("\n**Assumptions** for what no source gives:\n")
+        for a in pub.assumptions:
+            text = f"- `{a.id}`: {a.what}"
+            if a.rule:
+                text += f" Rule: {a.rule}"
+            if a.value is not None:
+                text += f" Value: {_inline(a.value)}."
+            if a.by_construction:
+                text += f" Holds by construction: {', '.join(f'`{i}`' for i in a.by_construction)}."
+            parts.append(text)
+        parts.append("")
+    return "\n".join(parts)
+
+
+def write_generated(params: Params, default: Params, results_dir: Path, staging: Path) -> dict:
+    """Write book/generated/*.md and staging/scorecard.csv; returns the scorecard's total counts."""
+    from . import published, results, scorecard
+
+    studies = [published.load(s) for s in published.STUDIES]
+    card = scorecard.build(results.read_all(results_dir), studies)
+    card.to_csv(staging / "scorecard.csv", index=False, lineterminator="\n")
+    shutil.rmtree(GENERATED_DIR, ignore_errors=True)
+    GENERATED_DIR.mkdir(parents=True)
+    variant = "" if params.is_default else f" This is the variant book **{params.name}** (`{_relative(params.path)}`)."
+    pages = {
+        "scorecard.md": (f"```{{note}}\n{variant.strip()} Published numbers are expected to differ where its "
+                         f"parameters change them.\n```\n\n" if variant else "")
+                        + scorecard.render(card, {p.study: f"{p.title} (`{p.study}`)" for p in studies}),
+        "scorecard_summary.md": scorecard.summary_sentence(card) + variant + "\n\n"
+                                + scorecard.markdown_table(scorecard.summary(card)),
+        "criteria.md": _criteria_md(params),
+        "parameters.md": _parameters_md(params, default),
+        "timepoints.md": _md_table([{"study": f"`{p.study}`", "timepoint": f"`{name}`", "nominal day": day}
+                                    for p in studies for name, day in p.timepoints.items()]),
+        "data_dictionary.md": _dictionary_md(),
+        "reconstruction.md": _reconstruction_md(),
+    }
+    for name, text in pages.items():
+        (GENERATED_DIR / name).write_text(text, encoding="utf-8")
+    return scorecard.summary(card).iloc[-1].to_dict()
+
+
+def banner(params: Params, default: Params) -> str:
+    """HTML of the variant banner: the parameters that differ from params/default.yaml."""
+    from .response import Criteria
+
+    base = default.flat() | {f"criteria.{f.name}": getattr(Criteria(), f.name) for f in fields(Criteria)
+                             if f"criteria.{f.name}" not in default.flat()}
+    changed = [f"{k} = {v!r} (default {base[k]!r})" if k in base else f"{k} = {v!r}"
+               for k, v in params.flat().items() if base.get(k, object()) != v]
+    what = "; ".join(changed) or "no parameter differs from the default"
+    return html.escape(f"Variant book '{params.name}' ({_relative(params.path)}): {what}. "
+                       "Numbers differ from the default book.")
+
+
+# --- jupyter-book ------------------------------------------------------------------
+
+def build_book(params: Params, default: Params, staging: Path) -> Path:
+    """jupyter-book build into a temporary folder; on success swap it into place. Returns the html folder."""
+    target = BUILD_DIR / "html" if params.is_default else BUILD_DIR / "variants" / params.name / "html"
+    tmp = BUILD_DIR / f".building-{params.name}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    command = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(REPO_ROOT),
+               "--path-output", str(tmp), "-W", "-n", "--keep-going"]
+    if not params.is_default:
+        config = yaml.safe_load((REPO_ROOT / "_config.yml").read_text(encoding="utf-8"))
+        config.setdefault("html", {})["announcement"] = banner(params, default)
+        (staging / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+        command += ["--config", str(staging / "_config.yml")]
+    log = staging / "jupyter-book.log"
+    print(f"building the book (log: {_relative(log)}) ...", flush=True)
+    start = time.perf_counter()
+    with log.open("w", encoding="utf-8") as out:
+        done = subprocess.run(command, cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT, text=True)
+    built = tmp / "_build" / "html"
+    if done.returncode != 0 or not (built / "index.html").exists():
+        shutil.rmtree(tmp, ignore_errors=True)
+        lines = log.read_text(encoding="utf-8").splitlines()
+        problems = [x for x in lines if "WARNING" in x or "ERROR" in x] or lines[-20:]
+        raise RuntimeError("jupyter-book build failed; the book in place was not touched:\n  "
+                           + "\n  ".join(problems[:40]) + f"\nfull log: {log}")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    old = target.with_name(target.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if target.exists():
+        target.rename(old)
+    built.rename(target)
+    shutil.rmtree(old, ignore_errors=True)
+    shutil.rmtree(tmp, ignore_errors=True)
+    print(f"built in {time.perf_counter() - start:.1f} s: {_relative(target)}/index.html", flush=True)
+    return target
+
+
+def run(params_path: str | Path, notebooks_dir: Path = NOTEBOOKS_DIR, jobs: int = 2, book: bool = True) -> None:
+    """The whole pipeline (see the module docstring)."""
+    params, default = load_params(params_path), load_params(DEFAULT_PARAMS)
+    notebooks = find_notebooks(notebooks_dir)
+    if not notebooks:
+        raise RuntimeError(f"no notebooks NN_*.ipynb in {notebooks_dir}")
+    for name in sorted(set(params.notebooks) - {nb.stem for nb in notebooks}):
+        raise ParamsError(f"{params.path}: notebooks.{name}: no notebook {name}.ipynb in {notebooks_dir}")
+    BUILD_DIR.mkdir(exist_ok=True)
+    with (BUILD_DIR / ".pipeline.lock").open("w") as lock:
+        try:  # book/executed and book/generated are shared: one pipeline at a time
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RuntimeError("another pipeline run is in progress (lock: _build/.pipeline.lock)") from None
+        staging = BUILD_DIR / "staging" / params.name
+        start = time.perf_counter()
+        results_dir = run_notebooks(params, notebooks, staging, jobs)
+        totals = write_generated(params, default, results_dir, staging)
+        print(f"scorecard: {totals['reproduced']} reproduced, {totals['differs']} differ, "
+              f"{totals['not computed']} not computed, of {totals['published']} published numbers "
+              f"({_relative(staging / 'scorecard.csv')})", flush=True)
+        shutil.rmtree(EXECUTED_DIR, ignore_errors=True)
+        EXECUTED_DIR.mkdir(parents=True)
+        for nb in notebooks:
+            shutil.copy2(staging / "notebooks" / nb.name, EXECUTED_DIR / nb.name)
+        if book:
+            build_book(params, default, staging)
+        print(f"done in {time.perf_counter() - start:.1f} s", flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m helpers.pipeline",
+        description="Run every notebook under one params file (papermill), write the reproduction scorecard, "
+                    "and build the book (jupyter-book, execution off, warnings are errors). params/default.yaml "
+                    "builds _build/html; any other params file builds _build/variants/<file name>/html with a "
+                    "banner listing its non-default parameters. A failed build leaves the previous book in place.")
+    parser.add_argument("--params", default=DEFAULT_PARAMS, type=Path,
+                        help="params file (default: params/default.yaml)")
+    parser.add_argument("--notebooks", default=NOTEBOOKS_DIR, type=Path,
+                        help="folder of NN_*.ipynb notebooks (default: notebooks/)")
+    parser.add_argument("--jobs", type=int, default=2, help="notebooks run at a time (default: %(default)s)")
+    parser.add_argument("--no-book", action="store_true",
+                        help="run the notebooks and write the generated pages only; do not build the book")
+    args = parser.parse_args(argv)
+    try:
+        run(args.params, args.notebooks, args.jobs, book=not args.no_book)
+    except (ParamsError, RuntimeError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

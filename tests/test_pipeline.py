@@ -1,0 +1,207 @@
+"""helpers.pipeline: params files, the parameters each notebook receives, and one real notebook run."""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import papermill
+import pytest
+import yaml
+
+from helpers import pipeline, results
+from helpers.paths import REPO_ROOT
+
+PARAMS = REPO_ROOT / "params"
+RESPONSE_NOTEBOOK = REPO_ROOT / "notebooks" / "02_response.ipynb"
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def notebook(path: Path, parameters: str) -> Path:
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                           "language": "python"}})
+    nb.cells = [nbformat.v4.new_code_cell(parameters, metadata={"tags": ["parameters"]})]
+    nbformat.write(nb, path)
+    return path
+
+
+# --- params files -------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["default", "strict_cr", "nonresponder"])
+def test_shipped_params_files_load(name):
+    params = pipeline.load_params(PARAMS / f"{name}.yaml")
+    assert params.name == name and params.is_default == (name == "default")
+
+
+def test_variants_differ_from_the_default_only_where_they_say():
+    default = pipeline.load_params(PARAMS / "default.yaml").flat()
+    strict = pipeline.load_params(PARAMS / "strict_cr.yaml").flat()
+    nonresponder = pipeline.load_params(PARAMS / "nonresponder.yaml").flat()
+    assert {k: v for k, v in strict.items() if default.get(k) != v} == {"criteria.cr_upcr_max": 0.3}
+    assert {k: v for k, v in nonresponder.items() if default.get(k) != v} == {"missing": "nonresponder"}
+
+
+@pytest.mark.parametrize("text, key", [
+    ("window: 45\nwindw: 30\n", "'windw'"),
+    ("criteria:\n  cr_upcr_maximum: 0.3\n", "'criteria.cr_upcr_maximum'"),
+    ("notebooks:\n  02_response:\n    output_dir: x\n", "notebooks.02_response.output_dir"),
+])
+def test_unknown_parameter_names_are_an_error_naming_file_and_key(tmp_path, text, key):
+    path = write(tmp_path / "bad.yaml", text)
+    with pytest.raises(pipeline.ParamsError) as err:
+        pipeline.load_params(path)
+    assert str(path) in str(err.value) and key in str(err.value)
+
+
+@pytest.mark.parametrize("text, words", [
+    ("missing: impute\n", "missing: 'impute' is not one of complete_case, nonresponder"),
+    ("test: t\n", "test: 't' is not one of"),
+    ("window: -3\n", "window: expected a whole number"),
+    ("criteria:\n  cr_upcr_max: low\n", "criteria.cr_upcr_max: expected a number"),
+    ("- a list\n", "expected a mapping"),
+])
+def test_bad_values_are_an_error_naming_the_file(tmp_path, text, words):
+    path = write(tmp_path / "bad.yaml", text)
+    with pytest.raises(pipeline.ParamsError, match=str(path)) as err:
+        pipeline.load_params(path)
+    assert words in str(err.value)
+
+
+def test_banner_lists_the_non_default_parameters():
+    default = pipeline.load_params(PARAMS / "default.yaml")
+    text = pipeline.banner(pipeline.load_params(PARAMS / "strict_cr.yaml"), default)
+    assert "strict_cr" in text and "criteria.cr_upcr_max = 0.3 (default 0.5)" in text
+    assert "missing" not in text
+
+
+# --- parameters passed to a notebook ------------------------------------------------
+
+def test_only_parameters_the_notebook_defines_are_passed(tmp_path):
+    nb = notebook(tmp_path / "02_demo.ipynb",
+                  'data_dir = "data/reconstructed"\nstudy = "study_a"\noutput_dir = "out"\nwindow = 45\n'
+                  'cr_upcr_max = 0.5\ncriteria = {}')
+    params = pipeline.load_params(write(tmp_path / "p.yaml", "window: 30\ntest: fisher\ncriteria: {cr_upcr_max: 0.3}\n"
+                                                             "notebooks:\n  02_demo:\n    study: study_b\n"))
+    passed = pipeline.notebook_parameters(nb, params, "results")
+    assert passed == {"window": 30, "criteria": {"cr_upcr_max": 0.3}, "cr_upcr_max": 0.3, "study": "study_b",
+                      "output_dir": "results"}
+
+
+def test_a_per_notebook_override_the_notebook_does_not_define_is_an_error(tmp_path):
+    nb = notebook(tmp_path / "02_demo.ipynb", 'study = "study_a"\noutput_dir = "out"')
+    path = write(tmp_path / "p.yaml", "notebooks:\n  02_demo:\n    windw: 30\n")
+    with pytest.raises(pipeline.ParamsError) as err:
+        pipeline.notebook_parameters(nb, pipeline.load_params(path), "results")
+    assert str(path) in str(err.value) and "notebooks.02_demo.windw" in str(err.value)
+
+
+def test_default_params_match_the_notebooks_own_defaults():
+    """The default book is the notebooks as stored: params/default.yaml may not contradict them."""
+    notebooks = pipeline.find_notebooks()
+    if not notebooks:
+        pytest.skip("no notebooks/NN_*.ipynb yet")
+    default = pipeline.load_params(PARAMS / "default.yaml")
+    problems = []
+    for nb in notebooks:
+        declared = papermill.inspect_notebook(str(nb))
+        for name, value in (default.values | default.notebooks.get(nb.stem, {})).items():
+            if name not in declared or name == "criteria" and value == {}:
+                continue
+            try:
+                own = ast.literal_eval(declared[name]["default"])
+            except (ValueError, SyntaxError):
+                continue  # an expression, not a literal
+            if own != value:
+                problems.append(f"{nb.name}: {name} = {own!r}, params/default.yaml: {value!r}")
+    assert not problems, "\n".join(problems)
+
+
+# --- one real notebook run ----------------------------------------------------------
+
+def cr_counts(results_dir: Path) -> pd.Series:
+    """CR count (k of the 'k/n' detail) per study, timepoint and group."""
+    rows = results.read_all(results_dir)
+    cr = rows[(rows["measure"] == "response") & (rows["outcome"] == "CR") & (rows["statistic"] == "percent")]
+    return cr.set_index(["study", "timepoint", "group"])["detail"].str.split("/").str[0].astype(int)
+
+
+def test_strict_cr_params_lower_the_cr_counts(tmp_path):
+    """02_response run by the pipeline's notebook stage under params/default.yaml and params/strict_cr.yaml."""
+    if not RESPONSE_NOTEBOOK.exists():
+        pytest.skip(f"{RESPONSE_NOTEBOOK.relative_to(REPO_ROOT)} does not exist yet")
+    counts = {}
+    for name in ("default", "strict_cr"):
+        params = pipeline.load_params(PARAMS / f"{name}.yaml")
+        counts[name] = cr_counts(pipeline.run_notebooks(params, [RESPONSE_NOTEBOOK], tmp_path / name, jobs=1))
+    default, strict = counts["default"], counts["strict_cr"]
+    assert len(default) > 0, "02_response wrote no CR percent rows"
+    assert default.index.equals(strict.index)
+    assert (strict <= default).all()
+    assert strict.sum() < default.sum()
+
+
+# --- the swap: a failed build never replaces a good book ------------------------------
+
+class FakeBuild:
+    """Stands in for `jupyter-book build`: writes an index.html into --path-output, or fails."""
+
+    def __init__(self, ok: bool):
+        self.ok = ok
+
+    def __call__(self, command, **kwargs):
+        out = Path(command[command.index("--path-output") + 1]) / "_build" / "html"
+        out.mkdir(parents=True)
+        if self.ok:
+            (out / "index.html").write_text("new book")
+        return type("Done", (), {"returncode": 0 if self.ok else 1})()
+
+
+@pytest.mark.parametrize("ok", [True, False])
+def test_the_book_in_place_is_replaced_only_by_a_successful_build(tmp_path, monkeypatch, ok):
+    monkeypatch.setattr(pipeline, "BUILD_DIR", tmp_path / "_build")
+    monkeypatch.setattr(pipeline.subprocess, "run", FakeBuild(ok))
+    old = tmp_path / "_build" / "html"
+    old.mkdir(parents=True)
+    (old / "index.html").write_text("old book")
+    staging = tmp_path / "staging"
+    staging.mkdir()
+    default = pipeline.load_params(PARAMS / "default.yaml")
+    if ok:
+        assert pipeline.build_book(default, default, staging) == old
+        assert (old / "index.html").read_text() == "new book"
+    else:
+        with pytest.raises(RuntimeError, match="the book in place was not touched"):
+            pipeline.build_book(default, default, staging)
+        assert (old / "index.html").read_text() == "old book"
+    assert sorted(p.name for p in (tmp_path / "_build").iterdir()) == ["html"]  # no leftovers
+
+
+def test_a_variant_builds_beside_the_default_with_its_banner(tmp_path, monkeypatch):
+    monkeypatch.setattr(pipeline, "BUILD_DIR", tmp_path / "_build")
+    seen = {}
+
+    def build(command, **kwargs):
+        seen["config"] = yaml.safe_load(Path(command[command.index("--config") + 1]).read_text())
+        return FakeBuild(True)(command)
+
+    monkeypatch.setattr(pipeline.subprocess, "run", build)
+    staging = tmp_path / "staging"
+    staging.mkdir()
+    default = pipeline.load_params(PARAMS / "default.yaml")
+    target = pipeline.build_book(pipeline.load_params(PARAMS / "strict_cr.yaml"), default, staging)
+    assert target == tmp_path / "_build" / "variants" / "strict_cr" / "html"
+    assert "criteria.cr_upcr_max = 0.3 (default 0.5)" in seen["config"]["html"]["announcement"]
+    assert seen["config"]["only_build_toc_files"] is True  # the rest is the root _config.yml
+
+
+def test_overrides_for_a_notebook_that_does_not_exist_are_an_error(tmp_path):
+    notebook(tmp_path / "02_demo.ipynb", 'output_dir = "out"')
+    path = write(tmp_path / "p.yaml", "notebooks:\n  02_dmeo:\n    window: 30\n")
+    with pytest.raises(pipeline.ParamsError) as err:
+        pipeline.run(path, notebooks_dir=tmp_path, book=False)
+    assert str(path) in str(err.value) and "notebooks.02_dmeo" in str(err.value)

@@ -1,0 +1,172 @@
+"""helpers.scorecard: published numbers beside computed ones, with small hand-made result frames."""
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from helpers import published, results, scorecard
+from helpers.stats import compare_proportions
+
+PEARSON_P = round(compare_proportions(5, 10, 2, 10, "pearson")["p"], 3)
+
+
+def number(id, measure, statistic, value, decimals, group="all", outcome=None, timepoint=None):
+    return {"id": id, "source": "paper", "quote": f"quoted sentence for {id}", "measure": measure, "group": group,
+            "statistic": statistic, "value": value, "decimals": decimals, "outcome": outcome, "timepoint": timepoint}
+
+
+@pytest.fixture
+def study() -> published.Study:
+    """Two arms of 10; CR 50.0% vs 20.0% at 6m with two p-values (one reachable, one not)."""
+    vs = "a vs b"
+    return published.Study.model_validate({
+        "study": "demo", "title": "Demo study", "arms": ["a", "b"], "timepoints": {"6m": 182},
+        "sources": {"paper": {"citation": "A paper."}, "abstract": {"citation": "An abstract."}},
+        "criteria": [],
+        "numbers": [
+            number("n_a", "n_patients", "count", 10, 0, group="a"),
+            number("n_b", "n_patients", "count", 10, 0, group="b"),
+            number("n_all", "n_patients", "count", 20, 0),
+            number("n_all_abstract", "n_patients", "count", 19, 0) | {"source": "abstract"},
+            number("cr_a", "response", "percent", 50.0, 1, group="a", outcome="CR", timepoint="6m"),
+            number("cr_b", "response", "percent", 20.0, 1, group="b", outcome="CR", timepoint="6m"),
+            number("cr_p", "response", "p_value", PEARSON_P, 3, group=vs, outcome="CR", timepoint="6m"),
+            number("or_p", "response", "p_value", 0.001, 3, group=vs, outcome="overall", timepoint="6m"),
+            number("pr_a", "response", "percent", 30.0, 1, group="a", outcome="PR", timepoint="6m"),
+        ],
+        "resolutions": [{"id": "n20", "about": ["n_all", "n_all_abstract"], "choice": "20 patients.",
+                         "why": "The abstract's 19 contradicts its own arm sizes.", "sets_aside": ["n_all_abstract"]}],
+        "assumptions": [{"id": "pr_split", "what": "PR counts are not published.", "by_construction": ["pr_a"]}],
+    })
+
+
+def frame(*rows) -> pd.DataFrame:
+    return pd.DataFrame(list(rows), columns=results.COLUMNS)
+
+
+def by_id(card: pd.DataFrame) -> dict:
+    return {r["id"]: r for r in card.to_dict("records")}
+
+
+def test_reproduced_when_the_computed_value_rounds_to_the_published_one(study):
+    card = by_id(scorecard.build(frame(
+        results.row("demo", "n_patients", "count", 10, group="a"),
+        results.row("demo", "response", "percent", 49.95, group="a", outcome="CR", timepoint="6m", detail="5/10"),
+    ), [study]))
+    assert card["n_a"]["status"] == "reproduced" and card["n_a"]["reason"] == ""
+    assert card["cr_a"]["status"] == "reproduced"          # 49.95 rounds half up to 50.0
+    assert card["cr_a"]["detail"] == "5/10" and card["cr_a"]["published"] == 50.0
+
+
+def test_not_reproduced_just_below_the_rounding_boundary(study):
+    card = by_id(scorecard.build(frame(
+        results.row("demo", "response", "percent", 49.9499, group="a", outcome="CR", timepoint="6m")), [study]))
+    assert card["cr_a"]["status"] == "differs"
+    assert card["cr_a"]["reason"] == "Differs from the published value; no documented reason."
+
+
+def test_not_computed_without_a_matching_row(study):
+    card = by_id(scorecard.build(frame(
+        results.row("other_study", "n_patients", "count", 10, group="a"),                       # other study
+        results.row("demo", "response", "percent", 50.0, group="a", outcome="CR", timepoint="1y"),  # other timepoint
+        results.row("demo", "response", "count", 5, group="a", outcome="CR", timepoint="6m"),     # other statistic
+    ), [study]))
+    assert {r["status"] for r in card.values()} == {"not computed"}
+    assert card["cr_a"]["reason"] == "No notebook wrote this number."
+    assert math.isnan(card["cr_a"]["computed"])
+
+
+def test_one_computed_number_serves_every_published_number_with_its_keys(study):
+    card = by_id(scorecard.build(frame(results.row("demo", "n_patients", "count", 20)), [study]))
+    assert card["n_all"]["status"] == "reproduced"
+    assert card["n_all_abstract"]["status"] == "differs"
+    assert card["n_all_abstract"]["reason"] == "The abstract's 19 contradicts its own arm sizes."
+
+
+def test_differing_p_values_say_which_tests_could_give_them(study):
+    card = by_id(scorecard.build(frame(
+        results.row("demo", "response", "p_value", 0.5, group="a vs b", outcome="CR", timepoint="6m",
+                    detail="5/10 vs 3/10", test="Pearson chi-square"),
+        results.row("demo", "response", "p_value", 0.5, group="a vs b", outcome="overall", timepoint="6m"),
+    ), [study]))
+    assert card["cr_p"]["status"] == "differs"
+    assert card["cr_p"]["reason"].startswith("Reachable by ")
+    assert "Pearson chi-square on 5/10 vs 2/10" in card["cr_p"]["reason"]
+    assert card["cr_p"]["test"] == "Pearson chi-square"
+    # the overall-response percentages behind or_p are not published
+    assert card["or_p"]["reason"] == "The percentages behind this p-value are not published."
+
+
+def test_unreachable_p_value(study):
+    data = study.model_dump()
+    data["numbers"] = [n | ({"outcome": "CR"} if n["id"] == "or_p" else {}) for n in data["numbers"]]
+    data["numbers"] = [n for n in data["numbers"] if n["id"] != "cr_p"]
+    changed = published.Study.model_validate(data)
+    card = by_id(scorecard.build(frame(
+        results.row("demo", "response", "p_value", 0.5, group="a vs b", outcome="CR", timepoint="6m")), [changed]))
+    assert card["or_p"]["reason"].startswith("No Pearson, Yates or Fisher test")
+
+
+def test_notebooks_that_disagree_make_a_number_differ(study):
+    card = by_id(scorecard.build(frame(
+        results.row("demo", "n_patients", "count", 10, group="a"),
+        results.row("demo", "n_patients", "count", 11, group="a"),
+    ), [study]))
+    assert card["n_a"]["status"] == "differs" and card["n_a"]["reason"] == "Notebooks disagree: 10, 11."
+
+
+def test_by_construction_is_noted_and_counted(study):
+    card = scorecard.build(frame(
+        results.row("demo", "response", "percent", 30.0, group="a", outcome="PR", timepoint="6m")), [study])
+    row = by_id(card)["pr_a"]
+    assert row["status"] == "reproduced" and row["note"] == "By construction: PR counts are not published."
+    assert scorecard.summary(card).set_index("study").loc["total", "by construction"] == 1
+
+
+def test_rows_read_back_from_csv_join_like_the_frame(study, tmp_path):
+    """Empty outcome / timepoint cells in a result CSV match numbers without them."""
+    results.write([results.row("demo", "n_patients", "count", 10, group="a"),
+                   results.row("demo", "response", "percent", 20.0, group="b", outcome="CR", timepoint="6m")],
+                  tmp_path, "nb")
+    card = by_id(scorecard.build(results.read_all(tmp_path), [study]))
+    assert card["n_a"]["status"] == card["cr_b"]["status"] == "reproduced"
+
+
+def test_summary_counts(study):
+    card = scorecard.build(frame(
+        results.row("demo", "n_patients", "count", 20),                       # n_all ok, n_all_abstract differs
+        results.row("demo", "n_patients", "count", 10, group="a"),            # reproduced
+        results.row("demo", "response", "percent", 30.0, group="a", outcome="PR", timepoint="6m"),  # by construction
+    ), [study])
+    total = scorecard.summary(card).set_index("study").loc["total"].to_dict()
+    assert total == {"published": 9, "reproduced": 3, "by construction": 1, "differs": 1, "not computed": 5}
+    assert "Of **9** published numbers, **3** are reproduced" in scorecard.summary_sentence(card)
+
+
+def test_the_input_frame_is_not_modified(study):
+    data = frame(results.row("demo", "n_patients", "count", 10, group="a"))
+    before = data.copy()
+    scorecard.build(data, [study])
+    pd.testing.assert_frame_equal(data, before)
+
+
+def test_render_lists_every_number_and_escapes_pipes(study):
+    card = scorecard.build(frame(
+        results.row("demo", "response", "percent", 50.0, group="a", outcome="CR", timepoint="6m", detail="5|10")),
+        [study])
+    text = scorecard.render(card, {"demo": "Demo study"})
+    assert "## Summary" in text and "## Demo study" in text
+    for id in card["id"]:
+        assert f"`{id}`" in text
+    assert "5\\|10" in text
+    table = [line for line in text.splitlines() if line.startswith("| `")]
+    assert all(line.count(" | ") == 5 for line in table if "\\|" not in line)
+
+
+def test_every_real_published_number_gets_exactly_one_row():
+    studies = [published.load(s) for s in published.STUDIES]
+    card = scorecard.build(pd.DataFrame(columns=results.COLUMNS), studies)
+    assert len(card) == sum(len(s.numbers) for s in studies)
+    assert set(card["status"]) == {"not computed"}
