@@ -1,0 +1,88 @@
+"""helpers.table1.table_one gives tableone's Table 1: the same rows, formatted strings and p-values."""
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from tableone import TableOne
+
+from helpers import cohort, data, table1
+from helpers.paths import RECONSTRUCTED_DIR
+from helpers.registry import synthetic_registry
+
+
+@pytest.fixture(scope="module")
+def frame_a():
+    return cohort.baseline_frame(data.load(RECONSTRUCTED_DIR / "study_a"), 45)
+
+
+def both(frame, **arguments):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tableone's deprecation / low-count warnings
+        reference = TableOne(frame, **arguments).tableone
+        ours = table1.table_one(frame, **arguments)
+    return ours, reference
+
+
+def test_study_a_by_arm_equals_tableone(frame_a):
+    ours, reference = both(frame_a, **table1.cohort_arguments(frame_a, "arm"))
+    pd.testing.assert_frame_equal(ours, reference)
+    # the same table helpers.cohort.table_one builds with tableone (a TableOne or its frame)
+    built = cohort.table_one(data.load(RECONSTRUCTED_DIR / "study_a"), "arm")
+    pd.testing.assert_frame_equal(ours, getattr(built, "tableone", built))
+
+
+def test_study_a_cells_and_p_values(frame_a):
+    ours, reference = both(frame_a, **table1.cohort_arguments(frame_a, "arm"))
+    header = "Grouped by arm"
+    for column in ["Overall", "no_tacrolimus", "tacrolimus", "P-Value", "Test"]:
+        assert ours[(header, column)].tolist() == reference[(header, column)].tolist(), column
+    assert ours.loc[("n", ""), (header, "Overall")] == 179
+    assert ours.loc[("Age, years, mean (SD)", ""), (header, "tacrolimus")] == "34.1 (11.7)"
+    assert ours.loc[("Age, years, mean (SD)", ""), (header, "Test")] == "Welch’s T-test"
+    assert ours.loc[("UPCR, g/g, median [Q1,Q3]", ""), (header, "Test")] == "Kruskal-Wallis"
+    assert ours.loc[("Maintenance regimen, n (%)", "azathioprine"), (header, "P-Value")] == "<0.001"
+    p = ours[(header, "P-Value")]
+    assert all(v == "" or v == "<0.001" or (len(v) == 5 and v[1] == ".") for v in p), "3 decimals"
+
+
+@pytest.mark.parametrize("by", ["sex", "maintenance", "isn_class"])
+def test_other_groupings_equal_tableone(frame_a, by):
+    ours, reference = both(frame_a, **table1.cohort_arguments(frame_a, by))
+    pd.testing.assert_frame_equal(ours, reference)
+
+
+@pytest.mark.parametrize("change", ["missing column", "decimals 2", "no overall", "no rename"])
+def test_options_equal_tableone(frame_a, change):
+    arguments = table1.cohort_arguments(frame_a, "arm")
+    if change == "missing column":
+        arguments["missing"] = True
+    elif change == "decimals 2":
+        arguments["decimals"] = 2
+    elif change == "no overall":
+        arguments["overall"] = False
+    else:
+        del arguments["rename"], arguments["decimals"]
+    pd.testing.assert_frame_equal(*both(frame_a, **arguments))
+
+
+def test_missing_values_small_groups_and_fisher(frame_a):
+    frame = frame_a.copy()
+    frame.loc[frame.sample(20, random_state=1).index, "isn_class"] = None     # level "None"
+    frame.loc[frame.sample(15, random_state=2).index, "egfr"] = np.nan        # Missing count
+    frame.loc[frame.sample(3, random_state=3).index, "arm"] = None            # in Overall only
+    frame.loc[frame.index[:2], "arm"] = "multitarget"                         # 3 groups: ANOVA
+    frame["flag"] = np.where(np.arange(len(frame)) < 4, "y", "n")
+    arguments = table1.cohort_arguments(frame, "arm")
+    pd.testing.assert_frame_equal(*both(frame, **{**arguments, "missing": True}))
+    two = frame[frame["arm"] != "multitarget"]
+    ours, reference = both(two, columns=["flag", "age"], categorical=["flag"], groupby="arm",
+                           pval=True, htest_name=True, missing=False)
+    pd.testing.assert_frame_equal(ours, reference)
+    assert ours.loc[("flag, n (%)", "n"), ("Grouped by arm", "Test")] == "Fisher's exact"
+
+
+def test_registry_types_equal_tableone():
+    """Categorical columns, float32 labs and a missing ISN class, as in the synthetic registry."""
+    frame = cohort.baseline_frame(synthetic_registry(5000, seed=2), 45)
+    pd.testing.assert_frame_equal(*both(frame, **table1.cohort_arguments(frame, "arm")))
