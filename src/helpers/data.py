@@ -244,3 +244,27 @@ def _short(text: str, limit: int = 40) -> str:
     # show invisible characters (NUL, tab, ...) escaped, so the message says what is in the cell
     text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
     return text if len(text) <= limit else text[:limit] + "..."
+
+
+def cohort_folders(path: str | Path) -> list[Path]:
+    """The cohort folders under `path`: itself when it holds patients.csv, else its sub-folders that do."""
+    folder = Path(path)
+    if (folder / "patients.csv").exists():
+        return [folder]
+    return sorted(p for p in folder.iterdir() if (p / "patients.csv").exists()) if folder.is_dir() else []
+
+
+def validate_tree(path: str | Path) -> list[Path]:
+    """Load every cohort folder under `path`; DataError lists the problems of all of them."""
+    folders = cohort_folders(path)
+    if not folders:
+        raise DataError([Problem(str(path), None, None, "holds no cohort folder (patients.csv, labs.csv, events.csv)")])
+    problems = []
+    for folder in folders:
+        try:
+            load(folder)
+        except DataError as err:
+            problems.extend(err.problems)
+    if problems:
+        raise DataError(problems)
+    return folders

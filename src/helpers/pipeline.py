@@ -371,6 +371,7 @@ def run(params_path: str | Path, notebooks_dir: Path = NOTEBOOKS_DIR, jobs: int 
         raise RuntimeError(f"no notebooks NN_*.ipynb in {notebooks_dir}")
     for name in sorted(set(params.notebooks) - {nb.stem for nb in notebooks}):
         raise ParamsError(f"{params.path}: notebooks.{name}: no notebook {name}.ipynb in {notebooks_dir}")
+    _validate_data(params)
     BUILD_DIR.mkdir(exist_ok=True)
     with (BUILD_DIR / ".pipeline.lock").open("w") as lock:
         try:  # book/executed and book/generated are shared: one pipeline at a time
@@ -391,6 +392,21 @@ def run(params_path: str | Path, notebooks_dir: Path = NOTEBOOKS_DIR, jobs: int 
         if book:
             build_book(params, default, staging)
         print(f"done in {time.perf_counter() - start:.1f} s", flush=True)
+
+
+def _validate_data(params: Params) -> None:
+    """Check the cohort(s) before any notebook runs: a malformed file stops the build with
+    every problem named (file, line, column, what was expected)."""
+    from .data import DataError, validate_tree
+    from .results import resolve
+    data_dir = params.values.get("data_dir")
+    if data_dir is None:
+        return
+    try:
+        folders = validate_tree(resolve(data_dir))
+    except DataError as err:
+        raise RuntimeError(f"the cohort in {data_dir} is not valid ({len(err.problems)} problem(s)):\n{err}") from None
+    print(f"data: {', '.join(_relative(f) for f in folders)} valid", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
