@@ -1,0 +1,24 @@
+"""A variant book differs from the default exactly where its parameters say: under
+params/strict_cr.yaml the CR and PR rows move, every other result stays the same."""
+import pandas as pd
+
+from helpers import pipeline, results
+from helpers.paths import REPO_ROOT
+
+NOTEBOOKS = [REPO_ROOT / "notebooks" / n for n in ("01_cohort_description.ipynb", "02_response.ipynb")]
+
+
+def test_strict_cr_variant_changes_only_cr_and_pr(tmp_path):
+    tables = {}
+    for name in ("default", "strict_cr"):
+        params = pipeline.load_params(REPO_ROOT / "params" / f"{name}.yaml")
+        out = pipeline.run_notebooks(params, NOTEBOOKS, tmp_path / name, jobs=2)
+        tables[name] = results.read_all(out).set_index(
+            ["study", "measure", "outcome", "timepoint", "group", "statistic"]).sort_index()
+    default, strict = tables["default"], tables["strict_cr"]
+    assert default.index.equals(strict.index)
+    changed = (default[["value", "detail"]].astype(str) != strict[["value", "detail"]].astype(str)).any(axis=1)
+    moved = changed[changed].index.get_level_values("outcome").unique()
+    assert set(moved) == {"CR", "PR"}, changed[changed]
+    overall = default.xs("overall", level="outcome", drop_level=False)
+    pd.testing.assert_frame_equal(overall, strict.loc[overall.index])    # CR -> PR keeps overall response
