@@ -61,7 +61,7 @@ def test_response_table():
                             "n": [88, 78, 4, 0], "CR": [46, 57, 3, 0], "PR": [0, 0, 0, 0], "NR": [42, 21, 1, 0]})
     summary["overall"] = summary["CR"] + summary["PR"]
     comparison = stats.response_comparison(summary, "CR", ["tacrolimus", "no_tacrolimus"])
-    shown = tables.response_table(comparison)
+    shown = tables.response_table(comparison).reset_index()
     assert list(shown.columns) == ["timepoint", "tacrolimus n/N (%)", "no_tacrolimus n/N (%)", "p", "test", "note"]
     assert shown.iloc[0].tolist() == ["6m", "46/88 (52.3%)", "57/78 (73.1%)", "0.006", "Pearson chi-square", ""]
     assert shown.iloc[1].tolist() == ["12m", "3/4 (75.0%)", "0/0 (not estimable)", "not estimable", "Pearson chi-square",

@@ -60,7 +60,7 @@ def suppress_small(k: int, min_cell: int) -> str:
 
 def response_table(comparison: pd.DataFrame, decimals: int = 1, min_cell: int = 0) -> pd.DataFrame:
     """Display frame from stats.response_comparison (or any frame of that shape, keyed by its first
-    column): the key, '<arm> n/N (%)' per arm, p, test, note."""
+    column): indexed by the key; '<arm> n/N (%)' per arm, p, test, note."""
     arms = [c[: -len("_n")] for c in comparison.columns if c.endswith("_n")]
     key = comparison.columns[0]
     out = pd.DataFrame({key: comparison[key].astype(str).to_numpy()})
@@ -70,4 +70,4 @@ def response_table(comparison: pd.DataFrame, decimals: int = 1, min_cell: int = 
     out["p"] = [format_p(p) for p in comparison["p"]]
     out["test"] = comparison["test"].to_numpy()
     out["note"] = comparison["note"].to_numpy()
-    return out
+    return out.set_index(key)
