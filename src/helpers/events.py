@@ -57,3 +57,15 @@ def adverse_event_comparison(cohort, arms, test: str = "fisher") -> pd.DataFrame
             result = compare_proportions(ks[0], ns[0], ks[1], ns[1], test)
         rows.append({**row, "p": result["p"], "test": result["test"], "note": result["note"]})
     return pd.DataFrame(rows)
+
+
+def event_table(times: dict[str, pd.DataFrame], tests: dict[str, dict], arms, min_cell: int = 0) -> pd.DataFrame:
+    """Per outcome: events/N per arm (from time_to_event), the p-value and its test."""
+    from . import tables
+    rows = []
+    for name, t in times.items():
+        counts = {f"{arm} events/N": tables.n_of_N(int(t.loc[t["arm"] == arm, "event"].sum()),
+                                                  int((t["arm"] == arm).sum()), min_cell=min_cell) for arm in arms}
+        rows.append({"outcome": name, **counts, "p": tables.format_p(tests[name]["p"]),
+                     "test": tests[name]["test"], "note": tests[name]["note"]})
+    return pd.DataFrame(rows).set_index("outcome")
