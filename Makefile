@@ -10,7 +10,7 @@ PARAMS ?= params/default.yaml
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help setup data check test book lock clean
+.PHONY: help setup data check test book bench lock clean
 
 help:
 	@echo "make test    set up .venv (and chromium), build the book, run every test"
@@ -18,6 +18,7 @@ help:
 	@echo "             make book PARAMS=params/strict_cr.yaml  ->  _build/variants/strict_cr/html"
 	@echo "make data    regenerate data/reconstructed/ from data/published/ (deterministic)"
 	@echo "make check   one row per published number: published vs recomputed from the rows"
+	@echo "make bench   time the book build (clean, no-op, one parameter changed) and the registry-scale analysis"
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -41,8 +42,15 @@ $(CHROMIUM):
 
 # Runs every notebook with papermill under $(PARAMS), writes the scorecard, then
 # jupyter-book (execution off, warnings are errors); a failed build keeps the old book.
+# Incremental: only what changed is redone (content hashes); FORCE=1 rebuilds everything.
 book: $(STAMP)
-	$(BIN)/python -m helpers.pipeline --params $(PARAMS)
+	$(BIN)/python -m helpers.pipeline --params $(PARAMS) $(if $(FORCE),--force)
+
+# Build times (clean, no-op, one parameter changed; reconstruction), then the
+# registry-scale analysis (100,000 and 1,000,000 patients).
+bench: $(STAMP)
+	$(BIN)/python bench/bench_build.py
+	$(BIN)/python bench/bench_registry.py
 
 # The whole suite, against a freshly built default book: LN_REQUIRE_BOOK makes the
 # browser test fail (instead of skip) if the book is missing.

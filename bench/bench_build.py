@@ -1,0 +1,145 @@
+#!/usr/bin/env python
+"""Benchmark: building the book (helpers.pipeline) and reconstructing the cohort.
+
+Steps, each timed wall-clock as a fresh `python -m ...` process, the environment (.venv) present:
+
+  clean build       every notebook executed and the book built, from nothing: the staging
+                    folder and the built book of the benchmark's params file removed first
+  no-op rebuild     the same command again: nothing changed, nothing to do
+  parameter change  one parameter changed in the params file (--set, default alpha=0.01):
+                    only the notebooks that read it are re-executed (listed), then the book
+  reconstruction    python -m helpers reconstruct --out <temporary folder>
+
+The builds run under a temporary copy of params/default.yaml named bench_build.yaml, so they
+go to _build/staging/bench_build/ and _build/variants/bench_build/html; both are removed at
+the end (--keep keeps them). The default book in _build/html is not touched; the pages it is
+built from (book/executed, book/generated, shared by every build) are put back at the end by
+one more default build, which finds everything up to date and builds nothing.
+
+Progress lines go to stderr, the table to stdout.
+
+    python bench/bench_build.py
+    python bench/bench_build.py --set criteria.cr_upcr_max=0.3
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+from helpers.pipeline import JOBS
+
+ROOT = Path(__file__).resolve().parents[1]
+NAME = "bench_build"
+TARGETS = {"clean build": 20.0, "no-op rebuild": 2.0}
+
+
+def say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def timed(command: list[str], label: str) -> tuple[float, list[str]]:
+    """Run `command` from the repository root, echoing its output as progress; (seconds, output lines)."""
+    say(f"--- {label}: {' '.join(command[1:])}")
+    start = time.perf_counter()
+    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines = []
+    for line in proc.stdout:
+        lines.append(line.rstrip("\n"))
+        say("    " + lines[-1])
+    seconds = time.perf_counter() - start
+    if proc.wait() != 0:
+        raise SystemExit(f"{label} failed (exit {proc.returncode}): {' '.join(command)}")
+    say(f"    ({seconds:.1f} s)")
+    return seconds, lines
+
+
+def executed(lines: list[str]) -> list[str]:
+    """Notebooks the pipeline's output says it executed ("  [1/2] 02_response: executed (3.4 s; ...)")."""
+    return sorted(m.group(1) for line in lines if (m := re.search(r"\] (\S+): executed", line)))
+
+
+def with_setting(params: dict, setting: str) -> dict:
+    """params with one setting changed: 'alpha=0.01', 'criteria.cr_upcr_max=0.3', '02_response.window=30'."""
+    key, _, value = setting.partition("=")
+    changed = yaml.safe_load(yaml.safe_dump(params))
+    head, _, tail = key.partition(".")
+    if not tail:
+        changed[key] = yaml.safe_load(value)
+    elif head == "criteria":
+        changed.setdefault("criteria", {})[tail] = yaml.safe_load(value)
+    else:
+        changed.setdefault("notebooks", {}).setdefault(head, {})[tail] = yaml.safe_load(value)
+    return changed
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--set", default="alpha=0.01", metavar="NAME=VALUE",
+                        help="the parameter change of the third step: a global parameter, criteria.<name> or "
+                             "<notebook>.<name> (default: %(default)s)")
+    parser.add_argument("--jobs", type=int, default=JOBS,
+                        help="notebooks run at a time (default: %(default)s, as `make book`)")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep _build/staging/bench_build and _build/variants/bench_build")
+    args = parser.parse_args(argv)
+
+    python = sys.executable
+    params = yaml.safe_load((ROOT / "params" / "default.yaml").read_text(encoding="utf-8"))
+    staging, variant = ROOT / "_build" / "staging" / NAME, ROOT / "_build" / "variants" / NAME
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="bench-build-") as tmp:
+        params_file = Path(tmp) / f"{NAME}.yaml"
+        params_file.write_text(yaml.safe_dump(params, sort_keys=False), encoding="utf-8")
+        build = [python, "-m", "helpers.pipeline", "--params", str(params_file), "--jobs", str(args.jobs)]
+        try:
+            shutil.rmtree(staging, ignore_errors=True)
+            shutil.rmtree(variant, ignore_errors=True)
+            seconds, lines = timed(build, "clean build")
+            rows.append(("clean build", seconds, f"{len(executed(lines))} notebooks executed, book built"))
+
+            seconds, lines = timed(build, "no-op rebuild")
+            rows.append(("no-op rebuild", seconds, f"{len(executed(lines))} notebooks executed"
+                         + ("" if any("book: up to date" in x for x in lines) else ", book rebuilt")))
+
+            params_file.write_text(yaml.safe_dump(with_setting(params, args.set), sort_keys=False), encoding="utf-8")
+            seconds, lines = timed(build, f"parameter change ({args.set})")
+            ran = executed(lines)
+            rows.append((f"change {args.set}", seconds, f"re-executed {', '.join(ran) or 'nothing'}"))
+        finally:
+            if not args.keep:
+                shutil.rmtree(staging, ignore_errors=True)
+                shutil.rmtree(variant, ignore_errors=True)
+                if variant.parent.exists() and not any(variant.parent.iterdir()):
+                    variant.parent.rmdir()
+        seconds, _ = timed([python, "-m", "helpers", "reconstruct", "--out", str(Path(tmp) / "cohort")],
+                           "reconstruction")
+        rows.append(("reconstruction", seconds, "python -m helpers reconstruct --out <tmp>"))
+    timed([python, "-m", "helpers.pipeline", "--params", "params/default.yaml"], "restore book/ for the default book")
+
+    print()
+    print(f"Book build (python -m helpers.pipeline, {args.jobs} notebooks at a time); {os.cpu_count()} CPUs; "
+          f"load average at the end {os.getloadavg()[0]:.2f}. Seconds, wall-clock.")
+    print()
+    header = ("step", "seconds", "target", "met", "notes")
+    table = [header] + [(step, f"{s:.1f}", f"<= {TARGETS[step]:g}" if step in TARGETS else "",
+                         ("yes" if s <= TARGETS[step] else "NO") if step in TARGETS else "", notes)
+                        for step, s, notes in rows]
+    widths = [max(len(r[i]) for r in table) for i in range(len(header))]
+    for i, line in enumerate(table):
+        print("  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip())
+        if i == 0:
+            print("  ".join("-" * w for w in widths))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
