@@ -10,7 +10,6 @@ import itertools
 import pandas as pd
 
 from . import published
-from .check import p_value_reachable
 from .consistency import grim_mean, mixture_splits, percent_counts, rounds_to
 from .stats import PROPORTION_TESTS, compare_proportions
 
@@ -22,6 +21,28 @@ def _stated_sizes(pub: published.Study) -> dict[str, int]:
         if n.measure == "n_patients":
             sizes.setdefault(n.group, int(n.value))
     return sizes
+
+
+def p_value_reachable(pub: published.Study, n: published.Number) -> list[str] | None:
+    """Which standard tests, on which counts consistent with the published percentages
+    (GRIM; between half the arm size and the arm size), give the published p-value at its
+    rounding, closest first.
+    None when the percentages behind the p-value are not published."""
+    sizes = {x.group: int(x.value) for x in pub.numbers if x.measure == "n_patients" and x.group in pub.arms}
+    percents = [{x.source: x for x in pub.numbers if x.measure == "response" and x.statistic == "percent"
+                 and x.timepoint == n.timepoint and x.outcome == n.outcome and x.group == arm}.get(n.source)
+                for arm in pub.arms]
+    if None in percents:
+        return None
+    options = [[(k, m) for m in range(sizes[arm] // 2, sizes[arm] + 1) for k in percent_counts(x.value, x.decimals, m)]
+               for arm, x in zip(pub.arms, percents)]
+    hits = []
+    for (k1, n1), (k2, n2) in itertools.product(*options):
+        for test in PROPORTION_TESTS:
+            p = compare_proportions(k1, n1, k2, n2, test)["p"]
+            if rounds_to(p, n.value, n.decimals):
+                hits.append((abs(p - n.value), f"{PROPORTION_TESTS[test]} on {k1}/{n1} vs {k2}/{n2} (p = {p:.4f})"))
+    return [text for _, text in sorted(hits)]
 
 
 def grim_percentages(pub: published.Study, n_min: int = 1) -> pd.DataFrame:

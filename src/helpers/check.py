@@ -6,16 +6,13 @@ value only enters the `published` column and the match test.
 """
 from __future__ import annotations
 
-import itertools
-
 import pandas as pd
 
-from . import published
-from .consistency import percent_counts, rounds_to
+from . import published, scorecard
 from .data import Cohort
 from .events import POOR_OUTCOME, time_to_event
 from .response import Criteria, baseline_labs, classify, summarise
-from .stats import PROPORTION_TESTS, compare_proportions, logrank
+from .stats import compare_proportions, logrank
 
 WINDOW = 45  # days; the default visit window of the notebooks
 
@@ -89,70 +86,20 @@ class Recomputer:
         raise ValueError(f"{n.id}: no recomputation for measure {n.measure!r} / {n.statistic!r}")
 
 
-def p_value_reachable(pub: published.Study, n: published.Number) -> list[str] | None:
-    """Which standard tests, on which counts consistent with the published percentages
-    (GRIM; between half the arm size and the arm size), give the published p-value at its
-    rounding, closest first.
-    None when the percentages behind the p-value are not published."""
-    sizes = {x.group: int(x.value) for x in pub.numbers if x.measure == "n_patients" and x.group in pub.arms}
-    percents = [{x.source: x for x in pub.numbers if x.measure == "response" and x.statistic == "percent"
-                 and x.timepoint == n.timepoint and x.outcome == n.outcome and x.group == arm}.get(n.source)
-                for arm in pub.arms]
-    if None in percents:
-        return None
-    options = [[(k, m) for m in range(sizes[arm] // 2, sizes[arm] + 1) for k in percent_counts(x.value, x.decimals, m)]
-               for arm, x in zip(pub.arms, percents)]
-    hits = []
-    for (k1, n1), (k2, n2) in itertools.product(*options):
-        for test in PROPORTION_TESTS:
-            p = compare_proportions(k1, n1, k2, n2, test)["p"]
-            if rounds_to(p, n.value, n.decimals):
-                hits.append((abs(p - n.value), f"{PROPORTION_TESTS[test]} on {k1}/{n1} vs {k2}/{n2} (p = {p:.4f})"))
-    return [text for _, text in sorted(hits)]
-
-
 def compare(pub: published.Study, cohort: Cohort, criteria: Criteria | None = None,
             window: int = WINDOW) -> pd.DataFrame:
-    """One row per published number: published, recomputed from the rows, match, reason."""
+    """One row per published number: published, recomputed from the rows, match, reason.
+    The comparison itself is the scorecard's (helpers.scorecard.build), fed from the rows."""
     recompute = Recomputer(pub, cohort, criteria, window)
-    reasons = {i: r.why for r in pub.resolutions for i in r.sets_aside}
-    constructed = {i: a for a in pub.assumptions for i in a.by_construction}
     rows = []
     for n in pub.numbers:
         got = recompute.number(n)
-        value = got["value"]
-        match = value == value and rounds_to(value, n.value, n.decimals)  # NaN never matches
-        reason, note = "", ""
-        if n.id in constructed:
-            note = f"by construction: {constructed[n.id].what}"
-        if not match:
-            reason = reasons.get(n.id, "")
-            if n.statistic == "p_value":
-                a_row, b_row = got["detail"].split(" vs ")
-                others = []
-                for test in ("yates", "fisher"):
-                    (k1, n1), (k2, n2) = (map(int, s.split("/")) for s in (a_row, b_row))
-                    others.append(f"{PROPORTION_TESTS[test]} {compare_proportions(k1, n1, k2, n2, test)['p']:.3f}")
-                reachable = p_value_reachable(pub, n)
-                if reachable is None:
-                    verdict = "The percentages behind it are not published."
-                elif reachable:
-                    verdict = "It is reached by " + "; ".join(reachable[:3]) + "."
-                else:
-                    verdict = ("No Pearson, Yates or Fisher test on any counts consistent with the published "
-                               "percentages gives it.")
-                reason = f"On the same counts: {', '.join(others)}. {verdict}" + (f" {reason}" if reason else "")
-            elif not reason:
-                reason = "differs from the published value (no documented reason)"
-        rows.append({
-            "study": pub.study, "id": n.id, "source": n.source, "measure": n.measure, "outcome": n.outcome,
-            "timepoint": n.timepoint, "group": n.group, "statistic": n.statistic,
-            "published": n.value, "decimals": n.decimals,
-            "recomputed": round(value, n.decimals + 3) if value == value else value,
-            "from_rows": got["detail"], "test": got.get("test", ""), "match": bool(match),
-            "note": note, "reason": reason,
-        })
-    return pd.DataFrame(rows)
+        rows.append({"study": pub.study, "measure": n.measure, "outcome": n.outcome, "timepoint": n.timepoint,
+                     "group": n.group, "statistic": n.statistic, "value": got["value"],
+                     "detail": got["detail"], "test": got.get("test", "")})
+    card = scorecard.build(pd.DataFrame(rows), [pub])
+    return card.assign(recomputed=card["computed"], from_rows=card["detail"],
+                       match=card["status"].eq("reproduced"))
 
 
 def format_table(table: pd.DataFrame) -> str:

@@ -8,7 +8,7 @@ into the other. Status of each published number:
 - reproduced:   the computed value rounds to the published one at its decimals;
 - differs:      it does not (reason from the YAML resolutions; for p-values,
                 which standard tests on counts consistent with the published
-                percentages could give it: helpers.check.p_value_reachable);
+                percentages could give it: helpers.audit.p_value_reachable);
 - not computed: no notebook wrote a matching row.
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ import math
 import pandas as pd
 
 from . import published
-from .check import p_value_reachable
+from .audit import p_value_reachable
 from .consistency import rounds_to
 
 KEYS = ["study", "measure", "outcome", "timepoint", "group", "statistic"]
