@@ -106,7 +106,7 @@ def worker(step: str, n: int, labs_per_patient: int, seed: int, tableone_rows: i
             t = clock()
             frame = cohort_mod.baseline_frame(cohort, WINDOW)
             result["baseline_seconds"] = clock() - t
-            arguments = table1.cohort_arguments(frame, "arm")
+            arguments = cohort_mod.table_one_arguments(frame, "arm")
             t = clock()
             table = table1.table_one(frame, **arguments)
             result["seconds"] = clock() - t
@@ -118,7 +118,7 @@ def worker(step: str, n: int, labs_per_patient: int, seed: int, tableone_rows: i
             if len(frame) > tableone_rows:  # a random subset, said so in the report
                 frame = frame.sample(tableone_rows, random_state=0).reset_index(drop=True)
             result["tableone_rows"] = len(frame)
-            arguments = table1.cohort_arguments(frame, "arm")
+            arguments = cohort_mod.table_one_arguments(frame, "arm")
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 t = clock()
@@ -139,7 +139,7 @@ def worker(step: str, n: int, labs_per_patient: int, seed: int, tableone_rows: i
             t1 = clock()
             frame = cohort_mod.baseline_frame(cohort, WINDOW)
             t2 = clock()
-            table = table1.table_one(frame, **table1.cohort_arguments(frame, "arm"))
+            table = table1.table_one(frame, **cohort_mod.table_one_arguments(frame, "arm"))
             t3 = clock()
             result.update(classify_seconds=t1 - t0, baseline_seconds=t2 - t1, table1_seconds=t3 - t2,
                           seconds=t3 - t0, rows=len(out), table_rows=len(table))

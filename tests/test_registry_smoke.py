@@ -76,7 +76,7 @@ def test_fast_grid_equals_the_merge_grid(registry):
 
 def test_table_one_end_to_end(registry):
     frame = cohort.baseline_frame(registry, 45)
-    arguments = table1.cohort_arguments(frame, "arm")
+    arguments = cohort.table_one_arguments(frame, "arm")
     table = table1.table_one(frame, **arguments)
     levels = sum(frame[c].astype(object).fillna("None").nunique() for c in arguments["categorical"])
     continuous = len(arguments["columns"]) - len(arguments["categorical"])

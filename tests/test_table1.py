@@ -25,7 +25,7 @@ def both(frame, **arguments):
 
 
 def test_study_a_by_arm_equals_tableone(frame_a):
-    ours, reference = both(frame_a, **table1.cohort_arguments(frame_a, "arm"))
+    ours, reference = both(frame_a, **cohort.table_one_arguments(frame_a, "arm"))
     pd.testing.assert_frame_equal(ours, reference)
     # the same table helpers.cohort.table_one builds with tableone (a TableOne or its frame)
     built = cohort.table_one(data.load(RECONSTRUCTED_DIR / "study_a"), "arm")
@@ -33,7 +33,7 @@ def test_study_a_by_arm_equals_tableone(frame_a):
 
 
 def test_study_a_cells_and_p_values(frame_a):
-    ours, reference = both(frame_a, **table1.cohort_arguments(frame_a, "arm"))
+    ours, reference = both(frame_a, **cohort.table_one_arguments(frame_a, "arm"))
     header = "Grouped by arm"
     for column in ["Overall", "no_tacrolimus", "tacrolimus", "P-Value", "Test"]:
         assert ours[(header, column)].tolist() == reference[(header, column)].tolist(), column
@@ -48,13 +48,13 @@ def test_study_a_cells_and_p_values(frame_a):
 
 @pytest.mark.parametrize("by", ["sex", "maintenance", "isn_class"])
 def test_other_groupings_equal_tableone(frame_a, by):
-    ours, reference = both(frame_a, **table1.cohort_arguments(frame_a, by))
+    ours, reference = both(frame_a, **cohort.table_one_arguments(frame_a, by))
     pd.testing.assert_frame_equal(ours, reference)
 
 
 @pytest.mark.parametrize("change", ["missing column", "decimals 2", "no overall", "no rename"])
 def test_options_equal_tableone(frame_a, change):
-    arguments = table1.cohort_arguments(frame_a, "arm")
+    arguments = cohort.table_one_arguments(frame_a, "arm")
     if change == "missing column":
         arguments["missing"] = True
     elif change == "decimals 2":
@@ -73,7 +73,7 @@ def test_missing_values_small_groups_and_fisher(frame_a):
     frame.loc[frame.sample(3, random_state=3).index, "arm"] = None            # in Overall only
     frame.loc[frame.index[:2], "arm"] = "multitarget"                         # 3 groups: ANOVA
     frame["flag"] = np.where(np.arange(len(frame)) < 4, "y", "n")
-    arguments = table1.cohort_arguments(frame, "arm")
+    arguments = cohort.table_one_arguments(frame, "arm")
     pd.testing.assert_frame_equal(*both(frame, **{**arguments, "missing": True}))
     two = frame[frame["arm"] != "multitarget"]
     ours, reference = both(two, columns=["flag", "age"], categorical=["flag"], groupby="arm",
@@ -85,4 +85,4 @@ def test_missing_values_small_groups_and_fisher(frame_a):
 def test_registry_types_equal_tableone():
     """Categorical columns, float32 labs and a missing ISN class, as in the synthetic registry."""
     frame = cohort.baseline_frame(synthetic_registry(5000, seed=2), 45)
-    pd.testing.assert_frame_equal(*both(frame, **table1.cohort_arguments(frame, "arm")))
+    pd.testing.assert_frame_equal(*both(frame, **cohort.table_one_arguments(frame, "arm")))

@@ -27,16 +27,21 @@ def baseline_frame(cohort, window: int) -> pd.DataFrame:
     return cohort.patients.merge(base, left_on="patient_id", right_index=True, how="left")
 
 
+def table_one_arguments(frame: pd.DataFrame, by: str) -> dict:
+    """TableOne's arguments for Table 1 of `frame` by `by` (also used by helpers.table1's benchmark)."""
+    columns = [c for c in ["age", *CATEGORICAL, *LABS]
+               if c != by and frame[c].notna().any() and frame[c].nunique() > 1]
+    return dict(columns=columns, categorical=[c for c in CATEGORICAL if c in columns],
+                nonnormal=[c for c in SKEWED if c in columns], groupby=by,
+                pval=bool(frame[by].nunique() > 1), htest_name=True, missing=False,
+                rename={c: LABELS[c] for c in columns}, decimals={"age": 1})
+
+
 def table_one(cohort, by: str, window: int = 45, min_cell: int = 0) -> pd.DataFrame:
     """Table 1 by `by` with p-values and the name of each test (tableone); counts below
     min_cell are shown as '< 5'."""
     frame = baseline_frame(cohort, window)
-    columns = [c for c in ["age", *CATEGORICAL, *LABS]
-               if c != by and frame[c].notna().any() and frame[c].nunique() > 1]
-    table = TableOne(frame, columns=columns, categorical=[c for c in CATEGORICAL if c in columns],
-                     nonnormal=[c for c in SKEWED if c in columns], groupby=by,
-                     pval=frame[by].nunique() > 1, htest_name=True, missing=False,
-                     rename={c: LABELS[c] for c in columns}, decimals={"age": 1}).tableone
+    table = TableOne(frame, **table_one_arguments(frame, by)).tableone
     return suppress_counts(table, min_cell) if min_cell else table
 
 

@@ -112,18 +112,6 @@ def table_one(frame: pd.DataFrame, columns: list[str], categorical: list[str] | 
     return table
 
 
-def cohort_arguments(frame: pd.DataFrame, by: str) -> dict:
-    """The arguments helpers.cohort.table_one passes to tableone, for `frame` grouped by `by`."""
-    from .cohort import CATEGORICAL, LABELS, LABS, SKEWED
-
-    columns = [c for c in ["age", *CATEGORICAL, *LABS]
-               if c != by and frame[c].notna().any() and frame[c].nunique() > 1]
-    return dict(columns=columns, categorical=[c for c in CATEGORICAL if c in columns],
-                nonnormal=[c for c in SKEWED if c in columns], groupby=by,
-                pval=bool(frame[by].nunique() > 1), htest_name=True, missing=False,
-                rename={c: LABELS[c] for c in columns}, decimals={"age": 1})
-
-
 # --- groups --------------------------------------------------------------------
 
 class _Groups:
