@@ -18,9 +18,12 @@ WINDOW = 45  # days; the default visit window of the notebooks
 
 
 def members(patients: pd.DataFrame, group: str, pub: published.Study) -> pd.Series:
-    """Boolean mask of the patients in `group` ('all', an arm, or a prior-response subgroup)."""
+    """Boolean mask of the patients in `group` ('all', an arm, a prior-response subgroup, or
+    several joined by '+')."""
     if group == "all":
         return pd.Series(True, index=patients.index)
+    if "+" in group:
+        return pd.concat([members(patients, part, pub) for part in group.split("+")], axis=1).any(axis=1)
     if group in pub.arms:
         return patients["arm"] == group
     if group in pub.subgroups:

@@ -17,6 +17,12 @@ def rounds_to(value: float, reported: float, decimals: int) -> bool:
     return Decimal(repr(float(value))).quantize(q, rounding=ROUND_HALF_UP) == Decimal(repr(float(reported))).quantize(q)
 
 
+def rounds_clearly_to(value: float, reported: float, decimals: int, margin: float = 1e-9) -> bool:
+    """`rounds_to`, also for every value within a relative `margin`: a float computed this close
+    to a rounding boundary could fall on either side of it on another machine, so it is not taken."""
+    return all(rounds_to(v, reported, decimals) for v in (value * (1 - margin), value, value * (1 + margin)))
+
+
 def percent_counts(percent: float, decimals: int, n: int) -> list[int]:
     """Every count k (0..n) with 100*k/n rounding to `percent`."""
     centre = percent * n / 100

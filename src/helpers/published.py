@@ -44,7 +44,7 @@ class Number(_Strict):
     quote: str = Field(min_length=10)
     measure: Literal["n_patients", "tacrolimus_monotherapy", "response", "poor_outcome", "age", "female",
                      "upcr", "egfr"]
-    group: str
+    group: str   # 'all', an arm, a subgroup, subgroups joined by '+', or 'arm1 vs arm2'
     statistic: Literal["count", "percent", "mean", "sd", "p_value", "logrank_p"]
     value: float
     decimals: int = Field(ge=0, le=4)
@@ -105,8 +105,8 @@ class Study(_Strict):
                 raise ValueError(f"number {n.id}: unknown source {n.source!r}")
             if n.timepoint not in (None, "baseline") and n.timepoint not in self.timepoints:
                 raise ValueError(f"number {n.id}: unknown timepoint {n.timepoint!r}")
-            groups = set(self.arms) | set(self.subgroups) | {"all", " vs ".join(self.arms)}
-            if n.group not in groups:
+            groups = set(self.arms) | set(self.subgroups)
+            if n.group not in {"all", " vs ".join(self.arms)} and not set(n.group.split("+")) <= groups:
                 raise ValueError(f"number {n.id}: unknown group {n.group!r}")
         for r in self.resolutions:
             unknown = sorted((set(r.about) | set(r.sets_aside)) - set(ids))

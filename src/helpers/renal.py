@@ -1,7 +1,24 @@
-"""Kidney-function equations used to keep creatinine and eGFR consistent."""
+"""Kidney-function equations used to keep creatinine and eGFR consistent.
+
+`ckd_epi_2009` is the vectorised float version (for analyses). `ckd_epi_2009_exact`
+computes the same equation in decimal arithmetic (libmpdec: the same digits on every
+CPU), and `egfr_tenths` rounds it to the stored precision: the reconstruction stores
+eGFR values decided this way, never by a float that may land on either side of a
+rounding boundary depending on the machine's vector unit.
+"""
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP, Decimal, localcontext
+from functools import lru_cache
+
 import numpy as np
+
+# CKD-EPI 2009 (Levey et al., Ann Intern Med 2009;150:604-612), without the race term
+_KAPPA = {"F": Decimal("0.7"), "M": Decimal("0.9")}
+_ALPHA = {"F": Decimal("-0.329"), "M": Decimal("-0.411")}
+_FACTOR = {"F": Decimal("141") * Decimal("1.018"), "M": Decimal("141")}
+_SLOPE = Decimal("-1.209")
+_AGE_BASE = Decimal("0.993")
 
 
 def _constants(age, sex):
@@ -25,3 +42,28 @@ def creatinine_from_egfr(egfr, age, sex):
     ratio = np.asarray(egfr, float) / k
     r = np.where(ratio >= 1, ratio ** (1 / alpha), ratio ** (1 / -1.209))
     return r * kappa
+
+
+def ckd_epi_2009_exact(creatinine_mg_dl, age, sex: str) -> Decimal:
+    """CKD-EPI 2009 in decimal arithmetic (30 significant digits): `creatinine_mg_dl` and `age`
+    as Decimal, int or str (a float is taken at its shortest repr)."""
+    if sex not in _KAPPA:
+        raise ValueError(f"sex must be 'F' or 'M', not {sex!r}")
+    with localcontext() as ctx:
+        ctx.prec = 30
+        creatinine = Decimal(repr(creatinine_mg_dl) if isinstance(creatinine_mg_dl, float) else creatinine_mg_dl)
+        age = Decimal(repr(age) if isinstance(age, float) else age)
+        if creatinine <= 0:
+            raise ValueError(f"creatinine must be positive, not {creatinine}")
+        r = creatinine / _KAPPA[sex]
+        low = min(r, Decimal(1)) ** _ALPHA[sex]
+        high = max(r, Decimal(1)) ** _SLOPE
+        return _FACTOR[sex] * low * high * _AGE_BASE ** age
+
+
+@lru_cache(maxsize=None)
+def egfr_tenths(creatinine_hundredths: int, age: int, sex: str) -> int:
+    """eGFR in tenths of mL/min/1.73 m² (rounded half up) for a creatinine of
+    `creatinine_hundredths` / 100 mg/dL: the value the reconstruction stores."""
+    exact = ckd_epi_2009_exact(Decimal(creatinine_hundredths).scaleb(-2), age, sex)
+    return int(exact.scaleb(1).quantize(Decimal(1), rounding=ROUND_HALF_UP))

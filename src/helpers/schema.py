@@ -12,7 +12,7 @@ import pandera.pandas as pa
 ARMS = ("tacrolimus", "no_tacrolimus", "multitarget")
 SEXES = ("F", "M")
 ISN_CLASSES = ("I", "II", "III", "IV", "V", "VI", "III+V", "IV+V")
-PRIOR_RESPONSES = ("partial", "none")
+PRIOR_RESPONSES = ("partial", "none", "flare")
 EVENT_TYPES = ("renal_flare", "esrd", "death", "adverse_event")
 ID_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
 
@@ -53,7 +53,8 @@ PATIENTS = (
     Field("isn_class", "str", "ISN/RPS class of the kidney biopsy", required=False, allowed=ISN_CLASSES),
     Field("induction", "str", "Induction regimen", required=False),
     Field("maintenance", "str", "Maintenance regimen ('+' joins drugs)", required=False),
-    Field("prior_response", "str", "Response to prior induction (refractory cohorts)", required=False,
+    Field("prior_response", "str", "Response to prior induction, or flare after a complete response "
+          "(refractory cohorts)", required=False,
           allowed=PRIOR_RESPONSES),
     Field("last_followup_day", "int", "Last day observed (censoring)", "days since baseline", min=0, max=20000),
 )

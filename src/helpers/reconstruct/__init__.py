@@ -1,0 +1,18 @@
+"""The reconstructed cohort: synthetic patients built from the published aggregates.
+
+Deterministic and portable: every stored value is decided in integer or decimal arithmetic
+(helpers.reconstruct.draw, .moments), so the same study file gives the same bytes on every
+machine. The response is never written: labs are drawn so that helpers.response, applied to
+the rows, gives the planned CR / PR / NR counts (helpers.reconstruct.plan).
+
+- plan:     counts per timepoint and arm from the published percentages and p-values
+- draw:     portable seeded draws on the grid of the stored precision
+- moments:  values that meet published means and SDs exactly (integer search)
+- labs:     laboratory values for a planned response, with interior slack
+- events:   the exact log-rank statistic behind a published p
+- study_a, study_b: the two studies' builders
+- write:    the CSV files, replaced only once complete
+"""
+from .write import SEEDS, build, write
+
+__all__ = ["SEEDS", "build", "write"]

@@ -1,0 +1,253 @@
+"""The counts plan: how many patients are evaluated, and in CR / PR / NR, per timepoint and arm.
+
+Rules, in this order (each is an entry of the study file's `assumptions`):
+
+1. Denominators: the largest numbers of evaluated patients consistent with every published
+   percentage of that timepoint and arm (from any source, set-aside ones included: a number
+   a resolution sets aside still tells how many patients there were), at most the arm size
+   and never rising over time (loss to follow-up). A published p-value moves a denominator
+   only where the Pearson test on some consistent counts reaches it; such a p-value is then
+   a target of the reconstruction, not an independent check.
+2. Published percentages give their counts (GRIM).
+3. An overall response known only through its p-value: among the counts whose Pearson p
+   rounds to it, those that keep both the unpublished PR rates (overall - CR) of the arms close
+   to each other and the pooled overall rate close to the nearest timepoint where it is known
+   (the smallest sum of the two gaps).
+4. A split no source publishes is neutral between the arms: the same PR share of the patients
+   not in CR (where CR is known), or the same CR share of the responders (where only the
+   overall response is known), pooled over the arms at the nearest timepoint where the split
+   is published or follows from published numbers.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import pandas as pd
+
+from .. import published
+from ..consistency import percent_counts, rounds_clearly_to
+from ..stats import compare_proportions
+
+OUTCOMES = ("CR", "PR", "overall")
+
+
+@dataclass
+class Plan:
+    """Counts per (timepoint, arm) and the published numbers the plan was built to make true."""
+    rows: dict = field(default_factory=dict)        # (tp, arm) -> {"n", "CR", "PR", "overall", "source"}
+    targets: dict = field(default_factory=dict)     # published number id -> how the plan uses it
+    timepoints: list = field(default_factory=list)
+    arms: list = field(default_factory=list)
+
+    def frame(self) -> pd.DataFrame:
+        """One row per timepoint and arm: n, CR, PR, NR and where each count comes from."""
+        records = []
+        for (tp, arm), row in self.rows.items():
+            records.append({"timepoint": tp, "arm": arm, "n": row["n"], "CR": row["CR"], "PR": row["PR"],
+                            "NR": row["n"] - row["CR"] - row["PR"],
+                            **{f"source_{o}": row["source"].get(o, "") for o in OUTCOMES}})
+        frame = pd.DataFrame(records)
+        frame["timepoint"] = pd.Categorical(frame["timepoint"], categories=self.timepoints, ordered=True)
+        return frame.sort_values(["arm", "timepoint"]).reset_index(drop=True)
+
+
+def arm_sizes(pub: published.Study) -> dict[str, int]:
+    return {n.group: int(n.value) for n in pub.targets() if n.measure == "n_patients" and n.group in pub.arms}
+
+
+def _percents(numbers) -> dict:
+    """{(timepoint, arm): {outcome: [Number, ...]}} for response percentages."""
+    out: dict = {}
+    for n in numbers:
+        if n.measure == "response" and n.statistic == "percent":
+            out.setdefault((n.timepoint, n.group), {}).setdefault(n.outcome, []).append(n)
+    return out
+
+
+def _p_values(pub: published.Study) -> list:
+    return [n for n in pub.targets() if n.measure == "response" and n.statistic == "p_value"]
+
+
+def _count(number, n: int) -> int | None:
+    ks = percent_counts(number.value, number.decimals, n)
+    return ks[0] if ks else None
+
+
+def denominators(pub: published.Study, use_p_values: bool = True) -> tuple[dict, list[str]]:
+    """({(tp, arm): n}, ids of the p-values that moved a denominator) by rule 1."""
+    sizes, tps = arm_sizes(pub), list(pub.timepoints)
+    every, targets = _percents(pub.numbers), _percents(pub.targets())
+    options = {}
+    for tp, arm in itertools.product(tps, pub.arms):
+        numbers = [x for xs in every.get((tp, arm), {}).values() for x in xs]
+        options[tp, arm] = [n for n in range(sizes[arm], 0, -1)
+                            if all(percent_counts(x.value, x.decimals, n) for x in numbers)]
+    largest = {}
+    for arm in pub.arms:
+        ceiling = sizes[arm]
+        for tp in tps:
+            fits = [n for n in options[tp, arm] if n <= ceiling]
+            if not fits:
+                raise ValueError(f"{pub.study}: no number of evaluated patients at {tp} in {arm} (at most "
+                                 f"{ceiling}) fits every published percentage")
+            largest[tp, arm] = ceiling = fits[0]
+    if not use_p_values:
+        return largest, []
+
+    def hits(tp, n_by_arm) -> set[str]:
+        """Ids of the target p-values at `tp` that Pearson reproduces on these denominators."""
+        out = set()
+        for p in _p_values(pub):
+            if p.timepoint != tp:
+                continue
+            shown = [targets.get((tp, arm), {}).get(p.outcome) for arm in pub.arms]
+            if None in shown:
+                continue
+            ks = [_count(xs[0], n_by_arm[arm]) for xs, arm in zip(shown, pub.arms)]
+            result = compare_proportions(ks[0], n_by_arm[pub.arms[0]], ks[1], n_by_arm[pub.arms[1]])
+            if rounds_clearly_to(result["p"], p.value, p.decimals):
+                out.add(p.id)
+        return out
+
+    per_arm = []
+    for arm in pub.arms:  # a p-value never asks for fewer than half the arm: such counts are not looked at
+        seqs = itertools.product(*[[n for n in options[tp, arm] if n >= sizes[arm] // 2] for tp in tps])
+        per_arm.append([s for s in seqs if all(a >= b for a, b in zip(s, s[1:]))])
+    cache: dict = {}
+    best, best_rank, best_hits = None, None, set()
+    for seqs in itertools.product(*per_arm):
+        found = set()
+        for i, tp in enumerate(tps):
+            key = (tp, *(seq[i] for seq in seqs))
+            if key not in cache:
+                cache[key] = hits(tp, dict(zip(pub.arms, key[1:])))
+            found |= cache[key]
+        rank = (-len(found), tuple(-n for seq in seqs for n in seq))
+        if best_rank is None or rank < best_rank:
+            best, best_rank, best_hits = seqs, rank, found
+    chosen = {(tp, arm): best[j][i] for j, arm in enumerate(pub.arms) for i, tp in enumerate(tps)}
+    if chosen == largest:
+        return chosen, []
+    moved = {tp for (tp, arm) in chosen if chosen[tp, arm] != largest[tp, arm]}
+    return chosen, sorted(i for i in best_hits if pub.number(i).timepoint in moved)
+
+
+def plan(pub: published.Study) -> Plan:
+    """The counts plan of a study with arms and timepoints (rules 1 to 4 of the module)."""
+    tps = list(pub.timepoints)
+    result = Plan(timepoints=tps, arms=list(pub.arms))
+    n_by, moved_by = denominators(pub)
+    for pid in moved_by:
+        result.targets[pid] = "chose the number of evaluated patients"
+    percents = _percents(pub.targets())
+    for (tp, arm), n in n_by.items():
+        row = {"n": n, "source": {}}
+        for outcome, numbers in percents.get((tp, arm), {}).items():
+            x = numbers[0]
+            row[outcome] = _count(x, n)
+            row["source"][outcome] = f"published {x.value:g}% ({x.id})"
+            for same in numbers:
+                result.targets[same.id] = f"gives {row[outcome]}/{n}"
+        result.rows[tp, arm] = row
+    _overall_from_p(pub, result)
+    _neutral_splits(pub, result)
+    for row in result.rows.values():
+        row.setdefault("overall", row["CR"] + row["PR"])
+        row["source"].setdefault("overall", "CR + PR")
+    return result
+
+
+def _known(row: dict) -> bool:
+    """Is this row's CR / PR split published or derived from published numbers?"""
+    return "CR" in row and ("PR" in row or "overall" in row) and not row.get("assumed")
+
+
+def _nearest(tps: list[str], tp: str, ok) -> str | None:
+    i = tps.index(tp)
+    for t in sorted(tps, key=lambda t: (abs(tps.index(t) - i), tps.index(t))):
+        if t != tp and ok(t):
+            return t
+    return None
+
+
+def _overall_from_p(pub: published.Study, result: Plan) -> None:
+    """Rule 3: an overall response known only through its p-value."""
+    tps, arms = result.timepoints, result.arms
+    for p in _p_values(pub):
+        if p.outcome != "overall":
+            continue
+        rows = [result.rows[p.timepoint, arm] for arm in arms]
+        if any("overall" in r for r in rows) or any("CR" not in r for r in rows) or len(arms) != 2:
+            continue
+        ref = _nearest(tps, p.timepoint, lambda t: all({"CR", "PR"} <= set(result.rows[t, a]) or
+                                                      "overall" in result.rows[t, a] for a in arms))
+        ref_rows = [result.rows[ref, a] for a in arms]
+        ref_rate = Fraction(sum(r.get("overall", r.get("CR", 0) + r.get("PR", 0)) for r in ref_rows),
+                            sum(r["n"] for r in ref_rows))
+        (n1, c1), (n2, c2) = [(r["n"], r["CR"]) for r in rows]
+        choices = []
+        for o1, o2 in itertools.product(range(c1, n1 + 1), range(c2, n2 + 1)):
+            if rounds_clearly_to(compare_proportions(o1, n1, o2, n2)["p"], p.value, p.decimals):
+                split_gap = abs(Fraction(o1 - c1, n1) - Fraction(o2 - c2, n2))
+                level_gap = abs(Fraction(o1 + o2, n1 + n2) - ref_rate)
+                choices.append((split_gap + level_gap, o1, o2))
+        if not choices:
+            continue
+        _, o1, o2 = min(choices)
+        for r, o in zip(rows, (o1, o2)):
+            r["overall"], r["PR"] = o, o - r["CR"]
+            r["source"]["overall"] = f"chosen to give the published p = {p.value:g} ({p.id})"
+            r["source"]["PR"] = "overall minus CR"
+        result.targets[p.id] = "chose the overall response counts"
+
+
+def _neutral_splits(pub: published.Study, result: Plan) -> None:
+    """Rule 4: the same split in every arm where no source publishes it."""
+    tps, arms = result.timepoints, result.arms
+    for tp in tps:
+        rows = [result.rows[tp, arm] for arm in arms]
+        if all({"CR", "PR"} <= set(r) for r in rows):
+            continue
+        ref = _nearest(tps, tp, lambda t: all(_known(result.rows[t, a]) for a in arms))
+        if ref is None:
+            raise ValueError(f"{pub.study}: no timepoint with a known CR / PR split to take {tp}'s from")
+        ref_rows = [result.rows[ref, a] for a in arms]
+        ref_cr = sum(r["CR"] for r in ref_rows)
+        ref_pr = sum(r.get("PR", r.get("overall", 0) - r["CR"]) for r in ref_rows)
+        ref_n = sum(r["n"] for r in ref_rows)
+        for r in rows:
+            if "CR" in r and "PR" not in r and "overall" not in r:
+                share = Fraction(ref_pr, ref_n - ref_cr)
+                r["PR"] = _round(share * (r["n"] - r["CR"]))
+                r["source"]["PR"] = (f"assumed: PR in {float(share):.0%} of those not in CR in every arm, "
+                                     f"as at {ref} (pooled)")
+            elif "overall" in r and "CR" not in r:
+                share = Fraction(ref_cr, ref_cr + ref_pr)
+                r["CR"] = _round(share * r["overall"])
+                r["PR"] = r["overall"] - r["CR"]
+                r["source"]["CR"] = (f"assumed: CR in {float(share):.0%} of the responders in every arm, "
+                                     f"as at {ref} (pooled)")
+                r["source"]["PR"] = "overall minus CR"
+            else:
+                continue
+            r["assumed"] = True
+
+
+def _round(value: Fraction) -> int:
+    """Round half up, exactly."""
+    return math.floor(value + Fraction(1, 2))
+
+
+def split_by_size(total: int, sizes: dict[str, int]) -> dict[str, int]:
+    """`total` split between groups in proportion to their sizes (largest remainder, ties to the
+    first group): the neutral allocation of a count no source splits."""
+    whole = sum(sizes.values())
+    shares = {g: Fraction(total * s, whole) for g, s in sizes.items()}
+    out = {g: math.floor(v) for g, v in shares.items()}
+    order = sorted(sizes, key=lambda g: (-(shares[g] - out[g]), list(sizes).index(g)))
+    for g in order[: total - sum(out.values())]:
+        out[g] += 1
+    return out
