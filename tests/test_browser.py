@@ -151,15 +151,21 @@ def test_scorecard_shows_its_counts(browser, server):
     page = visit.open("book/scorecard.html")
     summary = page.locator("table").first
     header = summary.locator("thead th").all_inner_texts()
-    assert header[:6] == ["study", "published", "reproduced", "by construction", "differs", "not computed"]
+    assert header == ["study", "published numbers", "targets reproduced", "independent checks reproduced",
+                      "infeasible (with proof)", "resolutions", "not computed"]
     total = summary.locator("tbody tr", has_text="total").locator("td").all_inner_texts()
     if SCORECARD.exists():  # written by the same pipeline run that built the book
         card = pd.read_csv(SCORECARD)
-        expected = [len(card), (card["status"] == "reproduced").sum(), (card["note"].fillna("") != "").sum(),
-                    (card["status"] == "differs").sum(), (card["status"] == "not computed").sum()]
-        assert [int(x) for x in total[1:6]] == [int(x) for x in expected]
+        role = card["role"]
+        done = card["status"] == "reproduced"
+        expected = [str(len(card)), f"{(done & (role == 'target')).sum()} of {(role == 'target').sum()}",
+                    f"{(done & (role == 'check')).sum()} of {(role == 'check').sum()}",
+                    str((role == "infeasible").sum()), str((role == "resolution").sum()),
+                    str((card["status"] == "not computed").sum())]
+        assert total[1:7] == expected
     published = int(total[1])
-    assert published == sum(int(x) for x in (total[2], total[4], total[5]))
+    roles = [int(total[2].split(" of ")[1]), int(total[3].split(" of ")[1]), int(total[4]), int(total[5])]
+    assert published == sum(roles), "every published number has one role"
     rows = page.locator("table tbody tr").count()
     assert rows >= published, "every published number has its row"
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)

@@ -1,5 +1,6 @@
 """GRIM and rounding helpers against hand-checked values."""
-from helpers.consistency import grim_mean, grim_percent, mixture_splits, percent_counts, rounds_to
+from helpers.consistency import (grim_mean, grim_percent, mixture_splits, percent_counts, rounds_clearly_to,
+                                 rounds_to)
 
 
 def test_rounds_half_up_like_people():
@@ -32,3 +33,8 @@ def test_mixture_splits():
     assert 10 in mixture_splits(2.0, 1.0, 3.0, 1, 20)
     # study B's baseline UPCR subgroups cannot mix into the overall mean for 29 patients
     assert mixture_splits(3.06, 1.82, 5.61, 2, 29) == []
+
+
+def test_rounds_clearly_to_leaves_out_values_at_a_boundary():
+    assert rounds_clearly_to(0.1547, 0.15, 2) and not rounds_clearly_to(0.155, 0.16, 2)
+    assert not rounds_clearly_to(0.14999999999999, 0.1, 1)   # a float this close could round either way

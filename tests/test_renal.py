@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from helpers.renal import ckd_epi_2009, creatinine_from_egfr
 
@@ -14,3 +15,20 @@ def test_inverse_round_trips():
     creat = np.array([0.4, 0.7, 0.9, 1.3, 4.0])
     for sex in ("F", "M"):
         assert np.allclose(creatinine_from_egfr(ckd_epi_2009(creat, 40, sex), 40, sex), creat)
+
+
+def test_exact_equation_agrees_with_the_float_one():
+    from helpers.renal import ckd_epi_2009_exact
+    for creat, age, sex in [(0.45, 19, "F"), (0.7, 30, "F"), (0.71, 30, "F"), (0.9, 50, "M"), (2.35, 63, "M"),
+                            (8.1, 40, "F")]:
+        assert float(ckd_epi_2009_exact(creat, age, sex)) == pytest.approx(float(ckd_epi_2009(creat, age, sex)),
+                                                                           rel=1e-13)
+
+
+def test_egfr_tenths_rounds_the_exact_value_half_up():
+    from decimal import Decimal
+
+    from helpers.renal import ckd_epi_2009_exact, egfr_tenths
+    assert egfr_tenths(80, 30, "F") == 989                         # 98.9, as by hand above
+    exact = ckd_epi_2009_exact(Decimal("1.23"), 41, "M")
+    assert egfr_tenths(123, 41, "M") == int((exact * 10 + Decimal("0.5")).to_integral_value(rounding="ROUND_FLOOR"))

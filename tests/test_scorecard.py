@@ -85,28 +85,36 @@ def test_one_computed_number_serves_every_published_number_with_its_keys(study):
     assert card["n_all_abstract"]["reason"] == "The abstract's 19 contradicts its own arm sizes."
 
 
-def test_differing_p_values_say_which_tests_could_give_them(study):
+def test_roles(study):
+    card = by_id(scorecard.build(frame(), [study]))
+    assert {i: card[i]["role"] for i in card} == {
+        "n_a": "target", "n_b": "target", "n_all": "target", "n_all_abstract": "resolution", "cr_a": "target",
+        "cr_b": "target", "cr_p": "check", "or_p": "check", "pr_a": "target"}
+    assert card["pr_a"]["role_why"] == "Chosen to make it hold: PR counts are not published."
+
+
+def test_a_differing_check_says_which_counts_would_give_it(study):
     card = by_id(scorecard.build(frame(
         results.row("demo", "response", "p_value", 0.5, group="a vs b", outcome="CR", timepoint="6m",
                     detail="5/10 vs 3/10", test="Pearson chi-square"),
         results.row("demo", "response", "p_value", 0.5, group="a vs b", outcome="overall", timepoint="6m"),
     ), [study]))
-    assert card["cr_p"]["status"] == "differs"
-    assert card["cr_p"]["reason"].startswith("Reachable by ")
-    assert "Pearson chi-square on 5/10 vs 2/10" in card["cr_p"]["reason"]
+    assert card["cr_p"]["status"] == "differs" and card["cr_p"]["role"] == "check"
+    assert card["cr_p"]["reason"].startswith("Not reproduced by these rows; Pearson chi-square on 5/10 vs 2/10")
     assert card["cr_p"]["test"] == "Pearson chi-square"
     # the overall-response percentages behind or_p are not published
     assert card["or_p"]["reason"] == "The percentages behind this p-value are not published."
 
 
-def test_unreachable_p_value(study):
+def test_unreachable_p_value_is_infeasible_with_its_proof(study):
     data = study.model_dump()
     data["numbers"] = [n | ({"outcome": "CR"} if n["id"] == "or_p" else {}) for n in data["numbers"]]
     data["numbers"] = [n for n in data["numbers"] if n["id"] != "cr_p"]
     changed = published.Study.model_validate(data)
     card = by_id(scorecard.build(frame(
         results.row("demo", "response", "p_value", 0.5, group="a vs b", outcome="CR", timepoint="6m")), [changed]))
-    assert card["or_p"]["reason"].startswith("No Pearson, Yates or Fisher test")
+    assert card["or_p"]["role"] == "infeasible" and card["or_p"]["status"] == "differs"
+    assert card["or_p"]["reason"].startswith("No standard test (Pearson, Yates, Fisher")
 
 
 def test_notebooks_that_disagree_make_a_number_differ(study):
@@ -117,12 +125,12 @@ def test_notebooks_that_disagree_make_a_number_differ(study):
     assert card["n_a"]["status"] == "differs" and card["n_a"]["reason"] == "Notebooks disagree: 10, 11."
 
 
-def test_by_construction_is_noted_and_counted(study):
-    card = scorecard.build(frame(
-        results.row("demo", "response", "percent", 30.0, group="a", outcome="PR", timepoint="6m")), [study])
-    row = by_id(card)["pr_a"]
-    assert row["status"] == "reproduced" and row["note"] == "By construction: PR counts are not published."
-    assert scorecard.summary(card).set_index("study").loc["total", "by construction"] == 1
+def test_suppressed_cells_in_every_notebook_do_not_disagree(study):
+    card = by_id(scorecard.build(frame(
+        results.row("demo", "n_patients", "count", math.nan, group="a"),
+        results.row("demo", "n_patients", "count", math.nan, group="a"),
+    ), [study]))
+    assert card["n_a"]["status"] == "differs" and "disagree" not in card["n_a"]["reason"]
 
 
 def test_rows_read_back_from_csv_join_like_the_frame(study, tmp_path):
@@ -138,11 +146,21 @@ def test_summary_counts(study):
     card = scorecard.build(frame(
         results.row("demo", "n_patients", "count", 20),                       # n_all ok, n_all_abstract differs
         results.row("demo", "n_patients", "count", 10, group="a"),            # reproduced
-        results.row("demo", "response", "percent", 30.0, group="a", outcome="PR", timepoint="6m"),  # by construction
+        results.row("demo", "response", "percent", 30.0, group="a", outcome="PR", timepoint="6m"),  # target
     ), [study])
     total = scorecard.summary(card).set_index("study").loc["total"].to_dict()
-    assert total == {"published": 9, "reproduced": 3, "by construction": 1, "differs": 1, "not computed": 5}
-    assert "Of **9** published numbers, **3** are reproduced" in scorecard.summary_sentence(card)
+    assert total == {"published": 9, "targets": 6, "targets reproduced": 3, "checks": 2, "checks reproduced": 0,
+                     "infeasible": 0, "resolutions": 1, "not computed": 5}
+    sentence = scorecard.summary_sentence(card)
+    assert "Of **9** published numbers, **3 of 6** targets are reproduced" in sentence
+    assert "**0 of 2** independent checks" in sentence and "**5** are not computed" in sentence
+
+
+def test_p_values_printed_with_few_decimals_are_also_shown_at_three():
+    assert scorecard.shown(0.0557, 0.1, 1, "p_value") == "0.1 (0.056)"
+    assert scorecard.shown(0.15497, 0.15, 2, "p_value") == "0.15 (0.1550)"  # 0.155 would read as 0.16
+    assert scorecard.shown(0.1437, 0.14, 2, "p_value") == "0.14 (0.144)"
+    assert scorecard.shown(3.061, 3.06, 2, "mean") == "3.06"
 
 
 def test_the_input_frame_is_not_modified(study):
@@ -162,7 +180,7 @@ def test_render_lists_every_number_and_escapes_pipes(study):
         assert f"`{id}`" in text
     assert "5\\|10" in text
     table = [line for line in text.splitlines() if line.startswith("| `")]
-    assert all(line.count(" | ") == 5 for line in table if "\\|" not in line)
+    assert all(line.count(" | ") == 6 for line in table if "\\|" not in line)
 
 
 def test_every_real_published_number_gets_exactly_one_row():

@@ -37,6 +37,31 @@ def test_fisher_tea_tasting():
     assert (round(r["p"], 4), r["statistic"], r["test"]) == (0.4857, 9.0, "Fisher exact")
 
 
+def test_fisher_midp_tea_tasting():
+    # the same table: tables as likely as the observed one (x = 1 and 3, 16/70 each) count half,
+    # the less likely ones (x = 0 and 4, 1/70 each) fully: 2/70 + 16/70 = 0.2571
+    r = stats.compare_proportions(3, 4, 1, 4, "midp")
+    assert (round(r["p"], 4), r["test"]) == (0.2571, "Fisher mid-p")
+
+
+def test_unpooled_z_by_hand():
+    # 10/30 vs 20/30: z = (1/3 - 2/3) / sqrt(2 * (1/3)(2/3) / 30) = -2.7386, two-sided p = 0.0062
+    r = stats.compare_proportions(10, 30, 20, 30, "wald")
+    assert (round(r["statistic"], 4), round(r["p"], 4), r["test"]) == (-2.7386, 0.0062, "unpooled z-test")
+
+
+def test_exact_unconditional_tests_are_more_powerful_than_fisher():
+    # Barnard's and Boschloo's tests (scipy) on the tea table lie below Fisher's 0.4857
+    barnard, boschloo = (stats.compare_proportions(3, 4, 1, 4, t)["p"] for t in ("barnard", "boschloo"))
+    assert barnard < 0.4857 and boschloo < 0.4857
+
+
+def test_response_table_by_hand():
+    # [[5, 5, 10], [10, 5, 5]]: expected 7.5, 5, 7.5 per row; chi2 = 4 * 2.5^2 / 7.5 = 3.333, p = exp(-3.333/2) = 0.1889
+    r = stats.compare_response_table((5, 5, 10), (10, 5, 5))
+    assert (round(r["statistic"], 3), round(r["p"], 4)) == (3.333, 0.1889)
+
+
 def test_response_comparison_pearson_and_notes():
     summary = summary_frame([("6m", "a", 30, 10, 0, 20), ("6m", "b", 30, 20, 0, 10),
                              ("12m", "a", 4, 3, 0, 1), ("12m", "b", 4, 1, 0, 3)])

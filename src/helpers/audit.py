@@ -6,12 +6,13 @@ published values on purpose: they audit the sources, they are not results.
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass
 
 import pandas as pd
 
 from . import published
-from .consistency import grim_mean, mixture_splits, percent_counts, rounds_to
-from .stats import PROPORTION_TESTS, compare_proportions
+from .consistency import grim_mean, mixture_splits, percent_counts, rounds_clearly_to, rounds_to
+from .stats import PROPORTION_TESTS, compare_proportions, compare_response_table
 
 
 def _stated_sizes(pub: published.Study) -> dict[str, int]:
@@ -23,26 +24,122 @@ def _stated_sizes(pub: published.Study) -> dict[str, int]:
     return sizes
 
 
-def p_value_reachable(pub: published.Study, n: published.Number) -> list[str] | None:
-    """Which standard tests, on which counts consistent with the published percentages
-    (GRIM; between half the arm size and the arm size), give the published p-value at its
-    rounding, closest first.
-    None when the percentages behind the p-value are not published."""
-    sizes = {x.group: int(x.value) for x in pub.numbers if x.measure == "n_patients" and x.group in pub.arms}
-    percents = [{x.source: x for x in pub.numbers if x.measure == "response" and x.statistic == "percent"
-                 and x.timepoint == n.timepoint and x.outcome == n.outcome and x.group == arm}.get(n.source)
-                for arm in pub.arms]
-    if None in percents:
+@dataclass(frozen=True)
+class PSearch:
+    """Which standard tests, on which counts consistent with the published percentages, give a
+    published p-value (at its rounding)."""
+    number: str
+    published: float
+    decimals: int
+    pairs: int              # count pairs consistent with every published percentage and with follow-up
+    hits: tuple             # (test, counts, p) on those pairs, the reconstruction's test and largest counts first
+    nearest: tuple          # (test, counts, p) nearest the published p on those pairs
+    nearest_anywhere: tuple  # (test, counts, p) nearest the published p on any pair up to the arm sizes
+    hits_elsewhere: tuple   # (test, counts, p) only on counts another percentage or the follow-up rules out
+    ranges: dict            # test -> (smallest p, largest p) on the consistent pairs
+
+    @property
+    def reachable(self) -> bool:
+        return bool(self.hits)
+
+    def proof(self) -> str:
+        """Why no patient-level data can give this p-value, in words (empty when some can)."""
+        if self.hits:
+            return ""
+        test, counts, p = self.nearest
+        pairs = "the one count pair" if self.pairs == 1 else f"any of the {self.pairs} count pairs"
+        text = (f"No standard test ({TEST_NAMES}) gives p = {self.published:.{self.decimals}f} on {pairs} "
+                f"consistent with the published percentages and with follow-up that never rises: the nearest is "
+                f"{p:.3f} ({test} on {counts}).")
+        if self.nearest_anywhere[2] != p and not self.hits_elsewhere:
+            test, counts, p = self.nearest_anywhere
+            text += (f" With any number of evaluated patients up to the arm size the nearest is {p:.3f} "
+                     f"({test} on {counts}).")
+        if self.hits_elsewhere:
+            test, counts, p = self.hits_elsewhere[0]
+            text += (f" {test} on {counts} gives {p:.4f}, but those numbers of evaluated patients contradict "
+                     f"another published percentage of that timepoint or follow-up that never rises.")
+        return text
+
+
+RESPONSE_TABLE = "Pearson chi-square, CR/PR/NR by arm"
+TESTS = [*PROPORTION_TESTS.values(), RESPONSE_TABLE]
+TEST_NAMES = ("Pearson, Yates, Fisher, Fisher mid-p, Barnard, Boschloo, unpooled z and, where CR and PR are "
+              "both published, the CR/PR/NR table")
+
+
+def _arm_sizes(pub: published.Study) -> dict[str, int]:
+    return {x.group: int(x.value) for x in pub.numbers if x.measure == "n_patients" and x.group in pub.arms
+            and x.id not in pub.set_aside}
+
+
+def _percent(pub: published.Study, outcome: str, timepoint: str, arm: str, source: str):
+    return next((x for x in pub.numbers if x.measure == "response" and x.statistic == "percent"
+                 and x.timepoint == timepoint and x.outcome == outcome and x.group == arm and x.source == source),
+                None)
+
+
+_SEARCHES: dict = {}   # (study file as JSON, number id) -> PSearch: the search takes seconds (exact tests)
+
+
+def _search(pub: published.Study, number_id: str) -> PSearch | None:
+    from .reconstruct.plan import consistent_denominators
+    n = pub.number(number_id)
+    sizes = _arm_sizes(pub)
+    percents = [_percent(pub, n.outcome, n.timepoint, arm, n.source) for arm in pub.arms]
+    if None in percents or len(pub.arms) != 2:
         return None
-    options = [[(k, m) for m in range(sizes[arm] // 2, sizes[arm] + 1) for k in percent_counts(x.value, x.decimals, m)]
-               for arm, x in zip(pub.arms, percents)]
-    hits = []
-    for (k1, n1), (k2, n2) in itertools.product(*options):
-        for test in PROPORTION_TESTS:
-            p = compare_proportions(k1, n1, k2, n2, test)["p"]
-            if rounds_to(p, n.value, n.decimals):
-                hits.append((abs(p - n.value), f"{PROPORTION_TESTS[test]} on {k1}/{n1} vs {k2}/{n2} (p = {p:.4f})"))
-    return [text for _, text in sorted(hits)]
+    allowed, ceiling = consistent_denominators(pub)
+    split = [[_percent(pub, o, n.timepoint, arm, n.source) for o in ("CR", "PR")] for arm in pub.arms]
+    options = []
+    for arm, x, (cr, pr) in zip(pub.arms, percents, split):
+        found = []
+        for m in range(sizes[arm], 0, -1):
+            for k in percent_counts(x.value, x.decimals, m):
+                both = (percent_counts(cr.value, cr.decimals, m)[:1] + percent_counts(pr.value, pr.decimals, m)[:1]
+                        if cr and pr else [])
+                ok = m in allowed[n.timepoint, arm] and m <= ceiling[n.timepoint, arm]
+                found.append((k, m, tuple(both) if len(both) == 2 else None, ok))
+        options.append(found)
+    ranges: dict = {}
+    hits, elsewhere, nearest, anywhere, pairs = [], [], None, None, 0
+    order = {t: i for i, t in enumerate(TESTS)}
+    for (k1, n1, t1, ok1), (k2, n2, t2, ok2) in itertools.product(*options):
+        results = [(PROPORTION_TESTS[t], compare_proportions(k1, n1, k2, n2, t)["p"]) for t in PROPORTION_TESTS]
+        if t1 and t2:
+            results.append((RESPONSE_TABLE, compare_response_table((*t1, n1 - sum(t1)), (*t2, n2 - sum(t2)))["p"]))
+        counts, consistent = f"{k1}/{n1} vs {k2}/{n2}", ok1 and ok2
+        pairs += consistent
+        for test, p in results:
+            rank = (order[test], -(n1 + n2), abs(p - n.value))
+            if consistent:
+                lo, hi = ranges.get(test, (p, p))
+                ranges[test] = (min(lo, p), max(hi, p))
+                if nearest is None or abs(p - n.value) < abs(nearest[2] - n.value):
+                    nearest = (test, counts, p)
+            if anywhere is None or abs(p - n.value) < abs(anywhere[2] - n.value):
+                anywhere = (test, counts, p)
+            if rounds_clearly_to(p, n.value, n.decimals):
+                (hits if consistent else elsewhere).append((rank, test, counts, p))
+    strip = lambda found: tuple((t, c, p) for _, t, c, p in sorted(found))  # noqa: E731
+    return PSearch(n.id, n.value, n.decimals, pairs, strip(hits), nearest, anywhere, strip(elsewhere), ranges)
+
+
+def p_value_search(pub: published.Study, n: published.Number) -> PSearch | None:
+    """Every standard test of a 2x2 table (and the CR/PR/NR table where both are published) on every
+    count pair consistent with the published percentages of the p-value's source; None when those
+    percentages are not published."""
+    key = (pub.model_dump_json(), n.id)
+    if key not in _SEARCHES:
+        _SEARCHES[key] = _search(pub, n.id)
+    return _SEARCHES[key]
+
+
+def p_value_reachable(pub: published.Study, n: published.Number) -> list[str] | None:
+    """The tests and counts (consistent with the percentages and with follow-up that never rises)
+    that give the published p-value, closest first; None when the percentages are not published."""
+    found = p_value_search(pub, n)
+    return None if found is None else [f"{t} on {c} (p = {p:.4f})" for t, c, p in found.hits]
 
 
 def grim_percentages(pub: published.Study, n_min: int = 1) -> pd.DataFrame:
@@ -83,29 +180,25 @@ def grim_means(pub: published.Study, resolution: float = 1.0) -> pd.DataFrame:
 
 
 def p_values(pub: published.Study) -> pd.DataFrame:
-    """Each published p-value of a two-arm comparison of percentages, recomputed with Pearson,
-    Yates-corrected and Fisher tests on every count pair consistent with the percentages."""
-    sizes = _stated_sizes(pub)
+    """Each published p-value of a two-arm comparison of percentages, recomputed with every standard
+    test on every count pair consistent with the percentages (helpers.audit.p_value_search)."""
     rows = []
     for n in pub.numbers:
         if n.statistic != "p_value":
             continue
-        percents = [next((x for x in pub.numbers if x.statistic == "percent" and x.measure == n.measure
-                          and x.outcome == n.outcome and x.timepoint == n.timepoint and x.group == arm
-                          and x.source == n.source), None) for arm in pub.arms]
-        if None in percents:
-            rows.append({"id": n.id, "published p": n.value, "candidate count pairs": 0, "p range": "",
+        found = p_value_search(pub, n)
+        if found is None:
+            rows.append({"id": n.id, "published p": n.value, "count pairs": 0, "p range by test": "",
                          "verdict": "the percentages behind it are not published"})
             continue
-        options = [[(k, m) for m in range(sizes[arm] // 2, sizes[arm] + 1) for k in
-                    percent_counts(x.value, x.decimals, m)] for arm, x in zip(pub.arms, percents)]
-        ps = {test: [compare_proportions(k1, n1, k2, n2, test)["p"]
-                     for (k1, n1), (k2, n2) in itertools.product(*options)] for test in PROPORTION_TESTS}
-        reached = p_value_reachable(pub, n) or []
-        span = "; ".join(f"{PROPORTION_TESTS[t]} {min(v):.3f}–{max(v):.3f}" for t, v in ps.items())
-        rows.append({"id": n.id, "published p": n.value,
-                     "candidate count pairs": len(options[0]) * len(options[1]), "p range": span,
-                     "verdict": f"reproducible: {reached[0]}" if reached else "NOT reproducible by these tests"})
+        span = "; ".join(f"{t} {lo:.3f}–{hi:.3f}" for t, (lo, hi) in found.ranges.items())
+        if found.hits:
+            test, counts, p = found.hits[0]
+            verdict = f"reproducible: {test} on {counts} (p = {p:.4f})"
+        else:
+            verdict = "NOT reproducible: " + found.proof()
+        rows.append({"id": n.id, "published p": n.value, "count pairs": found.pairs, "p range by test": span,
+                     "verdict": verdict})
     return pd.DataFrame(rows)
 
 
@@ -128,23 +221,65 @@ def sample_sizes(pub: published.Study) -> pd.DataFrame:
 
 
 def subgroup_mixtures(pub: published.Study, n_range=range(15, 41)) -> pd.DataFrame:
-    """Can the subgroup means mix into the overall mean? Splits that work, for each total n."""
+    """Can the reported subgroup means alone mix into the overall mean? Splits that work, for each total n."""
     rows = []
     for overall in pub.numbers:
         if overall.statistic != "mean" or overall.group != "all" or not pub.subgroups:
             continue
-        parts = [next((x for x in pub.numbers if x.measure == overall.measure and x.timepoint == overall.timepoint
-                       and x.statistic == "mean" and x.group == g), None) for g in pub.subgroups]
-        if None in parts:
+        parts = [x for g in pub.subgroups for x in pub.numbers if x.measure == overall.measure
+                 and x.timepoint == overall.timepoint and x.statistic == "mean" and x.group == g]
+        if len(parts) != 2:
             continue
         fits = {m: mixture_splits(overall.value, parts[0].value, parts[1].value, overall.decimals, m) for m in n_range}
         fitting = [f"{m} ({k}/{m - k})" for m, ks in fits.items() for k in ks]
         rows.append({"measure": overall.measure, "timepoint": overall.timepoint, "overall": overall.value,
-                     **{g: p.value for g, p in zip(pub.subgroups, parts)},
+                     **{p.group: p.value for p in parts},
                      "totals that fit (split)": ", ".join(fitting[:6]) or "none",
-                     "verdict": "the subgroup means CANNOT mix into the overall mean for "
-                                f"{n_range.start}–{n_range.stop - 1} patients" if not fitting else
+                     "verdict": f"the {' and '.join(p.group for p in parts)} means CANNOT mix into the overall mean "
+                                f"for {n_range.start}–{n_range.stop - 1} patients" if not fitting else
                                 "possible for some totals"})
+    return pd.DataFrame(rows)
+
+
+def unreported_group(pub: published.Study, sizes: dict[str, int] | None = None) -> pd.DataFrame:
+    """With a subgroup the abstract never reports (published only as a count, by another source):
+    for each split of the reported subgroups, the mean and SD that group must have for every
+    published overall mean and SD to hold (from the published values' midpoints).
+
+    `sizes` gives the patients per timepoint ({'baseline': 29, '24w': 27}); the unreported group
+    takes whatever the reported subgroups leave."""
+    numbers = {(x.measure, x.timepoint, x.group, x.statistic): x for x in pub.numbers if x.id not in pub.set_aside}
+    reported = [g for g in pub.subgroups if any(k[2] == g and k[3] == "mean" for k in numbers)]
+    hidden = [g for g in pub.subgroups if g not in reported]
+    counts = {x.group: int(x.value) for x in pub.numbers if x.measure == "n_patients" and x.id not in pub.set_aside}
+    joined = "+".join(reported)
+    if len(hidden) != 1 or len(reported) != 2 or joined not in counts:
+        return pd.DataFrame()
+    together = counts[joined]
+    rows = []
+    for (measure, timepoint, group, statistic), overall in numbers.items():
+        if group != "all" or statistic != "mean" or (measure, timepoint, reported[0], "mean") not in numbers:
+            continue
+        total = (sizes or {}).get(timepoint, counts.get("all"))
+        sd_all = numbers[measure, timepoint, "all", "sd"].value
+        for first in range(2, together - 1):
+            split = {reported[0]: first, reported[1]: together - first}
+            rest = total - together
+            s_all = total * overall.value
+            q_all = (total - 1) * sd_all ** 2 + s_all ** 2 / total
+            s_rest, q_rest = s_all, q_all
+            for g, m in split.items():
+                mean, sd = numbers[measure, timepoint, g, "mean"].value, numbers[measure, timepoint, g, "sd"].value
+                s_rest -= m * mean
+                q_rest -= (m - 1) * sd ** 2 + m * mean ** 2
+            mean = s_rest / rest
+            variance = (q_rest - rest * mean ** 2) / (rest - 1)
+            possible = mean > 0 and variance > 0
+            rows.append({"measure": measure, "timepoint": timepoint,
+                         **{g: m for g, m in split.items()}, hidden[0]: rest,
+                         f"{hidden[0]} mean ± SD needed": f"{mean:.2f} ± {variance ** 0.5:.2f}" if possible else
+                         f"{mean:.2f} ± (none: variance {variance:.2f})",
+                         "verdict": "possible" if possible else "IMPOSSIBLE"})
     return pd.DataFrame(rows)
 
 
@@ -183,5 +318,5 @@ def related_figures(pub: published.Study) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-__all__ = ["grim_percentages", "grim_means", "p_values", "sample_sizes", "subgroup_mixtures", "related_figures",
-           "rounds_to"]
+__all__ = ["grim_percentages", "grim_means", "p_values", "sample_sizes", "subgroup_mixtures", "unreported_group",
+           "related_figures", "p_value_search", "rounds_to"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from . import published, scorecard
+from . import provenance, published, scorecard
 from .data import Cohort
 from .events import POOR_OUTCOME, time_to_event
 from .response import Criteria, baseline_labs, classify, summarise
@@ -109,7 +109,7 @@ def format_table(table: pd.DataFrame) -> str:
     """The check's table for a terminal: one line per published number."""
     def shown(row):
         v = row["recomputed"]
-        return "n/a" if v != v else f"{v:.{row['decimals']}f}"
+        return "n/a" if v != v else scorecard.shown(v, row["published"], row["decimals"], row["statistic"])
 
     view = pd.DataFrame({
         "id": table["id"],
@@ -117,6 +117,7 @@ def format_table(table: pd.DataFrame) -> str:
         "from rows": [shown(r) for _, r in table.iterrows()],
         "counts": table["from_rows"],
         "match": table["match"].map({True: "yes", False: "NO"}),
+        "role": table["role"].map(provenance.LABELS),
         "test": table["test"],
     })
     return view.to_string(index=False)

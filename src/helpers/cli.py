@@ -25,7 +25,7 @@ def _reconstruct(args) -> int:
 def _check(args, studies=None) -> int:
     import pandas as pd
 
-    from . import check, data, published
+    from . import check, data, published, scorecard
     studies = studies or args.study or list(published.STUDIES)
     tables = []
     for study in studies:
@@ -34,18 +34,18 @@ def _check(args, studies=None) -> int:
         tables.append(table)
         print(f"\n== {study}: {pub.title}")
         print(check.format_table(table))
-        notes = table[(~table["match"]) | (table["note"] != "")]
+        notes = table[~table["match"] | (table["role"] != "target")]
         if len(notes):
             print("\nwhy:")
             for row in notes.itertuples():
-                text = row.reason or row.note
-                print(f"  {row.id}: {text}")
+                print(f"  {row.id} ({row.role}): {row.reason or row.role_why}")
     full = pd.concat(tables, ignore_index=True)
-    print("\nsummary:")
-    for study, t in full.groupby("study", sort=False):
-        constructed = int((t["match"] & (t["note"] != "")).sum())
-        print(f"  {study}: {int(t['match'].sum())} of {len(t)} published numbers reproduced from the rows"
-              f" ({constructed} of them by construction); {int((~t['match']).sum())} not reproduced")
+    print("\nsummary (target: the reconstruction was built to make it true; independent check: recomputed, "
+          "never used to build the rows):")
+    for row in scorecard.summary(full).to_dict("records"):
+        print(f"  {row['study']}: targets {row['targets reproduced']} of {row['targets']} reproduced; independent "
+              f"checks {row['checks reproduced']} of {row['checks']} reproduced; {row['infeasible']} infeasible "
+              f"(proof above); {row['resolutions']} set aside by a resolution")
     if args.csv:
         full.to_csv(args.csv, index=False, lineterminator="\n")
         print(f"table written to {args.csv}")

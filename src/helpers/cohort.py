@@ -1,6 +1,7 @@
 """Cohort description: Table 1 (tableone) and the cohort-level numbers the book reports."""
 from __future__ import annotations
 
+import itertools
 import re
 
 import pandas as pd
@@ -54,10 +55,16 @@ def suppress_counts(table: pd.DataFrame, min_cell: int) -> pd.DataFrame:
 
 
 def summary_rows(study: str, cohort, by: str) -> list[dict]:
-    """Size, sex, age and maintenance regimen, overall and per group, as result rows."""
+    """Size, sex, age and maintenance regimen, overall and per group, as result rows; also the size of
+    every union of groups ('none+partial'), which a source may report (study B's 12 refractory patients)."""
     p = cohort.patients
     rows = []
     groups = [("all", p)] + [(g, part) for g, part in p.groupby(by, sort=True)]
+    labels = [g for g, _ in groups[1:]]
+    for size in range(2, len(labels)) if len(labels) <= 5 else ():
+        for combo in itertools.combinations(labels, size):
+            n = int(p[by].isin(combo).sum())
+            rows.append(results.row(study, "n_patients", "count", n, group="+".join(combo), detail=f"{n} patients"))
     for group, part in groups:
         n = len(part)
         female = int(part["sex"].eq("F").sum())

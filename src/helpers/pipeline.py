@@ -15,7 +15,7 @@
 Incremental, judged by content hashes (sha256 of file bytes), never by timestamps:
 - a notebook is re-executed only when its source, the exact parameters passed to it,
   the data (every file under its data_dir and under data/published/) or the helper code
-  (src/helpers/*.py) changed, or its outputs are missing; the key of each execution is
+  (src/helpers/**/*.py) changed, or its outputs are missing; the key of each execution is
   stored beside it (staging/notebooks/<stem>.key);
 - jupyter-book runs only when something it reads (book/, _config.yml, _toc.yml, the
   banner) changed or the book is missing (key: staging/book.key);
@@ -192,8 +192,8 @@ def hash_files(*paths: Path) -> str:
 
 
 def helpers_hash() -> str:
-    """The helper code every notebook imports: src/helpers/*.py."""
-    return hash_files(*sorted(HELPERS_DIR.glob("*.py")))
+    """The helper code every notebook imports: src/helpers/**/*.py."""
+    return hash_files(*sorted(HELPERS_DIR.rglob("*.py")))
 
 
 def _read_key(path: Path):
@@ -376,7 +376,7 @@ def write_generated(params: Params, default: Params, results_dir: Path, staging:
                          f"parameters change them.\n```\n\n" if variant else "")
                         + scorecard.render(card, {p.study: f"{p.title} (`{p.study}`)" for p in studies}),
         "scorecard_summary.md": scorecard.summary_sentence(card) + variant + "\n\n"
-                                + scorecard.markdown_table(scorecard.summary(card)),
+                                + scorecard.markdown_table(scorecard.summary_display(card)),
         "criteria.md": _criteria_md(params),
         "parameters.md": _parameters_md(params, default),
         "timepoints.md": _md_table([{"study": f"`{p.study}`", "timepoint": f"`{name}`", "nominal day": day}
@@ -474,9 +474,10 @@ def run(params_path: str | Path, notebooks_dir: Path = NOTEBOOKS_DIR, jobs: int 
         start = time.perf_counter()
         results_dir = run_notebooks(params, notebooks, staging, jobs, force=force)
         totals = write_generated(params, default, results_dir, staging)
-        print(f"scorecard: {totals['reproduced']} reproduced, {totals['differs']} differ, "
-              f"{totals['not computed']} not computed, of {totals['published']} published numbers "
-              f"({_relative(staging / 'scorecard.csv')})", flush=True)
+        print(f"scorecard: targets {totals['targets reproduced']} of {totals['targets']} reproduced, independent "
+              f"checks {totals['checks reproduced']} of {totals['checks']}, {totals['infeasible']} infeasible, "
+              f"{totals['resolutions']} resolutions, {totals['not computed']} not computed, of "
+              f"{totals['published']} published numbers ({_relative(staging / 'scorecard.csv')})", flush=True)
         shutil.rmtree(EXECUTED_DIR, ignore_errors=True)
         EXECUTED_DIR.mkdir(parents=True)
         for nb in notebooks:
@@ -500,7 +501,7 @@ def _build_key(params_path: Path, notebooks: list[Path], data_dirs, book: bool) 
     code, and book/ as the last build left it (executed notebooks, generated pages), _config.yml, _toc.yml."""
     from .results import resolve
     return hash_files(params_path, DEFAULT_PARAMS, *notebooks, *map(resolve, data_dirs), PUBLISHED_DIR,
-                      *sorted(HELPERS_DIR.glob("*.py")), REPO_ROOT / "book", REPO_ROOT / "_config.yml",
+                      *sorted(HELPERS_DIR.rglob("*.py")), REPO_ROOT / "book", REPO_ROOT / "_config.yml",
                       REPO_ROOT / "_toc.yml") + f" book={book}"
 
 

@@ -26,7 +26,7 @@ def response_display(by_group: pd.DataFrame, min_cell: int = 0) -> pd.DataFrame:
     """CR, PR and overall n/N (%) per group."""
     shown = {f"{o} n/N (%)": [tables.n_of_N(k, n, min_cell=min_cell) for k, n in zip(by_group[o], by_group["n"])]
              for o in ("CR", "PR", "overall")}
-    return pd.DataFrame(shown, index=pd.Index(by_group["group"], name="prior induction response"))
+    return pd.DataFrame(shown, index=pd.Index(by_group["group"], name="group before the switch"))
 
 
 def lab_changes(at_tp: pd.DataFrame, by: str = "prior_response", test: str = "paired_t", min_cell: int = 0,

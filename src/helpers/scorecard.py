@@ -3,13 +3,13 @@
 Published values come from data/published/*.yaml (helpers.published); computed
 values only from the notebooks' result CSVs (helpers.results), joined on
 study / measure / outcome / timepoint / group / statistic. Neither is copied
-into the other. Status of each published number:
+into the other. Each published number has
 
-- reproduced:   the computed value rounds to the published one at its decimals;
-- differs:      it does not (reason from the YAML resolutions; for p-values,
-                which standard tests on counts consistent with the published
-                percentages could give it: helpers.audit.p_value_reachable);
-- not computed: no notebook wrote a matching row.
+- a status: reproduced (the computed value rounds to the published one at its
+  decimals), differs, or not computed (no notebook wrote a matching row);
+- a role (helpers.provenance): target (the reconstruction was built to make it
+  true), independent check, infeasible (with the proof) or resolution (set aside
+  in a contradiction between sources, with the reason).
 """
 from __future__ import annotations
 
@@ -17,73 +17,70 @@ import math
 
 import pandas as pd
 
-from . import published
-from .audit import p_value_reachable
+from . import audit, provenance, published
 from .consistency import rounds_to
 
 KEYS = ["study", "measure", "outcome", "timepoint", "group", "statistic"]
-STATUSES = ("reproduced", "differs", "not computed")
 
 
 def _key(values) -> tuple:
-    """A join key with missing parts ('' for None / NaN) and every part as text."""
-    return tuple("" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v) for v in values)
-
-
-def _p_value_reason(pub: published.Study, n: published.Number) -> str:
-    if n.statistic != "p_value":
-        return ""
-    hits = p_value_reachable(pub, n)
-    if hits is None:
-        return "The percentages behind this p-value are not published."
-    if not hits:
-        return ("No Pearson, Yates or Fisher test on any counts consistent with the published "
-                "percentages gives this p-value.")
-    more = f" (and {len(hits) - 3} more)" if len(hits) > 3 else ""
-    return "Reachable by " + "; ".join(hits[:3]) + more + "."
+    """A join key with missing parts ('' for None / NaN), every part as text, and groups joined by '+'
+    in one order ('partial+none' and 'none+partial' are the same patients)."""
+    parts = ["" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v) for v in values]
+    parts[4] = "+".join(sorted(parts[4].split("+"))) if "+" in parts[4] else parts[4]
+    return tuple(parts)
 
 
 def build(results_frame: pd.DataFrame, studies) -> pd.DataFrame:
     """One row per published number of `studies` (helpers.published.Study objects):
-    published value, computed value and counts from `results_frame`, status, reason, note."""
+    published value, computed value and counts from `results_frame`, status, role, reason."""
     computed: dict[tuple, list] = {}
     for r in results_frame.to_dict("records"):
         computed.setdefault(_key(r[k] for k in KEYS), []).append(r)
     rows = []
     for pub in studies:
-        why = {}
-        for res in pub.resolutions:  # a number set aside by a resolution first, then any it is about
-            for i in res.about:
-                why.setdefault(i, res.why)
-        for res in pub.resolutions:
-            for i in res.sets_aside:
-                why[i] = res.why
-        constructed = {i: a.what for a in pub.assumptions for i in a.by_construction}
+        roles = provenance.roles(pub)
         for n in pub.numbers:
             matches = computed.get(_key([pub.study, n.measure, n.outcome, n.timepoint, n.group, n.statistic]), [])
             values = [float(m["value"]) for m in matches]
             value = values[0] if values else math.nan
+            role = roles[n.id]
             if not matches:
                 status, reason = "not computed", "No notebook wrote this number."
-            elif any(not math.isclose(v, value, rel_tol=1e-9, abs_tol=1e-12) for v in values):
+            elif any(not _same(v, value) for v in values):
                 status = "differs"
                 reason = "Notebooks disagree: " + ", ".join(f"{v:g}" for v in values) + "."
             elif not math.isnan(value) and rounds_to(value, n.value, n.decimals):
                 status, reason = "reproduced", ""
             else:
-                status = "differs"
-                reason = " ".join(x for x in (why.get(n.id, ""), _p_value_reason(pub, n)) if x) \
-                    or "Differs from the published value; no documented reason."
+                status, reason = "differs", _why_differs(pub, n, role)
             first = matches[0] if matches else {}
             rows.append({
                 "study": pub.study, "id": n.id, "source": n.source, "quote": n.quote,
                 **{k: ("" if getattr(n, k) is None else getattr(n, k)) for k in KEYS[1:]},
                 "published": n.value, "decimals": n.decimals, "computed": value,
                 "detail": _text(first.get("detail")), "test": _text(first.get("test")),
-                "status": status, "reason": reason,
-                "note": f"By construction: {constructed[n.id]}" if n.id in constructed and status == "reproduced" else "",
+                "status": status, "role": role.kind, "role_why": role.why, "reason": reason,
             })
     return pd.DataFrame(rows)
+
+
+def _why_differs(pub: published.Study, n: published.Number, role: provenance.Role) -> str:
+    if role.kind in ("infeasible", "resolution"):
+        return role.why
+    if n.statistic == "p_value":
+        search = audit.p_value_search(pub, n)
+        if search is None:
+            return "The percentages behind this p-value are not published."
+        if search.hits:
+            test, counts, p = search.hits[0]
+            return f"Not reproduced by these rows; {test} on {counts} would give p = {p:.4f}."
+    return "Differs from the published value; no documented reason."
+
+
+def _same(a: float, b: float) -> bool:
+    """Equal, or both missing (a suppressed cell is missing in every notebook alike)."""
+    return (math.isnan(a) and math.isnan(b)) or math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
 
 
 def _text(value) -> str:
@@ -91,12 +88,17 @@ def _text(value) -> str:
 
 
 def summary(card: pd.DataFrame) -> pd.DataFrame:
-    """Counts per study and in total: published, reproduced (of which by construction), differs, not computed."""
+    """Counts per study and in total: targets (and how many reproduced), independent checks (and how
+    many reproduced), infeasible, resolutions, and numbers no notebook computed."""
     def counts(rows: pd.DataFrame) -> dict:
+        done = rows["status"] == "reproduced"
         return {"published": len(rows),
-                "reproduced": int((rows["status"] == "reproduced").sum()),
-                "by construction": int((rows["note"] != "").sum()),
-                "differs": int((rows["status"] == "differs").sum()),
+                "targets": int((rows["role"] == "target").sum()),
+                "targets reproduced": int(((rows["role"] == "target") & done).sum()),
+                "checks": int((rows["role"] == "check").sum()),
+                "checks reproduced": int(((rows["role"] == "check") & done).sum()),
+                "infeasible": int((rows["role"] == "infeasible").sum()),
+                "resolutions": int((rows["role"] == "resolution").sum()),
                 "not computed": int((rows["status"] == "not computed").sum())}
     out = [{"study": study, **counts(rows)} for study, rows in card.groupby("study", sort=False)]
     out.append({"study": "total", **counts(card)})
@@ -117,29 +119,42 @@ def markdown_table(frame: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _shown(value: float, decimals: int) -> str:
-    return "" if math.isnan(value) else f"{value:.{decimals}f}"
+def shown(value: float, published_value: float, decimals: int, statistic: str) -> str:
+    """The computed value at the published precision; a p-value printed with fewer than three
+    decimals also at three (four where three would round the other way), so that 0.1 from 0.056
+    and 0.1 from 0.149 are told apart."""
+    if math.isnan(value):
+        return ""
+    text = f"{value:.{decimals}f}"
+    if statistic in ("p_value", "logrank_p") and decimals < 3:
+        finer = f"{value:.3f}"
+        if rounds_to(value, published_value, decimals) != rounds_to(float(finer), published_value, decimals):
+            finer = f"{value:.4f}"
+        text += f" ({finer})"
+    return text
 
 
 def render(card: pd.DataFrame, titles: dict[str, str] | None = None) -> str:
     """The scorecard page body: the summary table, then per study a table of its numbers
     and the reasons (numbers sharing a reason listed together)."""
     titles = titles or {}
-    parts = ["## Summary\n", markdown_table(summary(card)), ""]
+    parts = ["## Summary\n", markdown_table(summary_display(card)), ""]
     for study, rows in card.groupby("study", sort=False):
         parts.append(f"## {titles.get(study, study)}\n")
         view = pd.DataFrame({
             "number": [f"`{i}`" for i in rows["id"]], "source": rows["source"],
             "published": [f"{v:.{d}f}" for v, d in zip(rows["published"], rows["decimals"])],
-            "computed": [_shown(v, d) + (f" ({v:.{d + 3}g})" if s != "reproduced" and v == v and round(v, d) != v else "")
-                         for v, d, s in zip(rows["computed"], rows["decimals"], rows["status"])],
+            "computed": [shown(v, p, d, s) for v, p, d, s in
+                         zip(rows["computed"], rows["published"], rows["decimals"], rows["statistic"])],
             "from": [", ".join(x for x in (r.detail, r.test) if x) for r in rows.itertuples()],
-            "status": [r.status + (" (by construction)" if r.note else "") for r in rows.itertuples()],
+            "role": [provenance.LABELS[r] for r in rows["role"]],
+            "status": rows["status"],
         })
         parts += [markdown_table(view), ""]
         reasons: dict[str, list[str]] = {}
         for r in rows.itertuples():
-            for text in (r.reason, r.note):
+            if r.role != "target" or r.status != "reproduced":
+                text = r.reason or r.role_why
                 if text:
                     reasons.setdefault(text, []).append(f"`{r.id}`")
         if reasons:
@@ -149,9 +164,23 @@ def render(card: pd.DataFrame, titles: dict[str, str] | None = None) -> str:
     return "\n".join(parts)
 
 
+def summary_display(card: pd.DataFrame) -> pd.DataFrame:
+    """The summary with 'reproduced of' columns, for a page."""
+    s = summary(card)
+    return pd.DataFrame({
+        "study": s["study"], "published numbers": s["published"],
+        "targets reproduced": [f"{a} of {b}" for a, b in zip(s["targets reproduced"], s["targets"])],
+        "independent checks reproduced": [f"{a} of {b}" for a, b in zip(s["checks reproduced"], s["checks"])],
+        "infeasible (with proof)": s["infeasible"], "resolutions": s["resolutions"],
+        "not computed": s["not computed"]})
+
+
 def summary_sentence(card: pd.DataFrame) -> str:
     """One sentence of counts for the introduction."""
     t = summary(card).iloc[-1]
-    return (f"Of **{t['published']}** published numbers, **{t['reproduced']}** are reproduced by the notebooks "
-            f"({t['by construction']} of them by construction of the reconstructed cohort), "
-            f"**{t['differs']}** differ and **{t['not computed']}** are not computed.")
+    return (f"Of **{t['published']}** published numbers, **{t['targets reproduced']} of {t['targets']}** targets "
+            f"are reproduced (the reconstruction was built to make them true: this shows consistency, not an "
+            f"independent result); **{t['checks reproduced']} of {t['checks']}** independent checks are reproduced; "
+            f"**{t['infeasible']}** are infeasible for any patient-level data (each with its proof); "
+            f"**{t['resolutions']}** are one side of a contradiction between sources, set aside"
+            + (f"; **{t['not computed']}** are not computed." if t["not computed"] else "."))

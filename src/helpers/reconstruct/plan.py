@@ -76,10 +76,12 @@ def _count(number, n: int) -> int | None:
     return ks[0] if ks else None
 
 
-def denominators(pub: published.Study, use_p_values: bool = True) -> tuple[dict, list[str]]:
-    """({(tp, arm): n}, ids of the p-values that moved a denominator) by rule 1."""
+def consistent_denominators(pub: published.Study) -> tuple[dict, dict]:
+    """({(tp, arm): [n, ...]} every number of evaluated patients, largest first, at which every
+    published percentage of that timepoint and arm is possible; {(tp, arm): n} the largest such
+    numbers that never rise over time, which bound every sequence that does not rise either)."""
     sizes, tps = arm_sizes(pub), list(pub.timepoints)
-    every, targets = _percents(pub.numbers), _percents(pub.targets())
+    every = _percents(pub.numbers)
     options = {}
     for tp, arm in itertools.product(tps, pub.arms):
         numbers = [x for xs in every.get((tp, arm), {}).values() for x in xs]
@@ -94,6 +96,14 @@ def denominators(pub: published.Study, use_p_values: bool = True) -> tuple[dict,
                 raise ValueError(f"{pub.study}: no number of evaluated patients at {tp} in {arm} (at most "
                                  f"{ceiling}) fits every published percentage")
             largest[tp, arm] = ceiling = fits[0]
+    return options, largest
+
+
+def denominators(pub: published.Study, use_p_values: bool = True) -> tuple[dict, list[str]]:
+    """({(tp, arm): n}, ids of the p-values that moved a denominator) by rule 1."""
+    sizes, tps = arm_sizes(pub), list(pub.timepoints)
+    targets = _percents(pub.targets())
+    options, largest = consistent_denominators(pub)
     if not use_p_values:
         return largest, []
 

@@ -1,0 +1,62 @@
+"""How each published number is known.
+
+- target: the reconstruction was built to make it true (counts, percentages, means, SDs, and a
+  p-value that chose counts); reproducing it shows consistency, not an independent result;
+- check: an independent check, not used to build the rows, then recomputed from them;
+- infeasible: no patient-level data can give it, with the proof;
+- resolution: one side of a contradiction between (or within) the sources, set aside and documented.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import audit, published
+
+KINDS = ("target", "check", "infeasible", "resolution")
+LABELS = {"target": "target", "check": "independent check", "infeasible": "infeasible", "resolution": "resolution"}
+
+
+@dataclass(frozen=True)
+class Role:
+    kind: str   # one of KINDS
+    why: str    # how the reconstruction uses it, the proof, or the resolution's reason
+
+
+def roles(pub: published.Study) -> dict[str, Role]:
+    """The role of every published number of `pub`, by id."""
+    set_aside = {i: r for r in pub.resolutions for i in r.sets_aside}
+    built = _built_from(pub)
+    out = {}
+    for n in pub.numbers:
+        if n.id in set_aside:
+            out[n.id] = Role("resolution", set_aside[n.id].why)
+        elif n.id in built:
+            out[n.id] = Role("target", built[n.id])
+        elif n.statistic == "p_value":
+            search = audit.p_value_search(pub, n)
+            if search is not None and not search.reachable:
+                out[n.id] = Role("infeasible", search.proof())
+            else:
+                out[n.id] = Role("check", "Not used to build the rows; recomputed from them.")
+        elif n.statistic == "logrank_p":
+            out[n.id] = Role("check", "Not used to build the rows; recomputed from them.")
+        else:
+            out[n.id] = Role("target", "The reconstruction reproduces it by design.")
+    return out
+
+
+def _built_from(pub: published.Study) -> dict[str, str]:
+    """Published numbers the reconstruction reads to decide the rows, with how it uses them."""
+    built = {}
+    for a in pub.assumptions:
+        for i in a.by_construction:
+            built[i] = f"Chosen to make it hold: {a.what}"
+    if len(pub.arms) == 2 and len(pub.timepoints) > 1:
+        from .reconstruct.plan import plan
+        for i, how in plan(pub).targets.items():
+            built.setdefault(i, f"The counts plan {how}.")
+    return built
+
+
+def counts(roles_by_id: dict[str, Role]) -> dict[str, int]:
+    return {k: sum(r.kind == k for r in roles_by_id.values()) for k in KINDS}

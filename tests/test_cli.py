@@ -1,0 +1,46 @@
+"""The command line."""
+import subprocess
+import sys
+
+import pandas as pd
+
+from helpers import published
+from helpers.paths import REPO_ROOT
+
+
+def run(*args):
+    return subprocess.run([sys.executable, "-m", "helpers", *args], capture_output=True, text=True)
+
+
+def test_help_lists_the_commands():
+    out = run("--help")
+    assert out.returncode == 0 and "reconstruct" in out.stdout and "validate" in out.stdout
+
+
+def test_validate_exit_codes(valid_cohort, tmp_path):
+    assert run("validate", str(valid_cohort)).returncode == 0
+    (valid_cohort / "labs.csv").write_text("patient_id,day\n", encoding="utf-8")
+    out = run("validate", str(valid_cohort))
+    assert out.returncode == 2 and "labs.csv, line 1" in out.stderr
+
+
+def test_reconstruct_check_prints_one_row_per_published_number(tmp_path):
+    csv = tmp_path / "check.csv"
+    out = run("reconstruct", "--check", "--csv", str(csv))
+    assert out.returncode == 0, out.stderr
+    assert "summary" in out.stdout and "targets 20 of 20 reproduced" in out.stdout
+    table = pd.read_csv(csv)
+    assert len(table) == sum(len(published.load(s).numbers) for s in published.STUDIES)
+
+
+def test_check_shows_study_b_overall_upcr_reproduced_from_rows(tmp_path):
+    csv = tmp_path / "check.csv"
+    assert run("reconstruct", "--check", "--study", "study_b", "--csv", str(csv)).returncode == 0
+    table = pd.read_csv(csv).set_index("id")
+    for id in ("upcr_baseline_mean", "upcr_baseline_sd", "upcr_24w_mean", "upcr_24w_sd"):
+        assert table.loc[id, "status"] == "reproduced" and table.loc[id, "role"] == "target", id
+
+
+def test_the_template_cohort_is_valid():
+    out = run("validate", str(REPO_ROOT / "data" / "template"))
+    assert out.returncode == 0, out.stderr
