@@ -106,3 +106,20 @@ def test_statistic_window_matches_the_p_rounding():
     lo, hi = statistic_window(0.837, 3)
     assert p_rounds_to(Fraction((lo + hi) / 2), (lo, hi))
     assert not p_rounds_to(Fraction(lo), (lo, hi)) and not p_rounds_to(Fraction(hi), (lo, hi))
+
+
+
+def test_batch_logrank_screen_equals_the_exact_statistic():
+    from helpers.reconstruct.study_a import _logrank_batch
+    rng = np.random.default_rng(4)
+    first = rng.random(80) < 0.4
+    days = np.repeat(rng.integers(1, 500, 80)[None, :], 20, axis=0)
+    picked = np.array([rng.choice(80, 9, replace=False) for _ in range(20)])
+    event_days = rng.integers(1, 300, (20, 9))
+    event_days[:, 1] = event_days[:, 0]                                   # tied event times
+    np.put_along_axis(days, picked, event_days, axis=1)
+    screen = _logrank_batch(days, event_days, first[picked], first)
+    for b in range(20):
+        events = np.zeros(80, dtype=bool)
+        events[picked[b]] = True
+        assert screen[b] == pytest.approx(float(logrank_statistic(days[b], events, first)), rel=1e-12)

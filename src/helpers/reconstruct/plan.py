@@ -145,8 +145,18 @@ def denominators(pub: published.Study, use_p_values: bool = True) -> tuple[dict,
     return chosen, sorted(i for i in best_hits if pub.number(i).timepoint in moved)
 
 
+_PLANS: dict = {}   # study file as JSON -> Plan (the plan is read by the builder, its check and the scorecard)
+
+
 def plan(pub: published.Study) -> Plan:
-    """The counts plan of a study with arms and timepoints (rules 1 to 4 of the module)."""
+    """The counts plan of a study with arms and timepoints (rules 1 to 4 of the module); do not modify it."""
+    key = pub.model_dump_json()
+    if key not in _PLANS:
+        _PLANS[key] = _plan(pub)
+    return _PLANS[key]
+
+
+def _plan(pub: published.Study) -> Plan:
     tps = list(pub.timepoints)
     result = Plan(timepoints=tps, arms=list(pub.arms))
     n_by, moved_by = denominators(pub)
