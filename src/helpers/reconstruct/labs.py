@@ -89,10 +89,10 @@ def creatinine_band(draws: Draws, status: str, baseline: int, sex: str, criteria
     uln = 100 * (criteria.creatinine_uln_male if sex == "M" else criteria.creatinine_uln_female)
     if status == "CR":
         if baseline <= uln:
-            lo, hi = math.ceil(0.85 * baseline), math.floor(baseline * (1 + criteria.cr_creatinine_rise_max)
+            lo, hi = math.ceil(0.84 * baseline), math.floor(baseline * (1 + criteria.cr_creatinine_rise_max)
                                                            * _between(draws, (0.88, 0.94)))
         else:
-            lo, hi = math.ceil(0.65 * uln), math.floor(uln * _between(draws, (0.85, 0.95)))
+            lo, hi = math.ceil(0.65 * uln), math.floor(uln * _between(draws, (0.84, 0.95)))
     elif status == "PR":
         lo, hi = math.ceil(0.90 * baseline), math.floor(baseline * _between(draws, (1.0, 1.05)))
     elif status == "NR":
