@@ -42,7 +42,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-WINDOW = 45
 TARGET_SECONDS = 10.0
 TARGET_GB = 4.0
 TARGET_RATIO = 5.0
@@ -81,7 +80,7 @@ def worker(step: str, n: int, labs_per_patient: int, seed: int, tableone_rows: i
     from helpers import cohort as cohort_mod
     from helpers import table1
     from helpers.registry import TIMEPOINTS, synthetic_registry
-    from helpers.response import classify
+    from helpers.response import WINDOW, classify
 
     result: dict = {"step": step, "n": n}
     clock = time.perf_counter

@@ -20,7 +20,7 @@ from helpers.consistency import rounds_to
 from helpers.paths import RECONSTRUCTED_DIR, REPO_ROOT
 from helpers.reconstruct import plan
 from helpers.renal import egfr_tenths
-from helpers.response import Criteria, baseline_labs, classify, summarise
+from helpers.response import WINDOW, Criteria, baseline_labs, classify, summarise
 from helpers.stats import compare_proportions
 
 STUDIES = published.STUDIES
@@ -71,7 +71,7 @@ def test_published_mean_and_sd_are_reproduced_from_rows(cohorts, study, number):
     else:
         column = {"upcr": "upcr_g_g", "egfr": "egfr"}[number.measure]
         if number.timepoint == "baseline":
-            values = baseline_labs(cohort.labs, check.WINDOW)[column].reindex(patients["patient_id"])
+            values = baseline_labs(cohort.labs, WINDOW)[column].reindex(patients["patient_id"])
         else:
             rows = classify(cohort, pub.timepoints)
             values = rows.loc[(rows["timepoint"] == number.timepoint)
@@ -192,7 +192,7 @@ def test_no_between_arm_difference_that_no_source_publishes(cohorts, tp, outcome
 def test_baseline_characteristics_are_the_same_in_both_arms(cohorts):
     """Only the class V excess (reported) and the maintenance regimens (which define the arms) differ."""
     cohort = cohorts["study_a"]
-    base = cohort.patients.merge(baseline_labs(cohort.labs, check.WINDOW)[LABS], left_on="patient_id",
+    base = cohort.patients.merge(baseline_labs(cohort.labs, WINDOW)[LABS], left_on="patient_id",
                                  right_index=True)
     tac, non = (base[base["arm"] == arm] for arm in ("tacrolimus", "no_tacrolimus"))
     for column in ["age", *LABS]:
@@ -243,7 +243,7 @@ def test_no_value_sits_just_inside_a_threshold(cohorts, study, field, factor):
 @pytest.mark.parametrize("study", STUDIES)
 def test_no_clones(cohorts, study):
     cohort = cohorts[study]
-    base = cohort.patients.merge(baseline_labs(cohort.labs, check.WINDOW)[LABS], left_on="patient_id",
+    base = cohort.patients.merge(baseline_labs(cohort.labs, WINDOW)[LABS], left_on="patient_id",
                                  right_index=True)
     assert not base.duplicated(["age", "sex", *LABS]).any()
     assert not cohort.labs.duplicated(LABS).any()
@@ -277,7 +277,7 @@ def test_events_follow_the_labs(cohorts):
 
 def test_prior_partial_responders_have_near_normal_gfr(cohorts):
     cohort = cohorts["study_b"]
-    base = baseline_labs(cohort.labs, check.WINDOW)
+    base = baseline_labs(cohort.labs, WINDOW)
     partial = cohort.patients.loc[cohort.patients["prior_response"] == "partial", "patient_id"]
     assert (base.loc[partial, "egfr"] >= 60).all()
 

@@ -11,10 +11,9 @@ import pandas as pd
 from . import provenance, published, scorecard
 from .data import Cohort
 from .events import POOR_OUTCOME, time_to_event
-from .response import Criteria, baseline_labs, classify, summarise
+from .response import WINDOW, Criteria, baseline_labs, classify, summarise
 from .stats import compare_proportions, logrank
 
-WINDOW = 45  # days; the default visit window of the notebooks
 
 
 def members(patients: pd.DataFrame, group: str, pub: published.Study) -> pd.Series:

@@ -8,7 +8,7 @@ import pandas as pd
 from tableone import TableOne
 
 from . import results
-from .response import baseline_labs
+from .response import WINDOW, baseline_labs
 
 LABELS = {
     "age": "Age, years", "sex": "Sex", "isn_class": "ISN/RPS class", "induction": "Induction regimen",
@@ -38,7 +38,7 @@ def table_one_arguments(frame: pd.DataFrame, by: str) -> dict:
                 rename={c: LABELS[c] for c in columns}, decimals={"age": 1})
 
 
-def table_one(cohort, by: str, window: int = 45, min_cell: int = 0) -> pd.DataFrame:
+def table_one(cohort, by: str, window: int = WINDOW, min_cell: int = 0) -> pd.DataFrame:
     """Table 1 by `by` with p-values and the name of each test (tableone); counts below
     min_cell are shown as '< 5'."""
     frame = baseline_frame(cohort, window)

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 RESPONSES = ("CR", "PR", "NR")
+WINDOW = 45   # days either side of a nominal timepoint: the default visit window
 MISSING_RULES = ("complete_case", "nonresponder")
 
 
@@ -73,7 +74,7 @@ def visits_at(labs: pd.DataFrame, timepoints: dict[str, int], window: int) -> pd
     return visits.drop_duplicates(["patient_id", "timepoint"]).drop(columns="distance")
 
 
-def classify(cohort, timepoints: dict[str, int], window: int = 45, criteria: Criteria | None = None,
+def classify(cohort, timepoints: dict[str, int], window: int = WINDOW, criteria: Criteria | None = None,
              missing: str = "complete_case") -> pd.DataFrame:
     """One row per patient and timepoint: the visit used, its labs, the baseline
     labs, and `response` (CR / PR / NR; <NA> when not evaluated).

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import math
 
+import pandas as pd
+
 from ..renal import egfr_tenths
 from ..response import Criteria
 from .draw import Draws, ln
@@ -145,6 +147,15 @@ def visit_creatinine(draws: Draws, status: str, lo: int, hi: int, baseline: int)
     if status == "NR":
         return draws.lognormal_units(ln(baseline * 1.1 / 100), 0.15, lo, hi, 0.01)
     return draws.uniform_units(lo, hi)
+
+
+def lab_frame(rows: list[dict], age_of: dict, sex_of: dict) -> pd.DataFrame:
+    """labs.csv from rows holding UPCR and creatinine in units: values in g/g and mg/dL, eGFR from
+    the creatinine (CKD-EPI 2009, exactly), sorted by patient and day."""
+    frame = pd.DataFrame(rows)
+    frame["egfr"] = [egfr_tenths(c, age_of[p], sex_of[p]) / 10 for p, c in zip(frame["patient_id"], frame["creatinine"])]
+    frame = frame.assign(upcr_g_g=frame["upcr"] / 100, creatinine_mg_dl=frame["creatinine"] / 100)
+    return frame.sort_values(["patient_id", "day"], kind="stable").reset_index(drop=True)
 
 
 def other_labs(draws: Draws, responding: bool) -> dict:

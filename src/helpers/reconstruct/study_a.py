@@ -13,14 +13,12 @@ import numpy as np
 import pandas as pd
 
 from .. import published
-from ..renal import egfr_tenths
-from ..response import Criteria
+from ..response import WINDOW, Criteria
 from . import labs, plan
 from .draw import Draws, ln
 from .events import logrank_statistic, p_rounds_to, statistic_window
 
-JITTER = 14        # visits fall within +/- JITTER days of the nominal day
-WINDOW = 45        # the visit window the cohort is built for (days either side of a timepoint)
+JITTER = 14        # visits fall within +/- JITTER days of the nominal day (well inside the visit window)
 OTHER_LABS = ("albumin_g_dl", "c3_mg_dl", "c4_mg_dl", "anti_dsdna_iu_ml")
 
 
@@ -34,9 +32,9 @@ def deal(values: list, sizes: dict[str, int]) -> dict[str, list]:
     return out
 
 
-def _pooled(draws: Draws, sizes: dict[str, int], draw_one, sort_key=None) -> dict[str, list]:
+def _pooled(draws: Draws, sizes: dict[str, int], draw_one) -> dict[str, list]:
     """One draw per patient of both arms together, sorted, dealt to the arms, shuffled in each."""
-    values = sorted((draw_one() for _ in range(sum(sizes.values()))), key=sort_key)
+    values = sorted(draw_one() for _ in range(sum(sizes.values())))
     dealt = deal(values, sizes)
     return {g: [v[i] for i in draws.permutation(len(v))] for g, v in dealt.items()}
 
@@ -127,11 +125,7 @@ def build(pub: published.Study, seed: int) -> dict[str, pd.DataFrame]:
     events += _adverse_events(draws, values["adverse_events"], sizes, patients, followup)
 
     patients["last_followup_day"] = patients["patient_id"].map(followup)
-    lab_frame = pd.DataFrame(lab_rows)
-    lab_frame["egfr"] = [egfr_tenths(c, age_of[p], sex_of[p]) / 10
-                         for p, c in zip(lab_frame["patient_id"], lab_frame["creatinine"])]
-    lab_frame = lab_frame.assign(upcr_g_g=lab_frame["upcr"] / 100, creatinine_mg_dl=lab_frame["creatinine"] / 100)
-    lab_frame = lab_frame.sort_values(["patient_id", "day"], kind="stable").reset_index(drop=True)
+    lab_frame = labs.lab_frame(lab_rows, age_of, sex_of)
     event_frame = pd.DataFrame(events, columns=["patient_id", "day", "event", "category"])
     event_frame = event_frame.sort_values(["patient_id", "day", "event"], kind="stable").reset_index(drop=True)
     return {"patients.csv": patients, "labs.csv": lab_frame, "events.csv": event_frame}

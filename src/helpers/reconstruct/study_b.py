@@ -16,11 +16,11 @@ import pandas as pd
 from .. import published
 from ..consistency import percent_counts
 from ..renal import egfr_tenths
-from ..response import Criteria
+from ..response import WINDOW, Criteria
 from . import labs
 from .draw import Draws, lognormal_parameters
 from .moments import SolveError, Target, best_start, solve
-from .study_a import JITTER, WINDOW
+from .study_a import JITTER
 
 CANDIDATES = 40     # plausible draws tried as the start of each fit
 ATTEMPTS = 60       # fresh draws before the reconstruction gives up
@@ -40,16 +40,15 @@ def _target(pub: published.Study, measure: str, timepoint: str, group: str, n: i
 
 def _fit(draws: Draws, ladders: list[list[int]], draw_position, target: Target,
          fixed: list[int] = (), first: list[int] | None = None) -> list[int]:
-    """Values (one per ladder) reproducing `target` together with `fixed`, from the best of
-    CANDIDATES plausible draws (`draw_position(i)` proposes a position on ladder i) and the
+    """Positions (one per ladder) whose values reproduce `target` together with `fixed`, from the best
+    of CANDIDATES plausible draws (`draw_position(i)` proposes a position on ladder i) and the
     positions `first`, if given."""
     fixed_sum, fixed_squares = sum(fixed), sum(v * v for v in fixed)
     starts = ([first] if first else []) + [[draw_position(i) for i in range(len(ladders))]
                                           for _ in range(CANDIDATES)]
     values = [[ladders[i][p] for i, p in enumerate(start)] for start in starts]
     start = starts[best_start(values, target, fixed_sum, fixed_squares)]
-    positions = solve(ladders, start, target, draws, fixed_sum, fixed_squares)
-    return [ladders[i][p] for i, p in enumerate(positions)]
+    return solve(ladders, start, target, draws, fixed_sum, fixed_squares)
 
 
 def _implied(target: Target, fixed: list[int], n_free: int) -> tuple[float, float]:
@@ -92,8 +91,9 @@ def _fit_groups(draws: Draws, pub: published.Study, timepoint: str, reported: li
             target = _target(pub, "upcr", timepoint, "all", n_all, "0.01")
             mean, sd = _implied(target, fixed, len(idx))
         first = [_nearest(ladder, draft[i]) for ladder, i in zip(ladders, idx)] if draft else None
-        fitted = _fit(draws, ladders, lambda k: _lognormal_position(draws, ladders[k], mean, sd), target,
-                      fixed if g not in reported else (), first)
+        positions = _fit(draws, ladders, lambda k: _lognormal_position(draws, ladders[k], mean, sd), target,
+                         fixed if g not in reported else (), first)
+        fitted = [ladder[p] for ladder, p in zip(ladders, positions)]
         out.update(zip(idx, fitted))
         fixed += fitted
     return out
@@ -140,8 +140,9 @@ def _build(pub, draws, criteria, numbers, values, groups, reported, unreported, 
     female = percent_counts(numbers["female_pct"].value, numbers["female_pct"].decimals, n)[0]
     sex = [(["F"] * female + ["M"] * (n - female))[i] for i in draws.permutation(n)]
     age_target = _target(pub, "age", "baseline", "all", n, "1")
-    ages = _fit(draws, [list(range(16, 61))] * n,
-                lambda i: draws.normal_units(age_target.mean, age_target.sd, 16, 60, 1) - 16, age_target)
+    ages = [16 + p for p in _fit(draws, [list(range(16, 61))] * n,
+                                 lambda i: draws.normal_units(age_target.mean, age_target.sd, 16, 60, 1) - 16,
+                                 age_target)]
 
     # --- UPCR (0.01 g/g). Plausible baselines are drawn first; the 24-week values are fitted within
     # the bands those baselines allow for each planned response, then the baselines are fitted within
@@ -172,9 +173,9 @@ def _build(pub, draws, criteria, numbers, values, groups, reported, unreported, 
         ladders.append([egfr[k] for k in keep])
         creatinine_of.append([creat[k] for k in keep])
     target = _target(pub, "egfr", "baseline", "all", n, "0.1")
-    fitted = _fit(draws, ladders, lambda i: _nearest(ladders[i], draws.normal_units(
+    positions = _fit(draws, ladders, lambda i: _nearest(ladders[i], draws.normal_units(
         target.mean, target.sd, ladders[i][0], ladders[i][-1], 0.1)), target)
-    base_creat = [creatinine_of[i][ladders[i].index(v)] for i, v in enumerate(fitted)]
+    base_creat = [creatinine_of[i][p] for i, p in enumerate(positions)]
 
     ladders, creatinine_of = [], []
     for i in evaluated:
@@ -185,9 +186,9 @@ def _build(pub, draws, criteria, numbers, values, groups, reported, unreported, 
         creatinine_of.append([creat[k] for k in keep])
     target = _target(pub, "egfr", tp, "all", len(evaluated), "0.1")
     baseline_egfr = [egfr_tenths(base_creat[i], ages[i], sex[i]) for i in evaluated]
-    fitted = _fit(draws, ladders, lambda k: _nearest(ladders[k], baseline_egfr[k] * (
+    positions = _fit(draws, ladders, lambda k: _nearest(ladders[k], baseline_egfr[k] * (
         0.55 + 0.6 * draws.uniform() if status[evaluated[k]] == "NR" else 0.97 + 0.06 * draws.uniform())), target)
-    week_creat = {i: creatinine_of[k][ladders[k].index(v)] for k, (i, v) in enumerate(zip(evaluated, fitted))}
+    week_creat = {i: creatinine_of[k][p] for k, (i, p) in enumerate(zip(evaluated, positions))}
 
     # --- rows --------------------------------------------------------------------------------------
     ids = [f"B{k + 1:03d}" for k in draws.permutation(n)]   # ids in no order of group or response
@@ -210,12 +211,7 @@ def _build(pub, draws, criteria, numbers, values, groups, reported, unreported, 
             rows.append({"patient_id": ids[i], "day": tp_day + draws.integer(-JITTER, JITTER),
                          "upcr": week_upcr[i], "creatinine": week_creat[i],
                          **labs.other_labs(draws, status[i] != "NR")})
-    lab_frame = pd.DataFrame(rows)
-    age_of, sex_of = dict(zip(ids, ages)), dict(zip(ids, sex))
-    lab_frame["egfr"] = [egfr_tenths(c, age_of[p], sex_of[p]) / 10
-                         for p, c in zip(lab_frame["patient_id"], lab_frame["creatinine"])]
-    lab_frame = lab_frame.assign(upcr_g_g=lab_frame["upcr"] / 100, creatinine_mg_dl=lab_frame["creatinine"] / 100)
-    lab_frame = lab_frame.sort_values(["patient_id", "day"], kind="stable").reset_index(drop=True)
+    lab_frame = labs.lab_frame(rows, dict(zip(ids, ages)), dict(zip(ids, sex)))
     events = pd.DataFrame(columns=["patient_id", "day", "event", "category"])
     return {"patients.csv": patients.sort_values("patient_id").reset_index(drop=True), "labs.csv": lab_frame,
             "events.csv": events}

@@ -10,7 +10,7 @@ import pandas as pd
 
 from .. import published, schema
 from ..paths import RECONSTRUCTED_DIR
-from ..response import Criteria, classify, summarise
+from ..response import WINDOW, Criteria, classify, summarise
 from . import plan, study_a, study_b
 
 SEEDS = {"study_a": 20251028, "study_b": 81}
@@ -30,7 +30,7 @@ def _check_response(pub: published.Study, tables: dict[str, pd.DataFrame]) -> No
     """The response the notebooks will classify from the rows is the one planned."""
     class Rows:  # the attributes helpers.response.classify reads
         patients, labs = tables["patients.csv"], tables["labs.csv"]
-    got = summarise(classify(Rows, pub.timepoints, study_a.WINDOW, Criteria()), by="arm")
+    got = summarise(classify(Rows, pub.timepoints, WINDOW, Criteria()), by="arm")
     if len(pub.arms) < 2:
         return
     expected = plan.plan(pub).frame()
