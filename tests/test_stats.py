@@ -62,11 +62,30 @@ def test_response_table_by_hand():
     assert (round(r["statistic"], 3), round(r["p"], 4)) == (3.333, 0.1889)
 
 
+def test_risk_difference_and_odds_ratio_newcombe_1998():
+    # Newcombe, Stat Med 1998;17:873, example (a): 56/70 vs 48/80, difference 0.2000, hybrid score
+    # interval (method 10) 0.0524 to 0.3339; odds ratio 2.667, Woolf interval 1.276 to 5.572
+    e = stats.difference(56, 70, 48, 80)
+    assert (round(e["rd"], 4), round(e["rd_low"], 4), round(e["rd_high"], 4)) == (0.2, 0.0524, 0.3339)
+    assert (round(e["or"], 3), round(e["or_low"], 3), round(e["or_high"], 3)) == (2.667, 1.276, 5.572)
+
+
+def test_odds_ratio_with_an_empty_cell_adds_a_half():
+    e = stats.difference(0, 20, 5, 20)
+    assert round(e["or"], 4) == round((0.5 * 15.5) / (20.5 * 5.5), 4) and e["or_low"] > 0
+
+
+def test_wilson_interval():
+    # Wilson score interval of 45/91 by hand: centre (p + z²/2n) / (1 + z²/n) = 0.4947, half-width 0.1006
+    assert tuple(round(v, 4) for v in stats.proportion_ci(45, 91)) == (0.3941, 0.5954)
+
+
 def test_response_comparison_pearson_and_notes():
     summary = summary_frame([("6m", "a", 30, 10, 0, 20), ("6m", "b", 30, 20, 0, 10),
                              ("12m", "a", 4, 3, 0, 1), ("12m", "b", 4, 1, 0, 3)])
     out = stats.response_comparison(summary, "CR", ["a", "b"])
-    assert list(out.columns) == ["timepoint", "a_k", "a_n", "a_percent", "b_k", "b_n", "b_percent", "p", "test", "note"]
+    assert list(out.columns) == ["timepoint", "a_k", "a_n", "a_percent", "b_k", "b_n", "b_percent", "rd", "rd_low",
+                                 "rd_high", "or", "or_low", "or_high", "p", "test", "note"]
     assert list(out["timepoint"]) == ["6m", "12m"]
     first = out.iloc[0]
     assert (first["a_k"], first["a_n"], round(first["a_percent"], 2), first["b_k"], first["b_n"]) == (10, 30, 33.33, 20, 30)

@@ -12,7 +12,7 @@ import pandas as pd
 
 from . import published
 from .consistency import grim_mean, mixture_splits, percent_counts, rounds_clearly_to, rounds_to
-from .stats import PROPORTION_TESTS, compare_proportions, compare_response_table
+from .proportions import PROPORTION_TESTS, compare_proportions, compare_response_table
 
 
 def _stated_sizes(pub: published.Study) -> dict[str, int]:

@@ -1,7 +1,8 @@
-"""Statistical tests as thin wrappers over scipy / lifelines.
+"""Statistical tests as thin wrappers over scipy, statsmodels, pingouin and lifelines.
 
 Each returns a small dict (or tidy frame) that carries the name of the test, so
-a p-value never appears in a table without the test that produced it.
+a p-value never appears in a table without the test that produced it. The tests of
+two proportions and their effect sizes live in helpers.proportions (re-exported here).
 """
 from __future__ import annotations
 
@@ -9,70 +10,13 @@ import math
 
 import numpy as np
 import pandas as pd
+import pingouin as pg
 from lifelines import KaplanMeierFitter
 from lifelines.statistics import logrank_test
 from scipy import stats as sps
-from statsmodels.stats.proportion import test_proportions_2indep
 
-PROPORTION_TESTS = {
-    "pearson": "Pearson chi-square",
-    "yates": "chi-square, Yates-corrected",
-    "fisher": "Fisher exact",
-    "midp": "Fisher mid-p",
-    "barnard": "Barnard exact",
-    "boschloo": "Boschloo exact",
-    "wald": "unpooled z-test",
-}
-
-
-def not_estimable(test: str, reason: str) -> dict:
-    return {"test": test, "statistic": math.nan, "p": math.nan, "note": f"not estimable: {reason}"}
-
-
-def compare_proportions(k1: int, n1: int, k2: int, n2: int, test: str = "pearson") -> dict:
-    """Two-sided test of k1/n1 against k2/n2 on the 2x2 table (scipy, statsmodels)."""
-    if test not in PROPORTION_TESTS:
-        raise ValueError(f"test must be one of {', '.join(PROPORTION_TESTS)}, not {test!r}")
-    label = PROPORTION_TESTS[test]
-    if min(n1, n2) == 0:
-        return not_estimable(label, "a group has no patients")
-    table = np.array([[k1, n1 - k1], [k2, n2 - k2]])
-    if test == "fisher":
-        odds, p = sps.fisher_exact(table)
-        return {"test": label, "statistic": float(odds), "p": float(p), "note": ""}
-    if test == "midp":
-        return {"test": label, "statistic": math.nan, "p": fisher_midp(k1, n1, k2, n2), "note": ""}
-    if (table.sum(axis=0) == 0).any():
-        return not_estimable(label, "no patient, or every patient, has the outcome")
-    if test in ("barnard", "boschloo"):
-        result = (sps.barnard_exact if test == "barnard" else sps.boschloo_exact)(table)
-        return {"test": label, "statistic": float(result.statistic), "p": float(result.pvalue), "note": ""}
-    if test == "wald":
-        result = test_proportions_2indep(k1, n1, k2, n2, method="wald", compare="diff")
-        return {"test": label, "statistic": float(result.statistic), "p": float(result.pvalue), "note": ""}
-    chi2, p, _, expected = sps.chi2_contingency(table, correction=(test == "yates"))
-    note = "expected count < 5: consider Fisher exact" if (expected < 5).any() else ""
-    return {"test": label, "statistic": float(chi2), "p": float(p), "note": note}
-
-
-def fisher_midp(k1: int, n1: int, k2: int, n2: int) -> float:
-    """Two-sided Fisher mid-p: the probability of the 2x2 tables (same margins) less likely than
-    the one observed, plus half that of those as likely (scipy's hypergeometric distribution)."""
-    total, events = n1 + n2, k1 + k2
-    law = sps.hypergeom(total, events, n1)
-    support = np.arange(max(0, events - n2), min(events, n1) + 1)
-    probabilities, observed = law.pmf(support), law.pmf(k1)
-    tie = np.abs(probabilities - observed) <= 1e-7 * observed   # the tolerance scipy's fisher_exact uses
-    return float(min(1.0, probabilities[~tie & (probabilities < observed)].sum() + 0.5 * probabilities[tie].sum()))
-
-
-def compare_response_table(counts_a: tuple[int, int, int], counts_b: tuple[int, int, int]) -> dict:
-    """Pearson chi-square on the 2x3 table of CR / PR / non-response by arm."""
-    table = np.array([counts_a, counts_b])
-    if (table.sum(axis=0) == 0).any() or (table.sum(axis=1) == 0).any():
-        return not_estimable("Pearson chi-square, CR/PR/NR by arm", "an empty row or column")
-    chi2, p, _, _ = sps.chi2_contingency(table, correction=False)
-    return {"test": "Pearson chi-square, CR/PR/NR by arm", "statistic": float(chi2), "p": float(p), "note": ""}
+from .proportions import (PROPORTION_TESTS, compare_proportions, compare_response_table, difference,  # noqa: F401
+                          fisher_midp, not_estimable, proportion_ci)
 
 
 def logrank(durations: pd.Series, events: pd.Series, groups: pd.Series) -> dict:
@@ -94,7 +38,8 @@ def _auto_test(k1: int, n1: int, k2: int, n2: int) -> str:
 
 
 def response_comparison(summary: pd.DataFrame, outcome: str, arms, test: str = "pearson") -> pd.DataFrame:
-    """One row per timepoint: k, n and percent per arm, the p-value, the test used and a note.
+    """One row per timepoint: k, n and percent per arm, the risk difference and odds ratio with their
+    95% CIs (`difference`), the p-value, the test used and a note.
 
     `summary` is response.summarise(..., by="arm"); `test` is a PROPORTION_TESTS key or "auto"
     (Pearson unless an expected count is < 5, then Fisher). One arm gives counts without a test.
@@ -126,7 +71,10 @@ def response_comparison(summary: pd.DataFrame, outcome: str, arms, test: str = "
         if test == "auto" and used == "fisher":
             result["note"] = "expected count < 5: Fisher exact used"
         results.append(result)
-    return out.assign(p=[r["p"] for r in results], test=[r["test"] for r in results],
+    sizes = [difference(*row) for row in
+             out[[f"{arms[0]}_k", f"{arms[0]}_n", f"{arms[1]}_k", f"{arms[1]}_n"]].itertuples(index=False)]
+    return out.assign(**{key: [e[key] for e in sizes] for key in sizes[0]} if sizes else {},
+                      p=[r["p"] for r in results], test=[r["test"] for r in results],
                       note=[r["note"] for r in results])
 
 
@@ -158,8 +106,9 @@ def compare_continuous(values_a, values_b, test: str = "welch") -> dict:
 
 
 def paired_change(before, after, test: str = "paired_t") -> dict:
-    """Paired comparison of matched values (paired t-test or Wilcoxon signed-rank, scipy) with
-    means and SDs; pairs with a missing value are dropped."""
+    """Paired comparison of matched values (pingouin: paired t-test or Wilcoxon signed-rank) with
+    means and SDs and the mean change with its 95% CI (t distribution); pairs with a missing value
+    are dropped."""
     if test not in PAIRED_TESTS:
         raise ValueError(f"test must be one of {', '.join(PAIRED_TESTS)}, not {test!r}")
     pairs = np.column_stack([np.asarray(before, dtype=float), np.asarray(after, dtype=float)])
@@ -170,15 +119,20 @@ def paired_change(before, after, test: str = "paired_t") -> dict:
     sd = lambda v: float(np.std(v, ddof=1)) if len(v) > 1 else math.nan  # noqa: E731
     mean = lambda v: float(np.mean(v)) if len(v) else math.nan  # noqa: E731
     out = {"test": PAIRED_TESTS[test], "n": n, "mean_before": mean(x), "sd_before": sd(x),
-           "mean_after": mean(y), "sd_after": sd(y), "mean_change": mean(change), "sd_change": sd(change)}
+           "mean_after": mean(y), "sd_after": sd(y), "mean_change": mean(change), "sd_change": sd(change),
+           "ci_low": math.nan, "ci_high": math.nan}
     if n < 2:
         return out | not_estimable(out["test"], f"fewer than 2 complete pairs ({n})")
     if (change == 0).all():
         return out | not_estimable(out["test"], "every change is zero")
-    if test == "paired_t" and out["sd_change"] == 0:
+    if out["sd_change"] == 0:
         return out | not_estimable(out["test"], "every pair changes by the same amount")
-    result = sps.ttest_rel(y, x) if test == "paired_t" else sps.wilcoxon(y, x)
-    return out | {"statistic": float(result.statistic), "p": float(result.pvalue), "note": ""}
+    t = pg.ttest(y, x, paired=True).iloc[0]
+    out["ci_low"], out["ci_high"] = (float(v) for v in t["CI95"])
+    if test == "paired_t":
+        return out | {"statistic": float(t["T"]), "p": float(t["p_val"]), "note": ""}
+    w = pg.wilcoxon(y, x).iloc[0]
+    return out | {"statistic": float(w["W_val"]), "p": float(w["p_val"]), "note": ""}
 
 
 def km_by_group(durations: pd.Series, events: pd.Series, groups: pd.Series) -> pd.DataFrame:

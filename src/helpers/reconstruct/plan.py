@@ -29,7 +29,7 @@ import pandas as pd
 
 from .. import published
 from ..consistency import percent_counts, rounds_clearly_to
-from ..stats import compare_proportions
+from ..proportions import compare_proportions
 
 OUTCOMES = ("CR", "PR", "overall")
 

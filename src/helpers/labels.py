@@ -1,0 +1,45 @@
+"""Words a reader sees for the codes the data use: arms, groups, timepoints, outcomes."""
+from __future__ import annotations
+
+ARMS = {"tacrolimus": "Tacrolimus", "no_tacrolimus": "No tacrolimus", "multitarget": "Multi-target"}
+GROUPS = {"all": "All patients", "partial": "Partial response to induction", "none": "No response to induction",
+          "flare": "Flare after complete response"}
+OUTCOMES = {"CR": "Complete response", "PR": "Partial response", "overall": "Overall response (CR or PR)",
+            "NR": "No response"}
+EVENTS = {"renal_flare": "Renal flare", "poor_outcome": "End-stage renal disease or death", "esrd": "End-stage renal disease",
+          "death": "Death", "adverse_event": "Adverse event"}
+CATEGORIES = {"herpes_zoster": "Herpes zoster", "gastrointestinal": "Gastrointestinal"}
+DAYS_PER_MONTH = 365.25 / 12
+
+
+def arm(code: str) -> str:
+    return ARMS.get(code, code)
+
+
+def group(code: str) -> str:
+    """A group code ('partial', 'partial+none', an arm, 'all') in words."""
+    if "+" in code:
+        return " or ".join(group(part).lower() if i else group(part) for i, part in enumerate(code.split("+")))
+    return GROUPS.get(code, ARMS.get(code, code))
+
+
+def category(code: str) -> str:
+    """An adverse-event category in words ('herpes_zoster' -> 'Herpes zoster')."""
+    return CATEGORIES.get(code, code.replace("_", " ").capitalize())
+
+
+def months(days: float) -> float:
+    return days / DAYS_PER_MONTH
+
+
+def timepoint(name: str, day: int) -> str:
+    """'6 months', '1 year', '5 years', '24 weeks' from the nominal day (the name is the fallback)."""
+    month = months(day)
+    if abs(month - round(month)) < 0.1:
+        m = round(month)
+        if m % 12 == 0:
+            return f"{m // 12} year" + ("s" if m > 12 else "")
+        return f"{m} months"
+    if day % 7 == 0:
+        return f"{day // 7} weeks"
+    return name
