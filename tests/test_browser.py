@@ -1,9 +1,11 @@
 """The built book in a real browser: Debian's chromium, headless, driven by Playwright.
 
-Serves _build/html on 127.0.0.1 and opens every page. Checks: each chapter shows the
-tables and figures of its executed notebook, the scorecard shows its counts, the
-"next" link and the search page work, no page logs a console error, and no request
-leaves 127.0.0.1. Screenshots go to _build/screenshots/.
+Serves _build/html on 127.0.0.1 and opens every page. Checks: each chapter, at 1400 and
+400 px, reads like a results section (tables and figures shown, no code until asked for,
+captioned and numbered figures with alt text, nothing cut short, the p column on screen, no
+sideways scroll) and links its result table; the scorecard shows its counts; the "next"
+link and the search page work; no page logs a console error; no request leaves 127.0.0.1.
+Screenshots of every chapter at both widths go to _build/screenshots/.
 
 Skipped when _build/html does not exist, unless LN_REQUIRE_BOOK is set (as `make test`
 does, after building the book).
@@ -70,9 +72,9 @@ def browser():
 class Visit:
     """A page with every request URL, console error and page error recorded."""
 
-    def __init__(self, browser, base: str):
+    def __init__(self, browser, base: str, width: int = 1280):
         self.base = base
-        self.page = browser.new_page(viewport={"width": 1280, "height": 900})
+        self.page = browser.new_page(viewport={"width": width, "height": 900})
         self.requests: list[str] = []
         self.errors: list[str] = []
         self.page.on("request", lambda r: self.requests.append(r.url))
@@ -125,25 +127,74 @@ def test_every_page_loads_without_errors_or_off_site_requests(browser, server):
     assert not problems, "\n".join(problems)
 
 
+READER_CHECKS = """() => {
+  const article = document.querySelector('article');
+  const visible = e => { const r = e.getBoundingClientRect(); return r.width > 0 && r.height > 0
+    && e.checkVisibility({visibilityProperty: true, contentVisibilityAuto: true}); };
+  const code = [...article.querySelectorAll('.cell_input pre, .cell_input code')].filter(visible).length;
+  const figures = [...article.querySelectorAll('figure')].filter(visible);
+  const images = [...article.querySelectorAll('img')].filter(i => visible(i) && i.complete && i.naturalWidth > 0);
+  const uncaptioned = figures.filter(f => !(f.querySelector('figcaption') || {}).innerText).length;
+  const loose = images.filter(i => !i.closest('figure')).length;
+  const badAlt = images.filter(i => !i.alt || /^[0-9a-f]{16,}/.test(i.alt) || i.alt.endsWith('.png')).length;
+  const cells = [...article.querySelectorAll('table td, table th')];
+  const cut = cells.filter(c => /(\\.\\.\\.|…)$/.test(c.innerText.trim())).length;
+  const pCells = [...article.querySelectorAll('table.ln-table td[data-label="p"], table.ln-table td[data-label^="p ("]')]
+    .filter(c => c.textContent.trim() !== '');
+  const width = document.documentElement.clientWidth;
+  const hiddenP = pCells.filter(c => !visible(c) || c.getBoundingClientRect().right > width + 1).length;
+  const tables = [...article.querySelectorAll('table')].filter(visible).length;
+  return {code, figures: figures.length, images: images.length, uncaptioned, loose, badAlt, cut, hiddenP,
+          pCells: pCells.length, tables, overflow: document.documentElement.scrollWidth > width + 1};
+}"""
+
+
+@pytest.mark.parametrize("width", [1400, 400])
 @pytest.mark.parametrize("notebook", chapters(), ids=lambda p: p.stem)
-def test_chapter_shows_its_tables_and_figures(browser, server, notebook):
+def test_chapter_reads_like_a_results_section(browser, server, notebook, width):
+    """At 1400 and 400 px: the tables and figures of the executed notebook are shown, no code is
+    visible until asked for, every figure is numbered with a caption and alt text, no cell is cut
+    short, the p column is on screen, the page does not scroll sideways; a screenshot is saved."""
     figures, tables, as_text = outputs(notebook)
-    visit = Visit(browser, server)
+    visit = Visit(browser, server, width)
     page = visit.open(f"book/executed/{notebook.stem}.html")
-    if notebook.stem.startswith("02_") or notebook == chapters()[0]:
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOTS / f"chapter_{notebook.stem}.png"), full_page=True)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"chapter_{notebook.stem}_{width}.png"), full_page=True)
     assert not as_text, (f"{notebook.stem}: {len(as_text)} figure(s) have no image output, the book shows only "
                          f"{as_text[0]!r} (no display formatter for matplotlib Figure in the kernel)")
-    article = page.locator("article")
-    shown_figures = article.locator("img").evaluate_all(
-        "imgs => imgs.filter(i => i.complete && i.naturalWidth > 0 && i.getBoundingClientRect().width > 0).length")
-    shown_tables = article.locator("table").evaluate_all(
-        "ts => ts.filter(t => t.getBoundingClientRect().height > 0).length")
-    assert shown_figures >= figures, f"{notebook.stem}: {shown_figures} figures shown, {figures} in the notebook"
-    assert shown_tables >= tables, f"{notebook.stem}: {shown_tables} tables shown, {tables} in the notebook"
+    seen = page.evaluate(READER_CHECKS)
+    assert seen["images"] >= figures, f"{notebook.stem}: {seen['images']} figures shown, {figures} in the notebook"
+    assert seen["tables"] >= tables, f"{notebook.stem}: {seen['tables']} tables shown, {tables} in the notebook"
     assert figures + tables > 0, f"{notebook.stem}: the executed notebook has no table or figure"
+    assert seen["code"] == 0, f"{notebook.stem}: {seen['code']} code blocks visible without a click"
+    assert seen["loose"] == 0 and seen["uncaptioned"] == 0, f"{notebook.stem}: figures without a caption: {seen}"
+    assert seen["badAlt"] == 0, f"{notebook.stem}: figures without real alt text: {seen}"
+    assert seen["cut"] == 0, f"{notebook.stem}: table cells cut short with '...': {seen}"
+    assert seen["hiddenP"] == 0, f"{notebook.stem}: p column off screen at {width} px: {seen}"
+    assert not seen["overflow"], f"{notebook.stem}: the page scrolls sideways at {width} px"
     assert not visit.errors and not visit.off_site()
+
+
+def test_figures_are_numbered_and_referenced(browser, server):
+    visit = Visit(browser, server)
+    page = visit.open("book/executed/02_response.html")
+    captions = page.locator("figcaption").all_inner_texts()
+    assert captions and all(re.match(r"Fig\. \d+", c.strip()) for c in captions), captions
+    references = page.locator("article a.reference.internal span.std-numref").all_inner_texts()
+    assert any(r.startswith("Fig.") for r in references), references
+
+
+def test_chapters_link_their_result_tables(browser, server):
+    for notebook in chapters():
+        if notebook.stem.startswith("05_"):
+            continue
+        visit = Visit(browser, server)
+        page = visit.open(f"book/executed/{notebook.stem}.html")
+        link = page.locator(f"a.download[href$='{notebook.stem}.csv']")
+        assert link.count() == 1, notebook.stem
+        href = link.first.get_attribute("href")
+        response = page.request.get(page.url.rsplit("/", 1)[0] + "/" + href)
+        assert response.ok and response.text().startswith("study,measure,outcome"), notebook.stem
 
 
 def test_scorecard_shows_its_counts(browser, server):

@@ -37,7 +37,7 @@ def test_result_rows_lose_small_counts(tmp_path):
 def test_figure_labels_hide_small_counts():
     summary = pd.DataFrame({"timepoint": pd.Categorical(["6m", "6m"]), "arm": ["a", "b"], "n": [40, 40],
                             "CR": [3, 20], "PR": [0, 0], "NR": [37, 20], "overall": [3, 20]})
-    fig = figures.response_over_time(summary, "CR", ["a", "b"], min_cell=5)
+    fig = figures.response_over_time(summary, "CR", ["a", "b"], {"6m": 182}, min_cell=5)
     labels = [t.get_text() for t in fig.axes[0].texts]
     assert "< 5/40" in labels and "3/40" not in labels and "20/40" in labels
 
@@ -47,3 +47,14 @@ def test_paired_trajectories_draw_no_patient_lines_for_a_real_cohort():
     lines = figures.paired_trajectories(frame, "before", "after", "group", min_cell=5).axes[0].lines
     assert len(lines) == 1                               # the group mean only
     assert len(figures.paired_trajectories(frame, "before", "after", "group").axes[0].lines) == 11
+
+
+def test_effect_sizes_and_p_are_hidden_beside_small_counts():
+    from helpers import stats
+    summary = pd.DataFrame({"timepoint": pd.Categorical(["6m", "6m"]), "arm": ["a", "b"], "n": [40, 40],
+                            "CR": [3, 20], "PR": [0, 0], "NR": [37, 20], "overall": [3, 20]})
+    table = tables.comparison_table(stats.response_comparison(summary, "CR", ["a", "b"]), ["a", "b"], "Timepoint",
+                                    min_cell=5)
+    row = table.frame.iloc[0]
+    assert row["a, n/N (%)"] == "< 5/40" and row["Difference, % points (95% CI)"] == ""
+    assert row["p"] == "suppressed (n < 5)"

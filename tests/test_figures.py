@@ -1,4 +1,5 @@
-"""helpers.figures: each returns a Figure with the expected lines, labels and annotations."""
+"""helpers.figures: each returns a Figure with the expected lines, labels and annotations, on a
+time axis in months, nothing left open in pyplot, the same pixels every time."""
 import io
 
 import matplotlib
@@ -12,6 +13,8 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from helpers import figures, stats  # noqa: E402
 
+TIMEPOINTS = {"6m": 182, "12m": 365}
+
 
 @pytest.fixture
 def summary():
@@ -21,45 +24,58 @@ def summary():
     return frame.assign(overall=frame["CR"] + frame["PR"])
 
 
-def data_lines(ax):
-    return [line for line in ax.get_lines() if len(line.get_xdata()) > 0]
-
-
 def png(fig) -> bytes:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", metadata={"Software": None})
     return buffer.getvalue()
 
 
-def test_response_over_time(summary):
+def test_response_over_time_on_a_month_axis_with_wilson_intervals(summary):
     before = summary.copy()
-    fig = figures.response_over_time(summary, "overall", ["a", "b"])
+    fig = figures.response_over_time(summary, "overall", ["a", "b"], TIMEPOINTS)
     assert isinstance(fig, Figure)
     ax = fig.axes[0]
-    assert len(data_lines(ax)) == 2
-    assert list(np.round(data_lines(ax)[0].get_ydata(), 2)) == [60.0, 55.56]
-    assert np.isnan(data_lines(ax)[1].get_ydata()[1])  # arm b has nobody evaluated at 12m: no point
-    # every evaluated point carries its k/N; the empty arm at 12m has no point and no label
+    # arm a at 6 and 12 months (60% and 55.6%), arm b only at 6 months (nobody evaluated at 12)
+    points = [line for line in ax.get_lines() if line.get_marker() == "o"]
+    assert [list(np.round(line.get_ydata(), 2)) for line in points] == [[60.0, 55.56], [87.5]]
+    assert [round(x, 1) for x in points[0].get_xdata()] == [5.5, 11.5]          # 6 and 12 months, offset
     assert sorted(t.get_text() for t in ax.texts) == ["5/9", "6/10", "7/8"]
-    assert "%" in ax.get_ylabel() and "Overall response" in ax.get_ylabel()
-    assert ax.get_xlabel() and [t.get_text() for t in ax.get_xticklabels()] == ["6m", "12m"]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["6", "12"] and ax.get_xlabel() == "Months since baseline"
+    assert "Overall response" in ax.get_ylabel()
     pd.testing.assert_frame_equal(summary, before)
-    assert png(fig) == png(figures.response_over_time(summary, "overall", ["a", "b"]))  # deterministic
-    plt.close(fig)
+    assert png(fig) == png(figures.response_over_time(summary, "overall", ["a", "b"], TIMEPOINTS))
     assert plt.get_fignums() == []  # nothing left open in pyplot
 
 
-def test_km_plot():
-    km = stats.km_by_group(pd.Series([1, 2, 3, 4, 2, 5]), pd.Series([1, 1, 0, 1, 0, 1]), pd.Series(list("aaaabb")))
-    fig = figures.km_plot(km, "Renal flare")
+def test_response_bars_stack_to_100(summary):
+    fig = figures.response_bars(summary, ["a", "b"], TIMEPOINTS)
+    bars = fig.axes[0].patches
+    assert len(bars) == 3 * 3                     # a at 6 and 12 months, b at 6 months; CR, PR, NR each
+    tops = sorted({round(b.get_y() + b.get_height(), 6) for b in bars})
+    assert tops[-1] == 100.0
+
+
+def test_forest_draws_one_interval_per_comparison(summary):
+    comparison = stats.response_comparison(summary, "CR", ["a", "b"])
+    fig = figures.forest({"CR": comparison}, ["a", "b"], TIMEPOINTS)
     ax = fig.axes[0]
-    assert len(data_lines(ax)) == 2
-    assert ax.get_title() == "Renal flare"
-    assert ax.get_xlabel() == "Time since baseline (days)" and "proportion" in ax.get_ylabel()
-    note = "\n".join(t.get_text() for t in fig.texts)
-    assert note.startswith("Number at risk at day 0 / 1 / 2 / 3 / 4 / 5:")
-    assert "a: 4 / 4 / 3 / 2 / 1 / 0" in note and "b: 2 / 2 / 2 / 1 / 1 / 1" in note
-    plt.close(fig)
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["CR · 6 months"]   # 12 months: arm b empty
+    assert "minus" in ax.get_xlabel()
+
+
+def test_km_plot_in_months_with_censor_marks_and_aligned_risk_table():
+    days = pd.Series([30, 61, 91, 122, 61, 152] * 3)
+    events = pd.Series([1, 1, 0, 1, 0, 1] * 3)
+    groups = pd.Series(list("aaaabb") * 3)
+    km = stats.km_by_group(days, events, groups)
+    fig = figures.km_plot(km, "Renal flare", groups=["a", "b"])
+    ax = fig.axes[0]
+    assert ax.get_title() == "Renal flare" and ax.get_xlabel() == "Months since baseline"
+    assert any(line.get_marker() == "+" for line in ax.get_lines())               # censored patients
+    texts = [t.get_text() for t in fig.texts]
+    assert "Number at risk" in texts and "12" in texts and "6" in texts          # 12 in a, 6 in b at month 0
+    steps = [line for line in ax.get_lines() if line.get_drawstyle() == "steps-post"]
+    assert steps and max(steps[0].get_xdata()) < 5.1                            # stops before fewer than 10 at risk
 
 
 def test_at_risk_at():
@@ -68,20 +84,33 @@ def test_at_risk_at():
 
 
 def test_paired_trajectories():
-    frame = pd.DataFrame({"patient_id": list("pqrst"), "arm": ["a", "a", "b", "b", "b"],
+    frame = pd.DataFrame({"patient_id": list("pqrst"), "group": ["partial", "partial", "none", "none", "none"],
                           "baseline_upcr_g_g": [3.0, 2.0, 4.0, 5.0, np.nan],
                           "upcr_g_g": [1.0, 1.0, 2.0, 3.0, 1.0]})
     before = frame.copy()
-    fig = figures.paired_trajectories(frame, "baseline_upcr_g_g", "upcr_g_g", "arm")
+    fig = figures.paired_trajectories(frame, "baseline_upcr_g_g", "upcr_g_g", "group", order=["partial", "none"])
     ax = fig.axes[0]
-    lines = data_lines(ax)
+    lines = [line for line in ax.get_lines() if len(line.get_xdata()) > 0]
     assert len(lines) == 4 + 2  # 4 complete patients + 2 group means
-    means = [line for line in lines if line.get_label().endswith("mean (n = 2)")]
+    means = [line for line in lines if "mean (n = 2)" in line.get_label()]
+    assert [m.get_label() for m in means] == ["Partial response to induction: mean (n = 2)",
+                                              "No response to induction: mean (n = 2)"]
     assert [list(m.get_ydata()) for m in means] == [[2.5, 1.0], [4.5, 2.5]]
     assert ax.get_ylabel() == "Urine protein/creatinine ratio (g/g)"
-    assert [t.get_text() for t in ax.get_xticklabels()] == ["Baseline", "Follow-up"]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["Baseline", "24 weeks"]
     pd.testing.assert_frame_equal(frame, before)
-    plt.close(fig)
-    custom = figures.paired_trajectories(frame, "baseline_upcr_g_g", "upcr_g_g", "arm", ylabel="UPCR (g/g)")
-    assert custom.axes[0].get_ylabel() == "UPCR (g/g)"
-    plt.close(custom)
+
+
+def test_evaluated_over_time(summary):
+    fig = figures.evaluated_over_time(summary, ["a", "b"], TIMEPOINTS, {"a": 12, "b": 10})
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert texts == ["12", "10", "9", "10", "8", "0"]
+
+
+def test_p_value_ranges():
+    from helpers import audit, published
+    pub = published.load("study_a")
+    searches = [s for n in pub.numbers if (s := audit.p_value_search(pub, n)) is not None]
+    fig = figures.p_value_ranges(searches)
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == [s.number for s in searches]
+    assert fig.axes[0].get_xscale() == "log"

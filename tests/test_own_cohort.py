@@ -66,6 +66,16 @@ def test_no_patient_identifier_reaches_the_built_book(own_book):
     assert not leaks, leaks[:10]
 
 
+def test_a_real_cohort_gets_no_banner_and_no_marks(own_book):
+    for name in ("02_response.html", "04_refractory_multitarget.html"):
+        chapter = next(VARIANT.rglob(name)).read_text(encoding="utf-8")
+        assert "Reconstructed cohort" not in chapter and " ✓" not in chapter and " †" not in chapter, name
+    default = (REPO_ROOT / "_build" / "html" / "book" / "executed" / "02_response.html")
+    if default.exists():   # the reconstructed book, built by the same `make test`, has both
+        text = default.read_text(encoding="utf-8")
+        assert "Reconstructed cohort" in text and " ✓" in text and " †" in text
+
+
 def test_small_counts_are_suppressed_in_the_real_cohort_book(own_book):
     chapter = next(VARIANT.rglob("04_refractory_multitarget.html")).read_text(encoding="utf-8")
     assert "&lt; 5" in chapter or "< 5" in chapter

@@ -158,7 +158,7 @@ def test_summary_counts(study):
 
 def test_p_values_printed_with_few_decimals_are_also_shown_at_three():
     assert scorecard.shown(0.0557, 0.1, 1, "p_value") == "0.1 (0.056)"
-    assert scorecard.shown(0.15497, 0.15, 2, "p_value") == "0.15 (0.1550)"  # 0.155 would read as 0.16
+    assert scorecard.shown(0.15497, 0.15, 2, "p_value") == "0.15 (0.15497)"  # 0.155 would read as 0.16
     assert scorecard.shown(0.1437, 0.14, 2, "p_value") == "0.14 (0.144)"
     assert scorecard.shown(3.061, 3.06, 2, "mean") == "3.06"
 

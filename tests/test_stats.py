@@ -231,11 +231,12 @@ def test_compare_categorical_degenerate():
 def test_km_by_group_hand_example():
     # group a: durations 1, 2, 3+, 4 -> S = 3/4 at 1, 1/2 at 2, 0 at 4
     km = stats.km_by_group(pd.Series([1, 2, 3, 4, 2, 5]), pd.Series([1, 1, 0, 1, 0, 1]), pd.Series(list("aaaabb")))
-    assert list(km.columns) == ["group", "time", "survival", "at_risk"]
+    assert list(km.columns) == ["group", "time", "survival", "at_risk", "events", "censored"]
     a = km[km["group"] == "a"]
     assert list(a["time"]) == [0, 1, 2, 3, 4]
     assert list(a["survival"].round(6)) == [1.0, 0.75, 0.5, 0.5, 0.0]
     assert list(a["at_risk"]) == [4, 4, 3, 2, 1]
+    assert list(a["events"]) == [0, 1, 1, 0, 1] and list(a["censored"]) == [0, 0, 0, 1, 0]
     assert list(km.loc[km["group"] == "b", "survival"]) == [1.0, 1.0, 0.0]
 
 

@@ -55,14 +55,33 @@ def test_suppress_small():
     assert tables.suppress_small(3, 0) == "3"
 
 
-def test_response_table():
+def test_comparison_table_with_effect_sizes_and_one_test_named_once():
     summary = pd.DataFrame({"timepoint": pd.Categorical(["6m", "6m", "12m", "12m"], categories=["6m", "12m"]),
                             "arm": ["tacrolimus", "no_tacrolimus"] * 2,
                             "n": [88, 78, 4, 0], "CR": [46, 57, 3, 0], "PR": [0, 0, 0, 0], "NR": [42, 21, 1, 0]})
     summary["overall"] = summary["CR"] + summary["PR"]
     comparison = stats.response_comparison(summary, "CR", ["tacrolimus", "no_tacrolimus"])
-    shown = tables.response_table(comparison).reset_index()
-    assert list(shown.columns) == ["timepoint", "tacrolimus n/N (%)", "no_tacrolimus n/N (%)", "p", "test", "note"]
-    assert shown.iloc[0].tolist() == ["6m", "46/88 (52.3%)", "57/78 (73.1%)", "0.006", "Pearson chi-square", ""]
-    assert shown.iloc[1].tolist() == ["12m", "3/4 (75.0%)", "0/0 (not estimable)", "not estimable", "Pearson chi-square",
-                                      "not estimable: no evaluated patients in no_tacrolimus"]
+    table = tables.comparison_table(comparison, ["tacrolimus", "no_tacrolimus"], "Timepoint")
+    shown = table.frame
+    assert list(shown.columns) == ["Timepoint", "Tacrolimus, n/N (%)", "No tacrolimus, n/N (%)",
+                                   "Difference, % points (95% CI)", "Odds ratio (95% CI)", "p"]
+    assert shown.iloc[0].tolist() == ["6m", "46/88 (52.3%)", "57/78 (73.1%)", "−20.8 (−34.2 to −6.0)",
+                                      "0.40 (0.21 to 0.77)", "0.006"]
+    assert shown.iloc[1].tolist() == ["12m", "3/4 (75.0%)", "0/0 (not estimable)", "", "", "not estimable"]
+    assert table.notes[0].startswith("p: Pearson chi-square; difference: tacrolimus minus no tacrolimus")
+    assert "12m: not estimable: no evaluated patients in no_tacrolimus" in table.notes
+
+
+def test_table_html_has_no_row_numbers_and_labels_every_cell():
+    table = tables.Table(pd.DataFrame({"Timepoint": ["6 months"], "p": ["0.006 ✓"]}), ["a note <b>"])
+    html = table._repr_html_()
+    assert '<td data-label="Timepoint">6 months</td>' in html and '<td data-label="p">0.006 ✓</td>' in html
+    assert "<th></th>" not in html and "&lt;b&gt;" in html             # no index column; notes escaped
+    assert repr(table).splitlines()[-1] == "a note <b>"
+
+
+def test_interval_and_p_beside():
+    assert tables.interval(-0.2079, -0.342, -0.060, scale=100) == "−20.8 (−34.2 to −6.0)"
+    assert tables.interval(float("nan"), 0, 1) == ""
+    assert tables.p_beside(0.0557, 0.1, 1) == "0.056"
+    assert tables.p_beside(0.15497, 0.15, 2) == "0.15497"          # 0.155 would round to 0.16

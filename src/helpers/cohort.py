@@ -7,8 +7,9 @@ import re
 import pandas as pd
 from tableone import TableOne
 
-from . import results
-from .response import WINDOW, baseline_labs
+from . import figures, labels, published, results, tables
+from .paths import PUBLISHED_DIR
+from .response import WINDOW, baseline_labs, classify, summarise
 
 LABELS = {
     "age": "Age, years", "sex": "Sex", "isn_class": "ISN/RPS class", "induction": "Induction regimen",
@@ -44,6 +45,107 @@ def table_one(cohort, by: str, window: int = WINDOW, min_cell: int = 0) -> pd.Da
     frame = baseline_frame(cohort, window)
     table = TableOne(frame, **table_one_arguments(frame, by)).tableone
     return suppress_counts(table, min_cell) if min_cell else table
+
+
+# Table 1 variables that a study file may publish: column -> (measure, statistics shown, unit)
+PUBLISHED_AS = {"age": ("age", "mean"), "upcr_g_g": ("upcr", "mean"), "egfr": ("egfr", "mean")}
+LEVELS = {"F": "Female", "M": "Male"}
+WARNING = " (warning: expected count < 5)"   # tableone's note on a chi-squared test
+
+
+def table_one_view(cohort, by: str, groups: list[str], marker=None, window: int = WINDOW,
+                   min_cell: int = 0) -> tables.Table:
+    """Table 1 for a reader: groups in `groups` order with clinical names, no p-value for a variable
+    that defines the groups (each of its levels lies in one group), and, on a reconstructed cohort
+    (`marker`), a provenance column: the published value with its mark, or the assumption."""
+    frame = baseline_frame(cohort, window)
+    raw = table_one(cohort, by, window, min_cell)
+    header = raw.columns[0][0]
+    table = raw[header]
+    present = [g for g in groups if g in table.columns] + [g for g in table.columns
+                                                            if g not in groups and g not in ("Overall", "P-Value", "Test")]
+    columns = ["Overall", *present, *[c for c in ("P-Value", "Test") if c in table.columns]]
+    table = table[columns].rename(columns={**{g: labels.group(g) for g in present}, "P-Value": "p"})
+    arguments = table_one_arguments(frame, by)
+    names = {LABELS[c]: c for c in arguments["columns"]}
+    rows = []
+    marker = marker.fresh() if marker is not None and marker.active else None
+    for (variable, level), values in table.iterrows():
+        label = variable.rsplit(",", 1)[0] if variable != "n" else "n"
+        column = next((c for name, c in names.items() if variable.startswith(name)), None)
+        first = not rows or rows[-1]["_variable"] != variable
+        defines = column is not None and _defines_groups(frame, column, by)
+        row = {"_variable": variable, "Characteristic": variable if first else "",
+               "": LEVELS.get(level, str(level).replace("+", " + ")), **values.to_dict()}
+        if defines and "p" in row:
+            row["p"], row["Test"] = "", "defines the groups: not tested" if first else ""
+        if str(row.get("Test", "")).endswith(WARNING):
+            row["Test"] = row["Test"][: -len(WARNING)] + "*"
+        if marker:
+            row["Provenance"] = _provenance(marker, frame, by, present, column, label) if first else ""
+        rows.append(row)
+    shown = pd.DataFrame(rows).drop(columns="_variable")
+    notes = ["Mean (SD) or median [Q1, Q3]; n (%). p: the test named beside it (tableone); * an expected "
+             "count below 5, so the chi-squared approximation may be poor."]
+    return tables.Table(shown, notes + (marker.footnotes() if marker else []))
+
+
+def describe(cohort, study: str, by: str, marker=None, window: int = WINDOW, min_cell: int = 0) -> tables.Table:
+    """Table 1 of a study: groups in the study file's order (its arms, or its subgroups)."""
+    order = []
+    if (PUBLISHED_DIR / f"{study}.yaml").exists():
+        pub = published.load(study)
+        order = pub.arms if by == "arm" else pub.subgroups
+    return table_one_view(cohort, by, order, marker, window, min_cell)
+
+
+def follow_up_figure(cohort, study: str, window: int = WINDOW, min_cell: int = 0):
+    """Patients evaluated at each of the study's timepoints, per arm (figures.evaluated_over_time)."""
+    pub = published.load(study)
+    summary = summarise(classify(cohort, pub.timepoints, window), by="arm")
+    sizes = cohort.patients["arm"].value_counts().to_dict()
+    return figures.evaluated_over_time(summary, [a for a in pub.arms if a in sizes], pub.timepoints, sizes, min_cell)
+
+
+def _defines_groups(frame: pd.DataFrame, column: str, by: str) -> bool:
+    if column == "age" or frame[column].dtype.kind in "if":
+        return False
+    return bool((pd.crosstab(frame[column], frame[by]).gt(0).sum(axis=1) == 1).all())
+
+
+def _provenance(marker, frame: pd.DataFrame, by: str, groups: list[str], column: str | None, label: str) -> str:
+    """'✓ 27.9 ± 8.2 (abstract81)' for a published variable, '† age' for an assumed one."""
+    parts = []
+    unions = sorted({n.group for n in marker.pub.numbers if "+" in n.group}) if column is None else []
+    for group in ["all", *groups, *unions]:
+        rows = frame if group == "all" else frame[frame[by].isin(group.split("+"))]
+        name = "" if group == "all" else labels.group(group) + " "
+        if column is None:                                     # the n row
+            measure, shown = "n_patients", [("count", len(rows))]
+        elif column == "sex":
+            measure, shown = "female", [("percent", 100 * rows["sex"].eq("F").mean())]
+        elif column == "maintenance":
+            measure, shown = "tacrolimus_monotherapy", [("count", int(rows["maintenance"].eq("tacrolimus").sum()))]
+        elif column in PUBLISHED_AS:
+            values = rows[column].dropna()
+            measure, shown = PUBLISHED_AS[column][0], [("mean", values.mean()), ("sd", values.std(ddof=1))]
+        else:
+            break
+        timepoint = "baseline" if measure in ("age", "upcr", "egfr") else None
+        unit = "%" if measure == "female" else ""
+        found = [marker.published_value(measure, statistic, group, None, timepoint, unit) for statistic, _ in shown]
+        if not all(found):
+            continue
+        marks = "".join(marker.mark(value, measure, statistic, group, None, timepoint) for statistic, value in shown)
+        mark = "≠" if "≠" in marks else marks.strip().split(" ")[0]
+        what = "tacrolimus alone " if measure == "tacrolimus_monotherapy" else ""
+        parts.append(f"{name.strip() + ': ' if name else ''}{what}{mark} {' ± '.join(v for v, _ in found)} "
+                     f"({found[0][1]})")
+    if parts:
+        return "; ".join(parts)
+    measure = {"sex": "female", "upcr_g_g": "upcr", "creatinine_mg_dl": "creatinine", "albumin_g_dl": "albumin",
+               "c3_mg_dl": "c3", "c4_mg_dl": "c4", "anti_dsdna_iu_ml": "anti_dsdna"}.get(column, column or "n_patients")
+    return marker.unpublished(measure).strip() + " not published"
 
 
 def suppress_counts(table: pd.DataFrame, min_cell: int) -> pd.DataFrame:

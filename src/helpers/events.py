@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import pandas as pd
 
+from . import labels, tables
+from .proportions import compare_proportions, difference, not_estimable
+
 POOR_OUTCOME = ("esrd", "death")
 
 
@@ -37,7 +40,6 @@ def adverse_event_comparison(cohort, arms, test: str = "fisher") -> pd.DataFrame
     """Per adverse-event category: patients with the event per arm ({arm}_k, {arm}_n), the p-value
     and the test, in the shape of stats.response_comparison; an arm without patients or a cohort
     without adverse events gives 'not estimable' with the reason."""
-    from .stats import compare_proportions, not_estimable
     counts = adverse_event_counts(cohort, by="arm")
     sizes = cohort.patients["arm"].value_counts()
     categories = sorted(counts["category"].unique()) or ["(none recorded)"]
@@ -49,23 +51,54 @@ def adverse_event_comparison(cohort, arms, test: str = "fisher") -> pd.DataFrame
             row[f"{arm}_k"], row[f"{arm}_n"] = int(part.get(arm, 0)), int(sizes.get(arm, 0))
         ks = [row[f"{a}_k"] for a in arms]
         ns = [row[f"{a}_n"] for a in arms]
+        effect = difference(0, 0, 0, 0)                       # not estimable
         if len(arms) != 2 or 0 in ns:
             result = not_estimable(test, "needs two arms with patients")
         elif category == "(none recorded)":
             result = not_estimable(test, "no adverse events recorded")
         else:
             result = compare_proportions(ks[0], ns[0], ks[1], ns[1], test)
-        rows.append({**row, "p": result["p"], "test": result["test"], "note": result["note"]})
+            effect = difference(ks[0], ns[0], ks[1], ns[1])
+        rows.append({**row, **effect, "p": result["p"], "test": result["test"], "note": result["note"]})
     return pd.DataFrame(rows)
 
 
-def event_table(times: dict[str, pd.DataFrame], tests: dict[str, dict], arms, min_cell: int = 0) -> pd.DataFrame:
-    """Per outcome: events/N per arm (from time_to_event), the p-value and its test."""
-    from . import tables
+def event_table(times: dict[str, pd.DataFrame], tests: dict[str, dict], arms, marker=None,
+                min_cell: int = 0) -> tables.Table:
+    """Per outcome: patients with the event / N (%) per arm (from time_to_event), the log-rank p,
+    and, on a reconstructed cohort, the mark of each number."""
+    marker = marker.fresh() if marker is not None and marker.active else None
+    versus = " vs ".join(arms)
     rows = []
     for name, t in times.items():
-        counts = {f"{arm} events/N": tables.n_of_N(int(t.loc[t["arm"] == arm, "event"].sum()),
-                                                  int((t["arm"] == arm).sum()), min_cell=min_cell) for arm in arms}
-        rows.append({"outcome": name, **counts, "p": tables.format_p(tests[name]["p"]),
-                     "test": tests[name]["test"], "note": tests[name]["note"]})
-    return pd.DataFrame(rows).set_index("outcome")
+        row = {"Outcome": labels.EVENTS.get(name, name)}
+        for arm in arms:
+            k, n = int(t.loc[t["arm"] == arm, "event"].sum()), int((t["arm"] == arm).sum())
+            cell = tables.n_of_N(k, n, min_cell=min_cell)
+            if marker and n and not 0 < k < min_cell:
+                cell += marker.mark(100 * k / n, name, "percent", arm)
+            row[f"{labels.arm(arm)}, events/N (%)"] = cell
+        p = tests[name]["p"]
+        published = marker.published("poor_outcome" if name == "poor_outcome" else name, "logrank_p", versus) \
+            if marker else []
+        row["p (log-rank)"] = (tables.p_beside(p, published[0].value, published[0].decimals) if published
+                               else tables.format_p(p)) + (marker.mark(p, name, "logrank_p", versus) if marker else "")
+        rows.append(row)
+    notes = [f"{labels.EVENTS.get(n, n)}: {t['note']}" for n, t in tests.items() if t.get("note")]
+    return tables.Table(pd.DataFrame(rows), notes + (marker.footnotes() if marker else []))
+
+
+def adverse_event_view(comparison: pd.DataFrame, arms, marker=None, min_cell: int = 0) -> tables.Table:
+    """adverse_event_comparison for a reader: categories in words, effect sizes, marks."""
+    marker = marker.fresh() if marker is not None and marker.active else None
+
+    def mark(category, arm, value):
+        return marker.mark(value, "adverse_event", "percent" if arm else "p_value", arm or " vs ".join(arms))
+
+    table = tables.comparison_table(comparison, arms, "Adverse event", labels.category, mark if marker else None,
+                                    None, min_cell)
+    table.notes.insert(0, "Patients with at least one event of the category; one test per category, not adjusted "
+                          "for multiplicity.")
+    if marker:
+        table.notes += marker.footnotes()
+    return table

@@ -1,8 +1,9 @@
 """Figures for the book (matplotlib / seaborn), deterministic and without pyplot state.
 
-Each function returns a `matplotlib.figure.Figure` built without pyplot (drawn with
-Agg when saved), so nothing is shown or kept open; Jupyter displays the returned
-figure once.
+Each function returns a `matplotlib.figure.Figure` built without pyplot (drawn with Agg when
+saved), so nothing is shown or kept open; Jupyter displays the returned figure once. Time is
+drawn on a true axis in months; groups are named in words (helpers.labels); counts below
+`min_cell` are never drawn or written.
 """
 from __future__ import annotations
 
@@ -10,47 +11,123 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
+from matplotlib.transforms import blended_transform_factory
 
-from . import schema
+from . import labels, schema
+from .proportions import proportion_ci
 
-OUTCOME_LABELS = {"CR": "Complete response", "PR": "Partial response", "overall": "Overall response (CR + PR)"}
+OUTCOME_LABELS = {"CR": "Complete response", "PR": "Partial response", "overall": "Overall response (CR or PR)"}
+RESPONSE_COLOURS = {"CR": "#1b7837", "PR": "#7fbf7b", "NR": "#d9d9d9"}
+KM_MIN_AT_RISK = 10     # Kaplan-Meier curves stop where fewer patients than this remain at risk
 
 
 def _palette(names) -> dict:
     return dict(zip(names, sns.color_palette("colorblind", len(names))))
 
 
-def response_over_time(summary: pd.DataFrame, outcome: str, arms, min_cell: int = 0) -> Figure:
-    """Percent with `outcome` per timepoint and arm (from response.summarise), each point annotated k/N.
-    With min_cell > 0, a point whose count is below min_cell is not drawn and its label reads '< 5/N'."""
+def _months_axis(ax, timepoints: dict[str, int]) -> None:
+    ticks = [labels.months(d) for d in timepoints.values()]
+    ax.set_xticks(ticks, [f"{t:.0f}" for t in ticks])
+    ax.set_xlim(0, max(ticks) * 1.08)
+    ax.set_xlabel("Months since baseline")
+
+
+def _table(summary: pd.DataFrame, arms, timepoints, columns) -> pd.DataFrame:
+    rows = summary[summary["arm"].isin(arms)].copy()
+    rows["timepoint"] = rows["timepoint"].astype(str)
+    return rows.set_index(["timepoint", "arm"])[columns].reindex(
+        pd.MultiIndex.from_product([list(timepoints), list(arms)])).fillna(0).astype(int)
+
+
+def response_over_time(summary: pd.DataFrame, outcome: str, arms, timepoints: dict[str, int],
+                       min_cell: int = 0) -> Figure:
+    """Percent with `outcome` per timepoint and arm (from response.summarise) on a time axis in months,
+    with 95% Wilson intervals, each point labelled k/N. With min_cell > 0 a point whose count is
+    below min_cell is not drawn and its label reads '< 5/N'."""
     arms = list(arms)
-    rows = summary[summary["arm"].isin(arms)]
-    timepoints = list(rows["timepoint"].cat.categories) if isinstance(rows["timepoint"].dtype, pd.CategoricalDtype) \
-        else list(pd.unique(rows["timepoint"]))
-    table = rows.set_index(["timepoint", "arm"])[[outcome, "n"]].unstack("arm") \
-        .reindex(index=timepoints, columns=pd.MultiIndex.from_product([[outcome, "n"], arms])).fillna(0).astype(int)
-    k, n = table[outcome], table["n"]
-    percent = (100 * k / n.where(n > 0)).astype(float)
-    small = ((k > 0) & (k < min_cell)) | ((n > 0) & (n < min_cell))
-    percent = percent.mask(small)
-    top = percent.eq(percent.max(axis=1), axis=0)  # the highest arm's label goes above its point, others below
+    table = _table(summary, arms, timepoints, [outcome, "n"])
     fig = Figure(figsize=(7, 4.5))
     ax = fig.subplots()
     colours = _palette(arms)
-    x = np.arange(len(timepoints))
-    for arm in arms:
-        ax.plot(x, percent[arm], marker="o", color=colours[arm], label=arm)
-        shown = (n[arm] > 0).to_numpy()
-        for xi, yi, ki, ni, up in zip(x[shown], percent[arm][shown], k[arm][shown], n[arm][shown], top[arm][shown]):
-            label = f"< {min_cell}/{ni}" if 0 < ki < min_cell or ni < min_cell else f"{ki}/{ni}"
-            yi = 2 if np.isnan(yi) else yi
-            ax.annotate(label, (xi, yi), xytext=(0, 8 if up else -14),
-                        textcoords="offset points", ha="center", fontsize=8, color=colours[arm])
-    ax.set_xticks(range(len(timepoints)), [str(t) for t in timepoints])
+    offsets = np.linspace(-0.5, 0.5, len(arms)) if len(arms) > 1 else [0.0]
+    for arm, offset in zip(arms, offsets):
+        xs, ys, lows, highs = [], [], [], []
+        for tp, day in timepoints.items():
+            k, n = table.loc[(tp, arm), outcome], table.loc[(tp, arm), "n"]
+            x = labels.months(day) + offset
+            small = 0 < k < min_cell or 0 < n < min_cell
+            if n and not small:
+                lo, hi = proportion_ci(k, n)
+                xs.append(x), ys.append(100 * k / n), lows.append(100 * lo), highs.append(100 * hi)
+            if n:
+                text = f"< {min_cell}/{n}" if small else f"{k}/{n}"
+                y = 2 if small else 100 * k / n
+                up = len(arms) == 1 or arm == arms[0]
+                ax.annotate(text, (x, y), xytext=(0, 9 if up else -15), textcoords="offset points", ha="center",
+                            fontsize=7, color=colours[arm])
+        ys_, lo_, hi_ = np.array(ys), np.array(lows), np.array(highs)
+        ax.errorbar(np.array(xs), ys_, yerr=np.vstack([ys_ - lo_, hi_ - ys_]), marker="o", capsize=3,
+                    color=colours[arm], label=labels.arm(arm))
+    _months_axis(ax, timepoints)
     ax.set_ylim(0, 105)
-    ax.set_xlabel("Nominal timepoint after baseline")
-    ax.set_ylabel(f"{OUTCOME_LABELS.get(outcome, outcome)} (% of evaluated patients)")
-    ax.legend(title="Arm (annotations: k/N evaluated)")
+    ax.set_ylabel(f"{OUTCOME_LABELS.get(outcome, outcome)}, % of evaluated")
+    ax.legend(title="Points: k/N evaluated; bars: 95% CI", fontsize=8, title_fontsize=8, loc="lower right")
+    return fig
+
+
+def response_bars(summary: pd.DataFrame, arms, timepoints: dict[str, int], min_cell: int = 0) -> Figure:
+    """CR, PR and no response as stacked percentages of the evaluated patients, per arm and timepoint.
+    With min_cell > 0, a bar with any count below min_cell is left out."""
+    arms = list(arms)
+    table = _table(summary, arms, timepoints, ["CR", "PR", "NR", "n"])
+    fig = Figure(figsize=(7.5, 4.2))
+    ax = fig.subplots()
+    width = 0.8 / len(arms)
+    for j, arm in enumerate(arms):
+        for i, tp in enumerate(timepoints):
+            row = table.loc[(tp, arm)]
+            n = row["n"]
+            if not n or any(0 < row[o] < min_cell for o in ("CR", "PR", "NR")) or n < min_cell:
+                continue
+            bottom = 0.0
+            x = i + (j - (len(arms) - 1) / 2) * width
+            for outcome in ("CR", "PR", "NR"):
+                height = 100 * row[outcome] / n
+                ax.bar(x, height, width * 0.92, bottom=bottom, color=RESPONSE_COLOURS[outcome],
+                       edgecolor="white", label=labels.OUTCOMES[outcome] if (i, j) == (0, 0) else None)
+                bottom += height
+            ax.text(x, 101, labels.arm(arm).split()[0][:3] if len(arms) > 1 else "", ha="center", fontsize=7)
+    ax.set_xticks(range(len(timepoints)), [labels.timepoint(tp, d) for tp, d in timepoints.items()])
+    ax.set_ylim(0, 108)
+    ax.set_ylabel("% of evaluated patients")
+    if len(arms) > 1:
+        ax.set_xlabel("Timepoint (" + "; ".join(f"{labels.arm(a).split()[0][:3]}: {labels.arm(a)}" for a in arms)
+                      + ")")
+    ax.legend(fontsize=8, loc="lower right", framealpha=0.9)
+    return fig
+
+
+def forest(comparisons: dict[str, pd.DataFrame], arms, timepoints: dict[str, int]) -> Figure:
+    """Risk differences (percentage points, 95% Newcombe CI) of the first arm minus the second, per
+    outcome and timepoint (from stats.response_comparison)."""
+    arms = list(arms)
+    rows = []
+    for outcome, comparison in comparisons.items():
+        for r in comparison.to_dict("records"):
+            if r["rd"] == r["rd"]:
+                rows.append((f"{outcome} · {labels.timepoint(str(r['timepoint']), timepoints[str(r['timepoint'])])}",
+                             100 * r["rd"], 100 * r["rd_low"], 100 * r["rd_high"]))
+    fig = Figure(figsize=(7, 0.32 * len(rows) + 1.2))
+    ax = fig.subplots()
+    y = np.arange(len(rows))[::-1]
+    for yi, (_, rd, lo, hi) in zip(y, rows):
+        ax.plot([lo, hi], [yi, yi], color="0.3")
+        ax.plot([rd], [yi], marker="s", color="0.1")
+    ax.axvline(0, color="0.6", linestyle="--", linewidth=1)
+    ax.set_yticks(y, [r[0] for r in rows], fontsize=8)
+    ax.set_xlabel(f"Difference, % points: {labels.arm(arms[0]).lower()} minus {labels.arm(arms[1]).lower()} "
+                  f"(95% CI)")
+    fig.subplots_adjust(left=0.3)
     return fig
 
 
@@ -63,28 +140,47 @@ def at_risk_at(km_frame: pd.DataFrame, times) -> pd.DataFrame:
     return km_frame.groupby("group", sort=False)[["time", "at_risk"]].apply(counts)
 
 
-def km_plot(km_frame: pd.DataFrame, title: str, min_cell: int = 0) -> Figure:
-    """Kaplan-Meier step curves per group (from stats.km_by_group) with a number-at-risk note
+def km_plot(km_frame: pd.DataFrame, title: str, min_cell: int = 0, groups=None) -> Figure:
+    """Kaplan-Meier curves per group (from stats.km_by_group, time in days) on a time axis in months,
+    censored patients marked '+', each curve stopped where fewer than KM_MIN_AT_RISK (or min_cell)
+    patients remain at risk, and the number at risk under the axis, aligned with its ticks
     (numbers below min_cell shown as '< 5')."""
-    groups = list(pd.unique(km_frame["group"]))
-    fig = Figure(figsize=(7, 5))
-    ax = fig.subplots()
+    groups = list(groups or pd.unique(km_frame["group"]))
+    stop_below = max(KM_MIN_AT_RISK, min_cell)
+    fig = Figure(figsize=(7.5, 5.2))
+    ax = fig.add_axes((0.2, 0.33, 0.76, 0.58))
     colours = _palette(groups)
+    last = 0.0
     for group in groups:
-        rows = km_frame[km_frame["group"] == group]
-        ax.step(rows["time"], rows["survival"], where="post", color=colours[group], label=group)
-    ticks = [int(t) for t in ax.get_xticks() if 0 <= t <= km_frame["time"].max()]
-    risk = at_risk_at(km_frame, ticks)
-    lines = [f"Number at risk at day {' / '.join(map(str, ticks))}:"] + \
-            [f"{g}: {' / '.join(f'< {min_cell}' if 0 < r < min_cell else str(r) for r in risk.loc[g])}"
-             for g in groups]
-    fig.subplots_adjust(bottom=0.14 + 0.045 * len(lines))
-    fig.text(0.02, 0.02, "\n".join(lines), fontsize=8, va="bottom")
-    ax.set_ylim(0, 1.05)
-    ax.set_xlabel("Time since baseline (days)")
-    ax.set_ylabel("Event-free survival (proportion)")
-    ax.set_title(title)
-    ax.legend(title="Group")
+        rows = km_frame[km_frame["group"] == group].sort_values("time")
+        rows = rows[rows["at_risk"] >= stop_below]
+        if rows.empty:
+            continue
+        months = labels.months(rows["time"].to_numpy())
+        steps = np.r_[0.0, months]
+        survival = np.r_[1.0, rows["survival"].to_numpy()]
+        ax.step(steps, survival, where="post", color=colours[group], label=labels.group(group))
+        censored = rows["censored"].to_numpy() > 0
+        ax.plot(months[censored], rows["survival"].to_numpy()[censored], linestyle="none", marker="+",
+                markersize=7, color=colours[group])
+        last = max(last, months[-1])
+    ticks = [t for t in range(0, int(last) + 12, 12) if t <= last + 1] or [0]
+    ax.set_xticks(ticks)
+    ax.set_xlim(-1, max(ticks[-1], last) + 2)
+    ax.set_ylim(0, 1.03)
+    ax.set_ylabel("Without the event (proportion)")
+    ax.set_xlabel("Months since baseline")
+    ax.set_title(title, fontsize=10)
+    ax.legend(title="+ censored", fontsize=8, title_fontsize=8, loc="lower left")
+    risk = at_risk_at(km_frame, [t * labels.DAYS_PER_MONTH for t in ticks])
+    place = blended_transform_factory(ax.transData, fig.transFigure)
+    fig.text(0.01, 0.16, "Number at risk", fontsize=8, weight="bold")
+    for row, group in enumerate(groups):
+        y = 0.11 - 0.045 * row
+        fig.text(0.01, y, labels.group(group)[:14], fontsize=8, color=colours[group])
+        for t, r in zip(ticks, risk.loc[group] if group in risk.index else [0] * len(ticks)):
+            shown = f"< {min_cell}" if 0 < r < min_cell else str(int(r))
+            fig.text(t, y, shown, transform=place, ha="center", fontsize=8)
     return fig
 
 
@@ -96,13 +192,15 @@ def lab_label(column: str) -> str:
 
 
 def paired_trajectories(frame: pd.DataFrame, before_col: str, after_col: str, group_col: str,
-                        ylabel: str | None = None, min_cell: int = 0) -> Figure:
-    """One line per patient from baseline to follow-up, coloured by group, group means in bold;
+                        ylabel: str | None = None, min_cell: int = 0, after: str = "24 weeks",
+                        order=()) -> Figure:
+    """One line per patient from baseline to `after`, coloured by group, group means in bold;
     patients missing either value are left out. With min_cell > 0 (a real cohort) no patient's
     own line is drawn, and a group of fewer than min_cell patients shows no mean."""
     complete = frame.dropna(subset=[before_col, after_col])
-    groups = list(pd.unique(complete[group_col]))
-    fig = Figure(figsize=(5, 5))
+    present = list(pd.unique(complete[group_col]))
+    groups = [g for g in order if g in present] + [g for g in present if g not in order]
+    fig = Figure(figsize=(5.5, 5))
     ax = fig.subplots()
     colours = _palette(groups)
     for group in groups:
@@ -112,10 +210,53 @@ def paired_trajectories(frame: pd.DataFrame, before_col: str, after_col: str, gr
         elif len(values) < min_cell:
             continue
         ax.plot([0, 1], values.mean(axis=0), color=colours[group], linewidth=3, marker="o",
-                label=f"{group} mean (n = {len(values)})")
-    ax.set_xticks([0, 1], ["Baseline", "Follow-up"])
+                label=f"{labels.group(group)}: mean (n = {len(values)})")
+    ax.set_xticks([0, 1], ["Baseline", after])
     ax.set_xlim(-0.2, 1.2)
-    ax.set_xlabel("Visit")
     ax.set_ylabel(ylabel or lab_label(after_col))
-    ax.legend()
+    ax.legend(fontsize=8)
+    return fig
+
+
+def evaluated_over_time(summary: pd.DataFrame, arms, timepoints: dict[str, int], sizes: dict[str, int],
+                        min_cell: int = 0) -> Figure:
+    """Patients evaluated at each timepoint, per arm, as a share of the arm (loss to follow-up)."""
+    arms = list(arms)
+    table = _table(summary, arms, timepoints, ["n"])
+    fig = Figure(figsize=(7, 3.8))
+    ax = fig.subplots()
+    colours = _palette(arms)
+    for arm in arms:
+        xs = [0.0] + [labels.months(d) for d in timepoints.values()]
+        ns = [sizes[arm]] + [int(table.loc[(tp, arm), "n"]) for tp in timepoints]
+        ax.plot(xs, [100 * n / sizes[arm] for n in ns], marker="o", color=colours[arm],
+                label=f"{labels.arm(arm)} (N = {sizes[arm]})")
+        for x, n in zip(xs, ns):
+            ax.annotate(f"< {min_cell}" if 0 < n < min_cell else str(n), (x, 100 * n / sizes[arm]),
+                        xytext=(0, 7 if arm == arms[0] else -13), textcoords="offset points", ha="center",
+                        fontsize=7, color=colours[arm])
+    ticks = [0.0] + [labels.months(d) for d in timepoints.values()]
+    ax.set_xticks(ticks, [f"{t:.0f}" for t in ticks])
+    ax.set_xlabel("Months since baseline")
+    ax.set_ylim(0, 110)
+    ax.set_ylabel("Patients evaluated, % of the arm")
+    ax.legend(fontsize=8, loc="lower left")
+    return fig
+
+
+def p_value_ranges(searches: list, titles: dict[str, str] | None = None) -> Figure:
+    """Each published p-value (red cross) against the p-values standard tests reach on every count
+    pair consistent with the published percentages (grey bar from the smallest to the largest)."""
+    titles = titles or {}
+    fig = Figure(figsize=(7, 0.42 * len(searches) + 1.3))
+    ax = fig.subplots()
+    y = np.arange(len(searches))[::-1]
+    for yi, s in zip(y, searches):
+        lows, highs = zip(*s.ranges.values())
+        ax.plot([min(lows), max(highs)], [yi, yi], color="0.55", linewidth=6, solid_capstyle="butt")
+        ax.plot([s.published], [yi], marker="x", color="#c0392b", markersize=9, mew=2)
+    ax.set_xscale("log")
+    ax.set_yticks(y, [titles.get(s.number, s.number) for s in searches], fontsize=8)
+    ax.set_xlabel("p-value (log scale): grey, reached by standard tests on consistent counts; red, published")
+    fig.subplots_adjust(left=0.32)
     return fig

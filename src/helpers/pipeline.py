@@ -42,7 +42,7 @@ from pathlib import Path
 
 import yaml
 
-from .paths import PUBLISHED_DIR, REPO_ROOT
+from .paths import PUBLISHED_DIR, RECONSTRUCTED_DIR, REPO_ROOT
 
 DEFAULT_PARAMS = REPO_ROOT / "params" / "default.yaml"
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
@@ -275,6 +275,17 @@ def run_notebooks(params: Params, notebooks: list[Path], staging: Path, jobs: in
     return results
 
 
+def publish_notebook(executed: Path, target: Path) -> None:
+    """Copy an executed notebook into the book without the cell papermill injects (it repeats the
+    parameters with build paths; the chapter shows the parameters in force as a table)."""
+    book = json.loads(executed.read_text(encoding="utf-8"))
+    for cell in book["cells"]:
+        tags = cell.get("metadata", {}).get("tags", [])
+        if "injected-parameters" in tags and "remove-cell" not in tags:
+            cell["metadata"]["tags"] = [*tags, "remove-cell"]
+    target.write_text(json.dumps(book, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
 # --- generated pieces of the pages -------------------------------------------------
 
 def _md_table(rows: list[dict]) -> str:
@@ -386,6 +397,7 @@ def write_generated(params: Params, default: Params, results_dir: Path, staging:
     }
     for name, text in pages.items():
         (GENERATED_DIR / name).write_text(text, encoding="utf-8")
+    shutil.copytree(results_dir, GENERATED_DIR / "results")   # the chapters' download links
     return scorecard.summary(card).iloc[-1].to_dict()
 
 
@@ -425,6 +437,8 @@ def build_book(params: Params, default: Params, staging: Path) -> Path:
     if not params.is_default:
         config = yaml.safe_load((REPO_ROOT / "_config.yml").read_text(encoding="utf-8"))
         config.setdefault("html", {})["announcement"] = banner(params, default)
+        if not all(_reconstructed(d) for d in _data_dirs(params)):   # a real cohort: no word of a reconstruction
+            config["html"]["extra_footer"] = ""
         (staging / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
         command += ["--config", str(staging / "_config.yml")]
     log = staging / "jupyter-book.log"
@@ -481,7 +495,7 @@ def run(params_path: str | Path, notebooks_dir: Path = NOTEBOOKS_DIR, jobs: int 
         shutil.rmtree(EXECUTED_DIR, ignore_errors=True)
         EXECUTED_DIR.mkdir(parents=True)
         for nb in notebooks:
-            shutil.copy2(staging / "notebooks" / nb.name, EXECUTED_DIR / nb.name)
+            publish_notebook(staging / "notebooks" / nb.name, EXECUTED_DIR / nb.name)
         if book:
             key, stored, target = book_key(params, default), staging / "book.key", book_target(params)
             if not force and stored.exists() and stored.read_text() == key and (target / "index.html").exists():
@@ -525,6 +539,12 @@ def _nothing_changed(params_path: Path, notebooks: list[Path], book: bool) -> bo
 def _data_dir(params: Params, overrides: dict) -> str:
     """The data folder a notebook reads: its own override, else the global one, else the default."""
     return str(overrides.get("data_dir") or params.values.get("data_dir") or DEFAULT_DATA_DIR)
+
+
+def _reconstructed(data_dir: str) -> bool:
+    """Is this data folder the reconstructed cohort shipped with the book?"""
+    from .results import resolve
+    return resolve(data_dir).resolve().is_relative_to(RECONSTRUCTED_DIR.resolve())
 
 
 def _data_dirs(params: Params) -> set[str]:

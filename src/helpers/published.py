@@ -25,6 +25,7 @@ class _Strict(BaseModel):
 
 class Source(_Strict):
     citation: str
+    short: str = ""           # how a table footnote names it ('Kim et al., Korean J Intern Med 2025')
     doi: str | None = None
     url: str | None = None
 
@@ -80,6 +81,10 @@ class Assumption(_Strict):
     value: Any = None
     # published numbers that hold only because this assumption was chosen to make them hold
     by_construction: list[str] = []
+    # what a chapter shows that this assumption decides: measures ('age', 'renal_flare', 'upcr', ...),
+    # optionally with ':outcome' and '@timepoint' ('response:PR@2y', 'response@3y'); the book marks
+    # such numbers as assumed
+    covers: list[str] = []
 
 
 class Study(_Strict):

@@ -1,9 +1,10 @@
-"""Study B's analyses: response and lab changes overall and by response to prior induction."""
+"""Study B's analyses: response and lab changes overall and by group (response to the prior
+induction, or a flare after a complete response)."""
 from __future__ import annotations
 
 import pandas as pd
 
-from . import results, tables
+from . import labels, results, tables
 from .figures import lab_label
 from .response import summarise
 from .stats import paired_change
@@ -22,32 +23,80 @@ def response_by_group(at_tp: pd.DataFrame, by: str = "prior_response") -> pd.Dat
     return pd.concat(parts, ignore_index=True)
 
 
-def response_display(by_group: pd.DataFrame, min_cell: int = 0) -> pd.DataFrame:
-    """CR, PR and overall n/N (%) per group."""
-    shown = {f"{o} n/N (%)": [tables.n_of_N(k, n, min_cell=min_cell) for k, n in zip(by_group[o], by_group["n"])]
-             for o in ("CR", "PR", "overall")}
-    return pd.DataFrame(shown, index=pd.Index(by_group["group"], name="group before the switch"))
+def _ordered(names, order) -> list[str]:
+    """'all' first, then the groups in the study file's order, then any others."""
+    names = list(names)
+    return ["all", *[g for g in order if g in names], *[g for g in names if g != "all" and g not in order]]
+
+
+def cohort_view(patients: pd.DataFrame, marker=None, min_cell: int = 0) -> tables.Table:
+    """Size, age and sex of the whole cohort, with the published values and marks."""
+    marker = marker.fresh() if marker is not None and marker.active else None
+    n, age = len(patients), patients["age"]
+    female = int((patients["sex"] == "F").sum())
+    rows = [("Patients", str(n), marker.mark(n, "n_patients", "count") if marker else ""),
+            ("Age, years, mean ± SD", tables.mean_sd(age, min_cell=min_cell),
+             marker.mark_mean_sd(age.mean(), age.std(ddof=1), "age", "all", "baseline") if marker else ""),
+            ("Female, n/N (%)", tables.n_of_N(female, n, min_cell=min_cell),
+             marker.mark(100 * female / n, "female", "percent") if marker and n else "")]
+    if marker:
+        marker.published_value("n_patients", "count")           # notes another source's different count
+    frame = pd.DataFrame({"": [r[0] for r in rows], "Value": [r[1] + r[2] for r in rows]})
+    return tables.Table(frame, marker.footnotes() if marker else [])
+
+
+def response_view(by_group: pd.DataFrame, order=(), marker=None, timepoint: str | None = None,
+                  min_cell: int = 0) -> tables.Table:
+    """CR, PR and overall response, n/N (%), for everyone and per group, with marks."""
+    marker = marker.fresh() if marker is not None and marker.active else None
+    table = by_group.set_index("group")
+    rows = []
+    for group in _ordered(table.index, order):
+        r = table.loc[group]
+        row = {"Group": labels.group(group), "Evaluated": str(int(r["n"]))}
+        for outcome in ("CR", "PR", "overall"):
+            k, n = int(r[outcome]), int(r["n"])
+            cell = tables.n_of_N(k, n, min_cell=min_cell)
+            if marker and n and not (0 < k < min_cell or 0 < n < min_cell):
+                cell += marker.mark(100 * k / n, "response", "percent", group, outcome, timepoint)
+            row[f"{labels.OUTCOMES[outcome]}, n/N (%)"] = cell
+        rows.append(row)
+    return tables.Table(pd.DataFrame(rows), marker.footnotes() if marker else [])
 
 
 def lab_changes(at_tp: pd.DataFrame, by: str = "prior_response", test: str = "paired_t", min_cell: int = 0,
-                after: str = "24 weeks") -> pd.DataFrame:
-    """Per lab and group: mean ± SD at baseline and after (each over everyone measured then),
-    the paired change over patients measured at both, and its test."""
-    rows = []
-    for column in LABS.values():
-        for group, part in groups(at_tp, by):
+                after: str = "24 weeks", order=(), marker=None, timepoint: str | None = None) -> tables.Table:
+    """Per lab and group: mean ± SD at baseline and after (each over everyone measured then, with
+    marks), the mean paired change with its 95% CI over the patients measured at both, and its test."""
+    marker = marker.fresh() if marker is not None and marker.active else None
+    parts = dict(groups(at_tp, by))
+    rows, tests = [], set()
+    for measure, column in LABS.items():
+        for group in _ordered(parts, order):
+            part = parts[group]
             before, later = part[f"baseline_{column}"], part[column]
             result = paired_change(before, later, test)
             hidden = 0 < result["n"] < min_cell
-            rows.append({
-                "lab": lab_label(column), "group": group,
-                "baseline, mean ± SD (n)": f"{tables.mean_sd(before, 2, min_cell)} ({before.notna().sum()})",
-                f"{after}, mean ± SD (n)": f"{tables.mean_sd(later, 2, min_cell)} ({later.notna().sum()})",
-                "paired change, mean ± SD (n)": f"suppressed (n < {min_cell})" if hidden else
-                f"{result['mean_change']:.2f} ± {result['sd_change']:.2f} ({result['n']})",
-                "p": "suppressed" if hidden else tables.format_p(result["p"]),
-                "test": result["test"], "note": result["note"]})
-    return pd.DataFrame(rows).set_index(["lab", "group"])
+            cells = {}
+            for label, values, when in (("Baseline", before, "baseline"), (after, later, timepoint)):
+                values = values.dropna()
+                cell = f"{tables.mean_sd(values, 2, min_cell)} ({len(values)})"
+                if marker and len(values) > 1 and not 0 < len(values) < min_cell:
+                    cell += marker.mark_mean_sd(values.mean(), values.std(ddof=1), measure, group, when)
+                cells[f"{label}, mean ± SD (n)"] = cell
+            tests.add(result["test"])
+            if hidden:
+                change = f"suppressed (n < {min_cell})"
+            elif result["ci_low"] == result["ci_low"]:
+                change = f"{tables.interval(result['mean_change'], result['ci_low'], result['ci_high'], 2)} ({result['n']})"
+            else:
+                change = f"not estimable ({result['n']})"
+            rows.append({"Lab": lab_label(column), "Group": labels.group(group), **cells,
+                         "Change, mean (95% CI) (n)": change,
+                         "p": "suppressed" if hidden else tables.format_p(result["p"])})
+    notes = [f"p: {', '.join(sorted(tests))} (pingouin), on the patients measured at both visits; the change's "
+             f"95% CI from the t distribution. Baseline and {after} means use everyone measured then."]
+    return tables.Table(pd.DataFrame(rows), notes + (marker.footnotes() if marker else []))
 
 
 def lab_rows(study: str, at_tp: pd.DataFrame, timepoint: str, by: str = "prior_response",

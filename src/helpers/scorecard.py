@@ -19,6 +19,7 @@ import pandas as pd
 
 from . import audit, provenance, published
 from .consistency import rounds_to
+from .tables import p_beside
 
 KEYS = ["study", "measure", "outcome", "timepoint", "group", "statistic"]
 
@@ -121,16 +122,13 @@ def markdown_table(frame: pd.DataFrame) -> str:
 
 def shown(value: float, published_value: float, decimals: int, statistic: str) -> str:
     """The computed value at the published precision; a p-value printed with fewer than three
-    decimals also at three (four where three would round the other way), so that 0.1 from 0.056
-    and 0.1 from 0.149 are told apart."""
+    decimals also at three (or more where three would round the other way), so that 0.1 from
+    0.056 and 0.1 from 0.149 are told apart."""
     if math.isnan(value):
         return ""
     text = f"{value:.{decimals}f}"
     if statistic in ("p_value", "logrank_p") and decimals < 3:
-        finer = f"{value:.3f}"
-        if rounds_to(value, published_value, decimals) != rounds_to(float(finer), published_value, decimals):
-            finer = f"{value:.4f}"
-        text += f" ({finer})"
+        text += f" ({p_beside(value, published_value, decimals)})"
     return text
 
 

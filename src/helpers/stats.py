@@ -136,7 +136,8 @@ def paired_change(before, after, test: str = "paired_t") -> dict:
 
 
 def km_by_group(durations: pd.Series, events: pd.Series, groups: pd.Series) -> pd.DataFrame:
-    """Kaplan-Meier estimates per group (lifelines), tidy: group, time, survival, at_risk."""
+    """Kaplan-Meier estimates per group (lifelines), tidy: group, time, survival, at_risk (just before
+    the time), events and censored (at the time)."""
     frame = pd.DataFrame({"duration": np.asarray(durations, dtype=float),
                           "event": np.asarray(events, dtype=int), "group": np.asarray(groups)})
     parts = []
@@ -144,8 +145,11 @@ def km_by_group(durations: pd.Series, events: pd.Series, groups: pd.Series) -> p
         fit = KaplanMeierFitter().fit(rows["duration"], rows["event"])
         parts.append(pd.DataFrame({"group": group, "time": fit.survival_function_.index.to_numpy(),
                                    "survival": fit.survival_function_.iloc[:, 0].to_numpy(),
-                                   "at_risk": fit.event_table["at_risk"].to_numpy()}))
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["group", "time", "survival", "at_risk"])
+                                   "at_risk": fit.event_table["at_risk"].to_numpy(),
+                                   "events": fit.event_table["observed"].to_numpy(),
+                                   "censored": fit.event_table["censored"].to_numpy()}))
+    columns = ["group", "time", "survival", "at_risk", "events", "censored"]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
 
 
 def compare_categorical(table: pd.DataFrame) -> dict:

@@ -1,7 +1,12 @@
 """Formatting of counts, summaries and p-values for display tables (no statistics here)."""
 from __future__ import annotations
 
+import html
+
 import pandas as pd
+
+from . import labels
+from .consistency import rounds_to
 
 NOT_ESTIMABLE = "not estimable"
 
@@ -58,16 +63,141 @@ def suppress_small(k: int, min_cell: int) -> str:
     return f"< {min_cell}" if 0 < k < min_cell else str(k)
 
 
-def response_table(comparison: pd.DataFrame, decimals: int = 1, min_cell: int = 0) -> pd.DataFrame:
-    """Display frame from stats.response_comparison (or any frame of that shape, keyed by its first
-    column): indexed by the key; '<arm> n/N (%)' per arm, p, test, note."""
-    arms = [c[: -len("_n")] for c in comparison.columns if c.endswith("_n")]
+class Table:
+    """A table for a reader: a frame (its first column names the rows), footnotes, and a caption.
+    Rendered as HTML that wraps (no row numbers, nothing cut short) and as plain text."""
+
+    def __init__(self, frame: pd.DataFrame, notes=(), caption: str = ""):
+        self.frame = frame.reset_index(drop=True)
+        self.notes = [n for n in dict.fromkeys(notes) if n]
+        self.caption = caption
+
+    def _repr_html_(self) -> str:
+        """A plain HTML table whose cells carry their column's name (data-label), so that narrow
+        screens can stack each row as a card (book/static/ln.css) instead of hiding columns."""
+        columns = [str(c) for c in self.frame.columns]
+        head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+        body = "".join(
+            "<tr>" + "".join(f'<td data-label="{html.escape(c)}">{html.escape(_cell(v))}</td>'
+                             for c, v in zip(columns, row)) + "</tr>\n"
+            for row in self.frame.itertuples(index=False))
+        caption = f'<p class="ln-caption">{html.escape(self.caption)}</p>\n' if self.caption else ""
+        notes = "".join(f'<p class="ln-note">{html.escape(n)}</p>\n' for n in self.notes)
+        return (f'<div class="ln-table-wrap">\n{caption}<table class="ln-table">\n<thead><tr>{head}</tr></thead>\n'
+                f"<tbody>\n{body}</tbody>\n</table>\n{notes}</div>")
+
+    def __repr__(self) -> str:
+        with pd.option_context("display.max_colwidth", None, "display.width", 10_000):
+            text = self.frame.to_string(index=False)
+        return "\n".join(x for x in (self.caption, text, *self.notes) if x)
+
+
+def _cell(value) -> str:
+    return "" if value is None or (isinstance(value, float) and value != value) else str(value)
+
+
+def interval(estimate: float, low: float, high: float, decimals: int = 1, scale: float = 1.0) -> str:
+    """'-7.1 (-21.4 to 7.5)': an estimate with its 95% CI ('' when not estimable)."""
+    if any(pd.isna(v) for v in (estimate, low, high)):
+        return ""
+    e, lo, hi = (v * scale for v in (estimate, low, high))
+    return f"{e:.{decimals}f} ({lo:.{decimals}f} to {hi:.{decimals}f})".replace("-", "−")
+
+
+def comparison_table(comparison: pd.DataFrame, arms, key_label: str, key_text=None, mark=None, published=None,
+                     min_cell: int = 0, notes=(), p_text=None) -> Table:
+    """A comparison of two proportions per row (stats.response_comparison, or the same shape):
+    n/N (%) per arm, the risk difference in percentage points and the odds ratio with 95% CIs,
+    p and the test, and, on a reconstructed cohort, the published values with marks.
+
+    `key_text(key)` words the row key; `mark(key, arm_or_None, value)` returns the provenance mark
+    of a percentage (an arm) or of the p-value (None); `published(key)` the published values.
+    `p_text(key, p)` formats a p-value (default format_p). The test is named once, in a note, when
+    every row used the same one. With min_cell > 0, a row with any count below min_cell shows no
+    effect size and no p."""
+    arms = list(arms)
     key = comparison.columns[0]
-    out = pd.DataFrame({key: comparison[key].astype(str).to_numpy()})
-    for arm in arms:
-        out[f"{arm} n/N (%)"] = [n_of_N(k, n, decimals, min_cell) for k, n in
-                                 zip(comparison[f"{arm}_k"], comparison[f"{arm}_n"])]
-    out["p"] = [format_p(p) for p in comparison["p"]]
-    out["test"] = comparison["test"].to_numpy()
-    out["note"] = comparison["note"].to_numpy()
-    return out.set_index(key)
+    rows, test_notes = [], []
+    for r in comparison.to_dict("records"):
+        row = {key_label: key_text(r[key]) if key_text else str(r[key])}
+        hidden = False
+        for arm in arms:
+            k, n = int(r[f"{arm}_k"]), int(r[f"{arm}_n"])
+            hidden |= 0 < k < min_cell or 0 < n - k < min_cell or 0 < n < min_cell
+            cell = n_of_N(k, n, min_cell=min_cell)
+            if mark and n and not (0 < k < min_cell or 0 < n < min_cell):
+                cell += mark(r[key], arm, 100 * k / n)
+            row[f"{labels.arm(arm)}, n/N (%)"] = cell
+        if len(arms) == 2:
+            row["Difference, % points (95% CI)"] = "" if hidden else interval(r["rd"], r["rd_low"], r["rd_high"],
+                                                                             scale=100)
+            row["Odds ratio (95% CI)"] = "" if hidden else interval(r["or"], r["or_low"], r["or_high"], 2)
+            shown = p_text(r[key], r["p"]) if p_text and r["p"] == r["p"] else format_p(r["p"])
+            row["p"] = f"suppressed (n < {min_cell})" if hidden else \
+                shown + (mark(r[key], None, r["p"]) if mark and r["p"] == r["p"] else "")
+            row["Test"] = r["test"]
+        if published:
+            row["Published"] = published(r[key])
+        if r.get("note"):
+            test_notes.append(f"{row[key_label]}: {r['note']}")
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    if "Test" in frame and frame["Test"].nunique() == 1:
+        test_notes.insert(0, f"p: {frame['Test'].iloc[0]}; {arms_text(arms)}.")
+        frame = frame.drop(columns="Test")
+    return Table(frame, [*test_notes, *notes])
+
+
+def arms_text(arms) -> str:
+    """'difference: tacrolimus minus no tacrolimus (Newcombe 95% CI); odds ratio: tacrolimus over ...'."""
+    a, b = (labels.arm(x).lower() for x in arms)
+    return f"difference: {a} minus {b} (Newcombe 95% CI); odds ratio: {a} over {b} (Woolf 95% CI)"
+
+
+def p_beside(p: float, published: float, decimals: int) -> str:
+    """A p-value at three decimals, or at as many more as it takes to round the same way as the
+    value itself at the published precision (0.15497 next to a published 0.15 reads '0.15497', not
+    '0.155')."""
+    for shown in range(3, 8):
+        text = f"{p:.{shown}f}"
+        if rounds_to(float(text), published, decimals) == rounds_to(p, published, decimals):
+            return format_p(p) if shown == 3 else text
+    return text
+
+
+def response_view(comparison: pd.DataFrame, outcome: str, arms, timepoints: dict[str, int], marker=None,
+                  min_cell: int = 0) -> Table:
+    """The response table of one outcome by timepoint and arm, with effect sizes and, on a
+    reconstructed cohort (`marker` a helpers.marks.Marker), marks (with the published value where
+    it differs or is infeasible)."""
+    arms = list(arms)
+    marker = marker.fresh() if marker is not None and marker.active else None
+    versus = " vs ".join(arms)
+
+    def mark(tp, arm, value):
+        if arm is None:
+            return marker.mark(value, "response", "p_value", versus, outcome, tp)
+        return marker.mark(value, "response", "percent", arm, outcome, tp)
+
+    def p_text(tp, p):
+        number = marker.published("response", "p_value", versus, outcome, tp) if marker else []
+        return p_beside(p, number[0].value, number[0].decimals) if number else format_p(p)
+
+    table = comparison_table(comparison, arms, "Timepoint", lambda tp: labels.timepoint(tp, timepoints[tp]),
+                             mark if marker else None, None, min_cell, p_text=p_text)
+    if marker:
+        table.notes += marker.footnotes()
+    return table
+
+
+def differences_sentence(comparisons: dict[str, pd.DataFrame], alpha: float, timepoints: dict[str, int]) -> str:
+    """'At alpha = 0.05: complete response differs at 1 year; ...' (p below alpha), or that none does."""
+    found = []
+    for outcome, comparison in comparisons.items():
+        hits = [labels.timepoint(str(tp), timepoints[str(tp)]) for tp, p in zip(comparison["timepoint"], comparison["p"])
+                if p == p and p < alpha]
+        if hits:
+            found.append(f"{labels.OUTCOMES[outcome].lower()} at {', '.join(hits)}")
+    if not found:
+        return f"No difference between the arms has p < {alpha:g}."
+    return f"p < {alpha:g} for " + "; ".join(found) + " (no correction for multiple comparisons)."

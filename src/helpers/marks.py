@@ -1,0 +1,175 @@
+"""Provenance marks beside the numbers a chapter shows, on a reconstructed cohort.
+
+A computed number that has a published counterpart gets
+
+- ✓ when it rounds to the published value (helpers.provenance says whether that value was a
+  target of the reconstruction or an independent check),
+- ≠ when it differs (the published value is shown beside it),
+- ✗ when the published value is infeasible for any patient-level data;
+
+a number no source publishes gets
+
+- ‡ when it follows from published numbers alone (the sum of published CR and PR counts),
+- † when an assumption of the reconstruction decides it (the footnote names it).
+
+Each table collects the footnotes of the marks it uses. On a real cohort there are no marks.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from . import labels, published
+from .consistency import rounds_to
+from .provenance import roles
+
+SYMBOLS = {"reproduced": "✓", "differs": "≠", "infeasible": "✗", "derived": "‡", "assumed": "†"}
+LEGEND = {
+    "reproduced": "✓ rounds to the published value",
+    "differs": "≠ differs from the published value shown beside it",
+    "infeasible": "✗ the published value, shown beside it, is infeasible for any patient-level data (see the "
+                  "scorecard)",
+    "derived": "‡ not published, but follows from published numbers",
+    "assumed": "† not published: an assumption of the reconstruction decides it",
+}
+
+
+@dataclass
+class Marker:
+    """Marks for one study's numbers; `footnotes()` lists what the marks used so far mean."""
+    pub: published.Study | None
+    reconstructed: bool = True
+    used: dict = field(default_factory=dict)      # kind -> legend line, in order of first use
+    notes: dict = field(default_factory=dict)     # footnote text -> None, in order of first use
+    sources: dict = field(default_factory=dict)   # source ids of the published values compared with
+
+    def __post_init__(self):
+        self.roles = roles(self.pub) if self.pub is not None and self.reconstructed else {}
+
+    def fresh(self) -> "Marker":
+        """A marker for another table: the same study, no footnotes used yet."""
+        return Marker(self.pub, self.reconstructed)
+
+    @property
+    def active(self) -> bool:
+        return self.pub is not None and self.reconstructed
+
+    def published(self, measure: str, statistic: str, group: str = "all", outcome=None, timepoint=None) -> list:
+        """The published numbers with these keys (numbers set aside by a resolution last)."""
+        if not self.active:
+            return []
+        found = [n for n in self.pub.numbers if n.measure == measure and n.statistic == statistic
+                 and _same_group(n.group, group) and n.outcome == outcome and n.timepoint == timepoint]
+        return sorted(found, key=lambda n: n.id in self.pub.set_aside)
+
+    def mark(self, value: float, measure: str, statistic: str, group: str = "all", outcome=None,
+             timepoint=None) -> str:
+        """The mark of a computed value: ' ✓', ' ≠ 87.3', ' ✗', ' ‡', ' †' or '' (real cohort, or missing)."""
+        if not self.active or value != value:
+            return ""
+        numbers = self.published(measure, statistic, group, outcome, timepoint)
+        if numbers:
+            first = numbers[0]
+            self.sources.setdefault(first.source, None)
+            shown = f"{first.value:.{first.decimals}f}"
+            if self.roles[first.id].kind == "infeasible":
+                return self._use("infeasible") + f" (published {shown})"
+            if rounds_to(value, first.value, first.decimals):
+                coarse = statistic in ("p_value", "logrank_p") and first.decimals < 3
+                return self._use("reproduced") + (f" (published {shown})" if coarse else "")
+            return self._use("differs") + f" (published {shown})"
+        return self._unpublished(measure, statistic, group, outcome, timepoint)
+
+    def published_value(self, measure: str, statistic: str, group: str = "all", outcome=None, timepoint=None,
+                        unit: str = "") -> tuple[str, str] | None:
+        """(value as printed, source) of the published number with these keys that the book compares
+        with; another source's different value is added to the footnotes."""
+        numbers = self.published(measure, statistic, group, outcome, timepoint)
+        if not numbers:
+            return None
+        first = numbers[0]
+        for n in numbers[1:]:
+            if n.value != first.value:
+                why = next((r.id for r in self.pub.resolutions if n.id in r.sets_aside or n.id in r.about), "")
+                self.notes.setdefault(f"{n.source} gives {n.value:.{n.decimals}f}{unit} ({labels.group(n.group)})"
+                                      + (f"; set aside (resolution {why})" if n.id in self.pub.set_aside else ""),
+                                      None)
+        return f"{first.value:.{first.decimals}f}{unit}", first.source
+
+    def footnotes(self) -> list[str]:
+        """One line of the marks used (in a fixed order) and their sources, then the notes on
+        assumptions, derivations and other sources."""
+        if not self.used:
+            return list(self.notes)
+        sources = ", ".join(f"{s}: {self.pub.sources[s].short or self.pub.sources[s].citation}" for s in self.sources)
+        legend = "Marks: " + "; ".join(LEGEND[k] for k in LEGEND if k in self.used) + "."
+        return [legend + (f" Sources: {sources}." if sources else ""), *self.notes]
+
+    def mark_mean_sd(self, mean: float, sd: float, measure: str, group: str = "all", timepoint=None) -> str:
+        """One mark for a mean and its SD: the worse of the two (≠ or ✗ before ✓)."""
+        marks = [self.mark(mean, measure, "mean", group, None, timepoint),
+                 self.mark(sd, measure, "sd", group, None, timepoint)]
+        for symbol in ("✗", "≠", "†", "‡", "✓"):
+            found = [m for m in marks if m.strip().startswith(symbol)]
+            if found:
+                return " " + " ".join(m.strip() for m in found) if symbol == "≠" else found[0]
+        return ""
+
+    def unpublished(self, measure: str, outcome=None, timepoint=None) -> str:
+        """The mark of a number no source publishes (' †' with its assumption's footnote, or ' ‡')."""
+        return self._unpublished(measure, "", "all", outcome, timepoint) if self.active else ""
+
+    # --- numbers no source publishes ----------------------------------------------------------------
+    def _use(self, kind: str) -> str:
+        self.used.setdefault(kind, LEGEND[kind])
+        return " " + SYMBOLS[kind]
+
+    def _unpublished(self, measure, statistic, group, outcome, timepoint) -> str:
+        why = self._derivation(measure, statistic, group, outcome, timepoint)
+        if why is None:
+            assumption = self._assumption(measure, outcome, timepoint)
+            why = (f"† {assumption.id}: {assumption.what}" + (f" {assumption.rule}" if assumption.rule else "")
+                   if assumption else "† not published; chosen by the reconstruction")
+            self.notes.setdefault(why, None)
+            return self._use("assumed")
+        self.notes.setdefault(f"‡ {why}", None)
+        return self._use("derived")
+
+    def _derivation(self, measure, statistic, group, outcome, timepoint) -> str | None:
+        """How an unpublished response number follows from published ones, or None."""
+        if measure != "response":
+            return None
+        arms = group.split(" vs ") if " vs " in group else [group]
+        sources = [self._response_source(arm, outcome, timepoint) for arm in arms]
+        if all(s == "published" for s in sources):
+            return ("computed from published counts only" if statistic == "p_value" else
+                    "the sum of the published CR and PR counts" if outcome == "overall" else
+                    "the published overall response minus the published CR")
+        return None
+
+    def _response_source(self, group, outcome, timepoint) -> str:
+        """'published' when the count follows from published percentages alone, else 'assumed'."""
+        def shown(o):
+            return bool(self.published("response", "percent", group, o, timepoint))
+        if shown(outcome):
+            return "published"
+        if outcome == "overall" and shown("CR") and shown("PR"):
+            return "published"
+        if outcome == "PR" and shown("CR") and shown("overall"):
+            return "published"
+        if outcome == "NR" and (shown("overall") or (shown("CR") and shown("PR"))):
+            return "published"
+        return "assumed"
+
+    def _assumption(self, measure: str, outcome, timepoint) -> published.Assumption | None:
+        """The assumption whose `covers` names this number, the most specific key first."""
+        for key in (f"{measure}:{outcome}@{timepoint}", f"{measure}@{timepoint}", f"{measure}:{outcome}", measure):
+            for a in self.pub.assumptions:
+                if key in a.covers:
+                    return a
+        return None
+
+
+def _same_group(a: str, b: str) -> bool:
+    if "+" in a or "+" in b:
+        return sorted(a.split("+")) == sorted(b.split("+"))
+    return a == b

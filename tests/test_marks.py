@@ -1,0 +1,58 @@
+"""helpers.marks on the reconstructed cohort: one example of every mark, and none on a real cohort."""
+from helpers import published
+from helpers.marks import Marker
+
+A, B = published.load("study_a"), published.load("study_b")
+VS = "tacrolimus vs no_tacrolimus"
+
+
+def test_reproduced():
+    assert Marker(A).mark(100 * 45 / 91, "response", "percent", "tacrolimus", "CR", "6m") == " ✓"
+
+
+def test_reproduced_p_printed_coarsely_shows_the_published_value():
+    assert Marker(A).mark(0.0557, "response", "p_value", VS, "overall", "5y") == " ✓ (published 0.1)"
+
+
+def test_differs_shows_the_published_value():
+    assert Marker(A).mark(85.0, "response", "percent", "no_tacrolimus", "overall", "5y") == " ≠ (published 87.3)"
+
+
+def test_infeasible_shows_the_published_value():
+    assert Marker(A).mark(0.075, "response", "p_value", VS, "CR", "2y") == " ✗ (published 0.031)"
+
+
+def test_derived_from_published_counts():
+    marker = Marker(A)
+    assert marker.mark(82.4, "response", "percent", "tacrolimus", "overall", "6m") == " ‡"
+    assert "‡ the sum of the published CR and PR counts" in marker.footnotes()
+
+
+def test_assumed_names_its_assumption():
+    marker = Marker(A)
+    assert marker.mark(58.0, "response", "percent", "tacrolimus", "CR", "3y") == " †"
+    assert any(note.startswith("† unknown_split:") for note in marker.footnotes())
+    other = Marker(A)
+    assert other.mark(25.0, "response", "percent", "tacrolimus", "PR", "1y") == " †"
+    assert any(note.startswith("† overall_response_1y:") for note in other.footnotes())
+
+
+def test_legend_lists_only_the_marks_used_and_their_sources():
+    marker = Marker(A)
+    marker.mark(100 * 45 / 91, "response", "percent", "tacrolimus", "CR", "6m")
+    legend = marker.footnotes()[0]
+    assert legend.startswith("Marks: ✓ rounds to the published value.") and "†" not in legend
+    assert "kjim2025: Kim et al., Korean J Intern Med 2025 (journal paper)" in legend
+
+
+def test_another_sources_value_is_noted():
+    marker = Marker(B)
+    assert marker.mark(29, "n_patients", "count") == " ✓"
+    marker.published_value("n_patients", "count")
+    assert "abstract81 gives 20 (All patients); set aside (resolution n_29_not_20)" in marker.footnotes()
+
+
+def test_no_marks_on_a_real_cohort():
+    marker = Marker(None, reconstructed=False)
+    assert marker.mark(49.5, "response", "percent", "tacrolimus", "CR", "6m") == ""
+    assert marker.footnotes() == []
