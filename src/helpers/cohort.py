@@ -47,8 +47,7 @@ def table_one(cohort, by: str, window: int = WINDOW, min_cell: int = 0) -> pd.Da
     return suppress_counts(table, min_cell) if min_cell else table
 
 
-# Table 1 variables that a study file may publish: column -> (measure, statistics shown, unit)
-PUBLISHED_AS = {"age": ("age", "mean"), "upcr_g_g": ("upcr", "mean"), "egfr": ("egfr", "mean")}
+PUBLISHED_AS = {"age": "age", "upcr_g_g": "upcr", "egfr": "egfr"}   # column -> measure a source may publish
 LEVELS = {"F": "Female", "M": "Male"}
 WARNING = " (warning: expected count < 5)"   # tableone's note on a chi-squared test
 
@@ -71,7 +70,6 @@ def table_one_view(cohort, by: str, groups: list[str], marker=None, window: int 
     rows = []
     marker = marker.fresh() if marker is not None and marker.active else None
     for (variable, level), values in table.iterrows():
-        label = variable.rsplit(",", 1)[0] if variable != "n" else "n"
         column = next((c for name, c in names.items() if variable.startswith(name)), None)
         first = not rows or rows[-1]["_variable"] != variable
         defines = column is not None and _defines_groups(frame, column, by)
@@ -82,7 +80,7 @@ def table_one_view(cohort, by: str, groups: list[str], marker=None, window: int 
         if str(row.get("Test", "")).endswith(WARNING):
             row["Test"] = row["Test"][: -len(WARNING)] + "*"
         if marker:
-            row["Provenance"] = _provenance(marker, frame, by, present, column, label) if first else ""
+            row["Provenance"] = _provenance(marker, frame, by, present, column) if first else ""
         rows.append(row)
     shown = pd.DataFrame(rows).drop(columns="_variable")
     notes = ["Mean (SD) or median [Q1, Q3]; n (%). p: the test named beside it (tableone); * an expected "
@@ -113,7 +111,7 @@ def _defines_groups(frame: pd.DataFrame, column: str, by: str) -> bool:
     return bool((pd.crosstab(frame[column], frame[by]).gt(0).sum(axis=1) == 1).all())
 
 
-def _provenance(marker, frame: pd.DataFrame, by: str, groups: list[str], column: str | None, label: str) -> str:
+def _provenance(marker, frame: pd.DataFrame, by: str, groups: list[str], column: str | None) -> str:
     """'✓ 27.9 ± 8.2 (abstract81)' for a published variable, '† age' for an assumed one."""
     parts = []
     unions = sorted({n.group for n in marker.pub.numbers if "+" in n.group}) if column is None else []
@@ -128,7 +126,7 @@ def _provenance(marker, frame: pd.DataFrame, by: str, groups: list[str], column:
             measure, shown = "tacrolimus_monotherapy", [("count", int(rows["maintenance"].eq("tacrolimus").sum()))]
         elif column in PUBLISHED_AS:
             values = rows[column].dropna()
-            measure, shown = PUBLISHED_AS[column][0], [("mean", values.mean()), ("sd", values.std(ddof=1))]
+            measure, shown = PUBLISHED_AS[column], [("mean", values.mean()), ("sd", values.std(ddof=1))]
         else:
             break
         timepoint = "baseline" if measure in ("age", "upcr", "egfr") else None

@@ -79,8 +79,7 @@ def event_table(times: dict[str, pd.DataFrame], tests: dict[str, dict], arms, ma
                 cell += marker.mark(100 * k / n, name, "percent", arm)
             row[f"{labels.arm(arm)}, events/N (%)"] = cell
         p = tests[name]["p"]
-        published = marker.published("poor_outcome" if name == "poor_outcome" else name, "logrank_p", versus) \
-            if marker else []
+        published = marker.published(name, "logrank_p", versus) if marker else []
         row["p (log-rank)"] = (tables.p_beside(p, published[0].value, published[0].decimals) if published
                                else tables.format_p(p)) + (marker.mark(p, name, "logrank_p", versus) if marker else "")
         rows.append(row)

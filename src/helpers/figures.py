@@ -16,7 +16,6 @@ from matplotlib.transforms import blended_transform_factory
 from . import labels, schema
 from .proportions import proportion_ci
 
-OUTCOME_LABELS = {"CR": "Complete response", "PR": "Partial response", "overall": "Overall response (CR or PR)"}
 RESPONSE_COLOURS = {"CR": "#1b7837", "PR": "#7fbf7b", "NR": "#d9d9d9"}
 KM_MIN_AT_RISK = 10     # Kaplan-Meier curves stop where fewer patients than this remain at risk
 
@@ -70,7 +69,7 @@ def response_over_time(summary: pd.DataFrame, outcome: str, arms, timepoints: di
                     color=colours[arm], label=labels.arm(arm))
     _months_axis(ax, timepoints)
     ax.set_ylim(0, 105)
-    ax.set_ylabel(f"{OUTCOME_LABELS.get(outcome, outcome)}, % of evaluated")
+    ax.set_ylabel(f"{labels.OUTCOMES.get(outcome, outcome)}, % of evaluated")
     ax.legend(title="Points: k/N evaluated; bars: 95% CI", fontsize=8, title_fontsize=8, loc="lower right")
     return fig
 
