@@ -169,8 +169,6 @@ CASES = {
     # header
     "missing-column": Case(drop_column("labs.csv", "upcr_g_g"), "labs.csv", 1, "upcr_g_g",
                            "required column missing; expected columns: patient_id,day,upcr_g_g,"),
-    "unknown-column": Case(add_column("events.csv", "note", "x"), "events.csv", 1, "note",
-                           "unknown column; expected columns: patient_id,day,event,category"),
     "duplicated-column": Case(edit_lines("events.csv", lambda ls: ls.__setitem__(0, ls[0] + ",day")),
                               "events.csv", 1, "day", "column appears more than once"),
     # cell types and ranges
@@ -304,3 +302,103 @@ def test_header_only_events_is_a_cohort_without_events(valid_cohort: Path):
     cohort = load(valid_cohort)
     assert cohort.events.empty
     assert list(cohort.events.columns) == [f.name for f in schema.EVENTS]
+
+
+# --------------------------------------------------------------------------- the data hospitals have
+
+def test_extra_columns_are_kept_out_and_reported(valid_cohort: Path):
+    add_column("labs.csv", "hba1c", "5.5")(valid_cohort)
+    cohort = load(valid_cohort)
+    assert "hba1c" not in cohort.labs.columns
+    assert any("hba1c" in note and "not used" in note for note in cohort.notes)
+
+
+def _with_dates(folder: Path) -> None:
+    """The valid cohort with a baseline date per patient and dates instead of day numbers."""
+    patients = pd.read_csv(folder / "patients.csv", dtype=str, keep_default_na=False)
+    start = {"P01": "2019-11-07", "P02": "2020-01-31", "P03": "2021-06-01"}
+    patients["baseline_date"] = patients["patient_id"].map(start)
+    patients["last_followup_date"] = [
+        (pd.Timestamp(start[p]) + pd.Timedelta(days=int(d))).date().isoformat()
+        for p, d in zip(patients["patient_id"], patients.pop("last_followup_day"))]
+    patients.to_csv(folder / "patients.csv", index=False, lineterminator="\n")
+    for name in ("labs.csv", "events.csv"):
+        frame = pd.read_csv(folder / name, dtype=str, keep_default_na=False)
+        frame["date"] = [(pd.Timestamp(start[p]) + pd.Timedelta(days=int(d))).date().isoformat()
+                         for p, d in zip(frame["patient_id"], frame.pop("day"))]
+        frame.to_csv(folder / name, index=False, lineterminator="\n")
+
+
+def test_dates_become_days_since_the_baseline_date(valid_cohort: Path, tmp_path: Path):
+    expected = load(valid_cohort)
+    _with_dates(valid_cohort)
+    cohort = load(valid_cohort)
+    assert cohort.labs["day"].tolist() == expected.labs["day"].tolist()
+    assert cohort.events["day"].tolist() == expected.events["day"].tolist()
+    assert cohort.patients["last_followup_day"].tolist() == expected.patients["last_followup_day"].tolist()
+
+
+@pytest.mark.parametrize("edit,phrase", [
+    (set_cell("labs.csv", 2, "date", "07/11/2019"), "'07/11/2019' is not a date (YYYY-MM-DD)"),
+    (set_cell("labs.csv", 2, "date", "2019-11-01"), "is before the patient's baseline_date (2019-11-07)"),
+    (set_cell("patients.csv", 2, "baseline_date", ""), "has no baseline_date"),
+])
+def test_bad_dates_are_named(valid_cohort: Path, edit, phrase):
+    _with_dates(valid_cohort)
+    edit(valid_cohort)
+    with pytest.raises(DataError) as info:
+        load(valid_cohort)
+    assert any(phrase in p.message for p in info.value.problems), str(info.value)
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".parquet"])
+def test_excel_and_parquet_load_like_csv(valid_cohort: Path, suffix):
+    expected = load(valid_cohort)
+    for name in ("patients", "labs", "events"):
+        frame = pd.read_csv(valid_cohort / f"{name}.csv", dtype=str, keep_default_na=False)
+        (valid_cohort / f"{name}.csv").unlink()
+        if suffix == ".xlsx":
+            frame.to_excel(valid_cohort / f"{name}.xlsx", index=False)
+        else:
+            frame.replace("", None).to_parquet(valid_cohort / f"{name}.parquet", index=False)
+    cohort = load(valid_cohort)
+    for name in ("patients", "labs", "events"):
+        pd.testing.assert_frame_equal(getattr(cohort, name), getattr(expected, name))
+    (valid_cohort / f"labs{suffix}").unlink()
+    with pytest.raises(DataError, match="labs.csv: file not found"):
+        load(valid_cohort)
+
+
+def test_every_problem_in_one_pass(valid_cohort: Path):
+    set_cell("patients.csv", 2, "age", "thirty")(valid_cohort)
+    set_cell("labs.csv", 3, "upcr_g_g", "abc")(valid_cohort)
+    set_cell("events.csv", 2, "event", "fell")(valid_cohort)
+    with pytest.raises(DataError) as info:
+        load(valid_cohort)
+    files = {Path(p.file).name for p in info.value.problems}
+    assert files == {"patients.csv", "labs.csv", "events.csv"}
+
+
+def test_nothing_after_death_and_arms_belong_to_their_study(valid_cohort: Path):
+    edit_lines("events.csv", lambda ls: ls.insert(-1, "P01,100,death,"))(valid_cohort)   # P01 has labs at 180
+    set_cell("patients.csv", 2, "study", "study_a")(valid_cohort)
+    set_cell("patients.csv", 2, "arm", "multitarget")(valid_cohort)
+    with pytest.raises(DataError) as info:
+        load(valid_cohort)
+    messages = [str(p) for p in info.value.problems]
+    assert any("labs.csv, line 4, column 'day': day 180 is after the patient's death (day 100)" in m for m in messages)
+    assert any("'multitarget' is not an arm of study_a (tacrolimus, no_tacrolimus)" in m for m in messages)
+
+
+@pytest.mark.parametrize("text", ["1_200", "１２", "0x10"])
+def test_numbers_are_plain_ascii(valid_cohort: Path, text):
+    set_cell("labs.csv", 2, "upcr_g_g", text)(valid_cohort)
+    with pytest.raises(DataError, match="is not a number"):
+        load(valid_cohort)
+
+
+def test_a_folder_named_like_a_table_is_said_to_be_a_folder(valid_cohort: Path):
+    (valid_cohort / "labs.csv").unlink()
+    (valid_cohort / "labs.csv").mkdir()
+    with pytest.raises(DataError, match="labs.csv: is a folder, not a file"):
+        load(valid_cohort)

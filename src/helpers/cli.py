@@ -61,6 +61,8 @@ def _validate(args) -> int:
         return 2
     print(f"{args.folder}: valid: {len(cohort.patients)} patients, {len(cohort.labs)} lab rows, "
           f"{len(cohort.events)} events")
+    for note in cohort.notes:
+        print(f"note: {note}")
     return 0
 
 

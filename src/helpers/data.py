@@ -1,37 +1,47 @@
-"""Load and validate a cohort folder (patients.csv, labs.csv, events.csv).
+"""Load and validate a cohort folder (patients, labs, events).
 
-`load(path)` returns a `Cohort` or raises `DataError`, whose message names the
-file, the line (as a text editor counts them: the header is line 1), the
-column and what was expected. Inputs are only read, never written.
+`load(path)` returns a `Cohort` or raises `DataError`, whose message names the file, the line
+(as a text editor counts them: the header is line 1; in a spreadsheet, its row), the column and
+what was expected, for every problem found in one pass (the first MAX_PROBLEMS_SHOWN shown).
+
+Each table is a CSV (UTF-8), an Excel workbook (.xlsx, first sheet, read with openpyxl) or a
+Parquet file (pyarrow). Days may be given as ISO dates instead (`date`, `last_followup_date`),
+converted to days since the patient's `baseline_date`. Columns the format does not use are kept
+out of the analysis and reported as notes, not rejected. Inputs are only read, never written.
 """
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 import pandera.errors
 
-from . import schema
+from . import published, schema
+from .paths import PUBLISHED_DIR
 
 MAX_LINE_CHARS = 10_000
 MAX_PROBLEMS_SHOWN = 50
+ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
 
 @dataclass(frozen=True)
 class Problem:
     file: str
-    line: int | None  # 1-based line in the file; None for whole-file problems
+    line: int | None  # 1-based line (CSV) or row (spreadsheet) in the file; None for whole-file problems
     column: str | None
     message: str
+    unit: str = "line"
 
     def __str__(self) -> str:
         where = self.file
         if self.line is not None:
-            where += f", line {self.line}"
+            where += f", {self.unit} {self.line}"
         if self.column is not None:
             where += f", column '{self.column}'"
         return f"{where}: {self.message}"
@@ -54,45 +64,140 @@ class Cohort:
     labs: pd.DataFrame
     events: pd.DataFrame
     path: Path | None = field(default=None, compare=False)
+    notes: list[str] = field(default_factory=list, compare=False)   # columns not used, and the like
+
+
+@dataclass
+class _Raw:
+    """One table as read: its header, its rows as text, and where each row stands in the file."""
+    label: str
+    header: list[str]
+    rows: list[list[str]]
+    lines: list[int]
+    unit: str = "line"
 
 
 def load(path: str | Path) -> Cohort:
     """Read and validate the cohort folder at `path`."""
     folder = Path(path)
     if not folder.is_dir():
-        raise DataError([Problem(str(folder), None, None, "is not a folder with patients.csv, labs.csv, events.csv")])
-    frames, problems = {}, []
+        raise DataError([Problem(str(folder), None, None, "is not a folder with patients.csv, labs.csv, events.csv "
+                                 "(or .xlsx, .parquet)")])
+    problems, notes, raws = [], [], {}
     for name in schema.FILES:
         try:
-            frames[name] = read_table(folder / name)
+            raws[name] = _read(_locate(folder, name))
         except DataError as err:
             problems.extend(err.problems)
+    baseline_dates, frames = {}, {}
+    for name in schema.FILES:             # patients first: the other tables' dates need its baseline dates
+        if name not in raws:
+            continue
+        raw = raws[name]
+        found, used, unused = _columns(raw, name)
+        problems += found
+        if unused:
+            notes.append(f"{raw.label}: column(s) {', '.join(unused)} not used by the analysis")
+        if found:
+            continue
+        rows = [[row[used[f.name]] if used.get(f.name) is not None else "" for f in schema.FILES[name]]
+                for row in raw.rows]
+        problems += _dates_to_days(raw, name, used, rows, baseline_dates)
+        frame, found = _typed_frame(raw, schema.FILES[name], rows)
+        problems += found
+        if frame is None:
+            continue
+        found = _validate(raw, name, frame)
+        problems += found
+        if not found:
+            frame.attrs["lines"], frame.attrs["unit"], frame.attrs["label"] = raw.lines, raw.unit, raw.label
+            frames[name] = frame
+    if len(frames) == len(schema.FILES):
+        problems += _cross_checks(frames)
     if problems:
         raise DataError(problems)
-    problems = _cross_checks(folder, frames)
-    if problems:
-        raise DataError(problems)
-    return Cohort(frames["patients.csv"], frames["labs.csv"], frames["events.csv"], folder)
+    return Cohort(frames["patients.csv"], frames["labs.csv"], frames["events.csv"], folder, notes)
 
 
 def read_table(file: Path) -> pd.DataFrame:
-    """Read one CSV of the format (its name says which), checked cell by cell."""
-    fields = schema.FILES[file.name]
-    rows, lines = _read_rows(file, fields)
-    frame = _typed_frame(file, fields, rows, lines)
-    _validate(file, frame, lines)
-    frame.attrs["lines"] = lines  # line number in the file of each row, for later messages
+    """Read one table of the format on its own (its name says which), checked cell by cell."""
+    name = Path(file).stem + ".csv"
+    raw = _read(Path(file))
+    found, used, _ = _columns(raw, name)
+    if found:
+        raise DataError(found)
+    rows = [[row[used[f.name]] if used.get(f.name) is not None else "" for f in schema.FILES[name]]
+            for row in raw.rows]
+    frame, found = _typed_frame(raw, schema.FILES[name], rows)
+    found += _validate(raw, name, frame) if frame is not None else []
+    if found:
+        raise DataError(found)
+    frame.attrs["lines"] = raw.lines
     return frame
 
 
-def _read_rows(file: Path, fields) -> tuple[list[list[str]], list[int]]:
+# --- finding and reading the files -------------------------------------------------------------
+
+def _locate(folder: Path, name: str) -> Path:
+    stem = Path(name).stem
+    candidates = [folder / f"{stem}{ext}" for ext in schema.FORMATS]
+    present = [c for c in candidates if c.exists()]
+    if not present:
+        raise DataError([Problem(str(folder / name), None, None,
+                                 f"file not found (nor {stem}.xlsx, {stem}.parquet)")])
+    if len(present) > 1:
+        raise DataError([Problem(str(folder / stem), None, None, "given twice: " + ", ".join(p.name for p in present)
+                                 + "; keep one")])
+    if not present[0].is_file():
+        raise DataError([Problem(str(present[0]), None, None, "is a folder, not a file")])
+    return present[0]
+
+
+def _read(file: Path) -> _Raw:
+    if file.suffix == ".csv":
+        return _read_csv(file)
+    try:
+        frame = (pd.read_excel(file, sheet_name=0, dtype=object, header=None, engine="openpyxl")
+                 if file.suffix == ".xlsx" else pd.read_parquet(file))
+    except Exception as err:  # noqa: BLE001 - any reader failure is the file's problem, said in words
+        raise DataError([Problem(str(file), None, None, f"cannot be read as {file.suffix[1:]}: "
+                                 f"{type(err).__name__}: {_short(str(err), 120)}")]) from None
+    if file.suffix == ".xlsx":
+        if frame.empty:
+            raise DataError([Problem(str(file), None, None, "the first sheet is empty")])
+        header, body, first = [_text(v) for v in frame.iloc[0]], frame.iloc[1:], 2
+    else:
+        header, body, first = [str(c) for c in frame.columns], frame, 2
+    rows, lines = [], []
+    for i, values in enumerate(body.itertuples(index=False)):
+        cells = [_text(v) for v in values]
+        if any(cells):
+            rows.append(cells)
+            lines.append(first + i)
+    return _Raw(str(file), header, rows, lines, "row")
+
+
+def _text(value) -> str:
+    """A spreadsheet or Parquet cell as the text a CSV would hold (dates as ISO dates)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT:
+        return ""
+    if isinstance(value, pd.Timestamp):
+        value = value.to_pydatetime()
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _read_csv(file: Path) -> _Raw:
     label = str(file)
-    if not file.is_file():
-        raise DataError([Problem(label, None, None, "file not found")])
     raw = file.read_bytes()
     if not raw.strip():
         raise DataError([Problem(label, None, None, "file is empty; expected a header line: "
-                                 + ",".join(f.name for f in fields))])
+                                 + ",".join(f.name for f in schema.FILES[file.name]))])
     if raw.startswith(b"\xef\xbb\xbf"):
         raise DataError([Problem(label, 1, None, "starts with a byte-order mark (BOM); save as UTF-8 without BOM")])
     try:
@@ -101,18 +206,17 @@ def _read_rows(file: Path, fields) -> tuple[list[list[str]], list[int]]:
         line = raw[: err.start].count(b"\n") + 1
         raise DataError([Problem(label, line, None,
                                  f"byte 0x{raw[err.start]:02x} is not UTF-8; save the file as UTF-8")]) from None
-    for number, line_text in enumerate(text.splitlines(), 1):
+    for number, line_text in enumerate(text.split("\n"), 1):
         if len(line_text) > MAX_LINE_CHARS:
             raise DataError([Problem(label, number, None,
                                      f"line is {len(line_text):,} characters long (at most {MAX_LINE_CHARS:,})")])
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    rows, lines, problems = [], [], []
     try:
-        header = next(reader)
-        expected = [f.name for f in fields]
-        header_problems = _check_header(label, header, expected)
-        if header_problems:
-            raise DataError(header_problems)
-        rows, lines, problems = [], [], []
+        header = [h.strip() for h in next(reader)]
+        duplicated = sorted({n for n in header if n and header.count(n) > 1})
+        if duplicated:   # said before the rows, which would all seem to have a field too few
+            raise DataError([Problem(label, 1, ", ".join(duplicated), "column appears more than once")])
         for row in reader:
             if not row or all(not cell.strip() for cell in row):
                 continue  # blank line
@@ -121,39 +225,104 @@ def _read_rows(file: Path, fields) -> tuple[list[list[str]], list[int]]:
                                         f"has {len(row)} fields, expected {len(header)} ({','.join(header)});"
                                         " the line may be truncated or have a stray comma"))
                 continue
-            rows.append([row[header.index(name)].strip() for name in expected])
+            rows.append([cell.strip() for cell in row])
             lines.append(reader.line_num)
     except csv.Error as err:
         raise DataError([Problem(label, reader.line_num, None, f"is not valid CSV ({err})")]) from None
     if problems:
         raise DataError(problems)
-    return rows, lines
+    return _Raw(label, header, rows, lines)
 
 
-def _check_header(label: str, header: list[str], expected: list[str]) -> list[Problem]:
-    names = [h.strip() for h in header]
+def _columns(raw: _Raw, name: str) -> tuple[list[Problem], dict[str, int | None], list[str]]:
+    """(problems, {format column or its date alternative: position}, columns not used)."""
+    expected = [f.name for f in schema.FILES[name]]
+    dates = schema.DATE_COLUMNS.get(name, {})
+    optional = {date for date, _ in dates.values()} | ({schema.BASELINE_DATE.name} if name == "patients.csv" else set())
+    names = raw.header
     problems = []
-    missing = [n for n in expected if n not in names]
-    extra = [n for n in names if n not in expected]
-    duplicated = sorted({n for n in names if names.count(n) > 1})
-    if missing:
-        problems.append(Problem(label, 1, ", ".join(missing), "required column missing; expected columns: "
-                                + ",".join(expected)))
-    if extra:
-        problems.append(Problem(label, 1, ", ".join(extra), "unknown column; expected columns: "
-                                + ",".join(expected)))
+    duplicated = sorted({n for n in names if n and names.count(n) > 1})
     if duplicated:
-        problems.append(Problem(label, 1, ", ".join(duplicated), "column appears more than once"))
-    if not problems and header != names:
-        header[:] = names
+        problems.append(Problem(raw.label, 1, ", ".join(duplicated), "column appears more than once", raw.unit))
+    used: dict[str, int | None] = {}
+    missing = []
+    for column in expected:
+        if column in names:
+            used[column] = names.index(column)
+        elif column in dates and dates[column][0] in names:
+            used[column] = None
+            used[dates[column][0]] = names.index(dates[column][0])
+        else:
+            missing.append(column + (f" (or {dates[column][0]})" if column in dates else ""))
+    for column in optional:
+        if column in names and column not in used:
+            used[column] = names.index(column)
+    if missing:
+        alternatives = [f"{date} for {day}" for day, (date, _) in dates.items()]
+        problems.append(Problem(raw.label, 1, ", ".join(c.split(" ")[0] for c in missing),
+                                "required column missing; expected columns: " + ",".join(expected)
+                                + (f" (dates may stand in: {', '.join(alternatives)})" if alternatives else ""),
+                                raw.unit))
+    unused = [n for n in names if n and n not in used and n not in duplicated]
+    return problems, used, unused
+
+
+def _dates_to_days(raw: _Raw, name: str, used: dict, rows: list[list[str]], baseline: dict) -> list[Problem]:
+    """Fill day columns from date columns (in place); record patients' baseline dates."""
+    problems = []
+    fields = [f.name for f in schema.FILES[name]]
+    if name == "patients.csv" and schema.BASELINE_DATE.name in used:
+        at = used[schema.BASELINE_DATE.name]
+        for row, cells, line in zip(rows, raw.rows, raw.lines):
+            text = cells[at]
+            if text:
+                day = _date(text)
+                if day is None:
+                    problems.append(Problem(raw.label, line, "baseline_date", f"'{_short(text)}' is not a date "
+                                            "(YYYY-MM-DD)", raw.unit))
+                else:
+                    baseline[row[0]] = day
+    for day_column, (date_column, _) in schema.DATE_COLUMNS.get(name, {}).items():
+        if used.get(day_column) is not None or date_column not in used:
+            continue
+        j, at = fields.index(day_column), used[date_column]
+        for row, cells, line in zip(rows, raw.rows, raw.lines):
+            text, pid = cells[at], row[0]
+            if not text:
+                continue
+            date = _date(text)
+            if date is None:
+                problems.append(Problem(raw.label, line, date_column, f"'{_short(text)}' is not a date (YYYY-MM-DD)",
+                                        raw.unit))
+            elif pid not in baseline:
+                problems.append(Problem(raw.label, line, date_column, f"patient '{_short(pid)}' has no baseline_date "
+                                        "in patients, so this date cannot be turned into a day", raw.unit))
+            elif (date - baseline[pid]).days < 0:
+                problems.append(Problem(raw.label, line, date_column, f"{text} is before the patient's baseline_date "
+                                        f"({baseline[pid].isoformat()})", raw.unit))
+            else:
+                row[j] = str((date - baseline[pid]).days)
     return problems
 
+
+def _date(text: str) -> dt.date | None:
+    if not ISO_DATE.match(text):
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+# --- cells and checks --------------------------------------------------------------------------
 
 def _parse(cell: str, kind: str):
     if cell == "":
         return None
     if kind == "str":
         return cell
+    if not re.fullmatch(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?", cell):   # ASCII digits only: no "1_200"
+        raise ValueError
     if kind == "int":
         number = float(cell)  # accepts "12" and "12.0"; "12.5" is rejected below
         if not number.is_integer() or abs(number) >= 2**63:  # beyond Int64: "1e30" would crash pandas
@@ -165,78 +334,98 @@ def _parse(cell: str, kind: str):
     return number
 
 
-def _typed_frame(file: Path, fields, rows, lines) -> pd.DataFrame:
-    label = str(file)
+def _typed_frame(raw: _Raw, fields, rows) -> tuple[pd.DataFrame | None, list[Problem]]:
     problems, columns = [], {}
     for j, f in enumerate(fields):
         values = []
-        for row, line in zip(rows, lines):
+        for row, line in zip(rows, raw.lines):
             cell = row[j]
             try:
                 value = _parse(cell, f.kind)
             except ValueError:
-                problems.append(Problem(label, line, f.name, f"'{_short(cell)}' is not {f.expected()}"))
+                problems.append(Problem(raw.label, line, f.name, f"'{_short(cell)}' is not {f.expected()}", raw.unit))
                 value = None
             if value is None and f.required and cell == "":
-                problems.append(Problem(label, line, f.name, f"is empty; expected {f.expected()}"))
+                problems.append(Problem(raw.label, line, f.name, f"is empty; expected {f.expected()}", raw.unit))
             values.append(value)
         dtype = {"str": "object", "int": "Int64", "float": "float64"}[f.kind]
         columns[f.name] = pd.Series(values, dtype=dtype) if f.kind != "float" else pd.Series(
             [math.nan if v is None else v for v in values], dtype=dtype)
     if problems:
-        raise DataError(problems)
+        return None, problems
     frame = pd.DataFrame(columns)
-    if frame.empty and file.name != "events.csv":  # a cohort may have no events; never no patients or labs
-        raise DataError([Problem(label, None, None, "has a header but no data rows")])
-    return frame
+    if frame.empty and not raw.label.endswith(("events.csv", "events.xlsx", "events.parquet")):
+        return None, [Problem(raw.label, None, None, "has a header but no data rows")]
+    return frame, []
 
 
-def _validate(file: Path, frame: pd.DataFrame, lines: list[int]) -> None:
+def _validate(raw: _Raw, name: str, frame: pd.DataFrame) -> list[Problem]:
     try:
-        schema.dataframe_schema(file.name).validate(frame, lazy=True)
+        schema.dataframe_schema(name).validate(frame, lazy=True)
     except pandera.errors.SchemaErrors as err:
-        fields = {f.name: f for f in schema.FILES[file.name]}
+        fields = {f.name: f for f in schema.FILES[name]}
         problems = []
-        cases = err.failure_cases
-        for case in cases.itertuples(index=False):
+        for case in err.failure_cases.itertuples(index=False):
             index = case.index
-            line = lines[int(index)] if index is not None and not pd.isna(index) else None
+            line = raw.lines[int(index)] if index is not None and not pd.isna(index) else None
             column = case.column if isinstance(case.column, str) else None
             check = str(case.check)
             if check.startswith("field_uniqueness") or check.startswith("multiple_fields_uniqueness") \
                     or "duplicate" in check:
-                keys = schema.KEYS[file.name]
+                keys = schema.KEYS[name]
                 message = f"duplicate {' + '.join(keys)}: each must appear once"
                 column = ", ".join(keys)
             elif column in fields:
                 message = f"'{_short(str(case.failure_case))}' is not {fields[column].expected()}"
             else:
                 message = f"failed check {check}: {case.failure_case}"
-            problems.append(Problem(str(file), line, column, message))
+            problems.append(Problem(raw.label, line, column, message, raw.unit))
         # one message per (line, column): pandera may report a row once per failed check
         unique = list(dict.fromkeys(problems))
         unique.sort(key=lambda p: (p.line or 0, p.column or ""))
-        raise DataError(unique) from None
+        return unique
+    return []
 
 
-def _cross_checks(folder: Path, frames: dict[str, pd.DataFrame]) -> list[Problem]:
+def _cross_checks(frames: dict[str, pd.DataFrame]) -> list[Problem]:
+    """Across tables: known patients, nothing after the end of follow-up or after a death, adverse
+    events with a category, and arms that belong to their study (when its study file names them)."""
     patients, labs, events = frames["patients.csv"], frames["labs.csv"], frames["events.csv"]
     known = set(patients["patient_id"])
     followup = dict(zip(patients["patient_id"], patients["last_followup_day"]))
+    deaths = events[events["event"] == "death"].groupby("patient_id")["day"].min().to_dict()
     problems = []
-    for name, frame in (("labs.csv", labs), ("events.csv", events)):
-        label = str(folder / name)
+    for frame in (labs, events):
+        label, unit = frame.attrs["label"], frame.attrs["unit"]
         for line, pid, day in zip(frame.attrs["lines"], frame["patient_id"], frame["day"]):
             if pid not in known:
-                problems.append(Problem(label, line, "patient_id",
-                                        f"patient '{_short(pid)}' is not in patients.csv"))
+                problems.append(Problem(label, line, "patient_id", f"patient '{_short(pid)}' is not in "
+                                        f"{Path(patients.attrs['label']).name}", unit))
             elif day > followup[pid]:
                 problems.append(Problem(label, line, "day",
-                                        f"day {day} is after the patient's last_followup_day ({followup[pid]})"))
+                                        f"day {day} is after the patient's last_followup_day ({followup[pid]})", unit))
+            elif pid in deaths and day > deaths[pid]:
+                problems.append(Problem(label, line, "day", f"day {day} is after the patient's death (day "
+                                        f"{deaths[pid]})", unit))
     ae = events["event"] == "adverse_event"
     for i in events.index[ae & events["category"].isna()]:
-        problems.append(Problem(str(folder / "events.csv"), events.attrs["lines"][i], "category",
-                                "is empty; an adverse_event needs its category"))
+        problems.append(Problem(events.attrs["label"], events.attrs["lines"][i], "category",
+                                "is empty; an adverse_event needs its category", events.attrs["unit"]))
+    problems += _arms_of_studies(patients)
+    return problems
+
+
+def _arms_of_studies(patients: pd.DataFrame) -> list[Problem]:
+    """Arms that do not belong to their study, when data/published/<study>.yaml names its arms."""
+    problems = []
+    for study, rows in patients.groupby("study", sort=False):
+        if not (PUBLISHED_DIR / f"{study}.yaml").exists():
+            continue
+        arms = published.load(study).arms
+        for line, arm in zip([patients.attrs["lines"][i] for i in rows.index], rows["arm"]):
+            if arm not in arms:
+                problems.append(Problem(patients.attrs["label"], line, "arm", f"'{arm}' is not an arm of {study} "
+                                        f"({', '.join(arms)})", patients.attrs["unit"]))
     return problems
 
 
@@ -247,18 +436,21 @@ def _short(text: str, limit: int = 40) -> str:
 
 
 def cohort_folders(path: str | Path) -> list[Path]:
-    """The cohort folders under `path`: itself when it holds patients.csv, else its sub-folders that do."""
+    """The cohort folders under `path`: itself when it holds a patients file, else its sub-folders that do."""
     folder = Path(path)
-    if (folder / "patients.csv").exists():
+
+    def holds(f: Path) -> bool:
+        return any((f / f"patients{ext}").exists() for ext in schema.FORMATS)
+    if holds(folder):
         return [folder]
-    return sorted(p for p in folder.iterdir() if (p / "patients.csv").exists()) if folder.is_dir() else []
+    return sorted(p for p in folder.iterdir() if holds(p)) if folder.is_dir() else []
 
 
 def validate_tree(path: str | Path) -> list[Path]:
     """Load every cohort folder under `path`; DataError lists the problems of all of them."""
     folders = cohort_folders(path)
     if not folders:
-        raise DataError([Problem(str(path), None, None, "holds no cohort folder (patients.csv, labs.csv, events.csv)")])
+        raise DataError([Problem(str(path), None, None, "holds no cohort folder (patients, labs, events files)")])
     problems = []
     for folder in folders:
         try:

@@ -329,7 +329,13 @@ def _parameters_md(params: Params, default: Params) -> str:
 def _dictionary_md() -> str:
     from . import schema
 
-    parts = []
+    parts = ["Each table may be a CSV file (UTF-8), an Excel workbook (`.xlsx`, first sheet) or a Parquet file, "
+             "named `patients`, `labs` and `events`. Columns not listed here are kept out of the analysis and "
+             "reported as notes.\n",
+             "**Dates instead of days.** Give `baseline_date` (YYYY-MM-DD) in `patients`, and then "
+             + ", ".join(f"`{date}` instead of `{day}` in `{file}`" for file, columns in schema.DATE_COLUMNS.items()
+                         for day, (date, _) in columns.items())
+             + ": each date becomes the number of days since the patient's baseline date.\n"]
     for filename, columns in schema.FILES.items():
         key = schema.KEYS[filename]
         parts.append(f"## `{filename}`\n")

@@ -80,6 +80,17 @@ EVENTS = (
 
 FILES = {"patients.csv": PATIENTS, "labs.csv": LABS, "events.csv": EVENTS}
 KEYS = {"patients.csv": ["patient_id"], "labs.csv": ["patient_id", "day"], "events.csv": None}
+FORMATS = (".csv", ".xlsx", ".parquet")   # a table may be given as any one of these
+
+# Dates instead of day numbers: a column of ISO dates (YYYY-MM-DD) may stand in for a day column;
+# it is converted to days since the patient's baseline_date (patients.csv), which it then needs.
+BASELINE_DATE = Field("baseline_date", "str", "Date of baseline (day 0), needed when dates are given",
+                      "YYYY-MM-DD", required=False)
+DATE_COLUMNS = {  # file -> {day column: (date column, description)}
+    "patients.csv": {"last_followup_day": ("last_followup_date", "Last date observed")},
+    "labs.csv": {"day": ("date", "Date of the visit")},
+    "events.csv": {"day": ("date", "Date of the event")},
+}
 
 
 def _column(field: Field) -> pa.Column:
