@@ -44,3 +44,23 @@ def test_check_shows_study_b_overall_upcr_reproduced_from_rows(tmp_path):
 def test_the_template_cohort_is_valid():
     out = run("validate", str(REPO_ROOT / "data" / "template"))
     assert out.returncode == 0, out.stderr
+
+
+def test_the_check_and_the_book_compute_the_same_numbers():
+    """One measure layer: the check command's value for every published number equals the one the
+    notebooks wrote for the book (when `make test` has built it)."""
+    import math
+
+    from helpers import check, data, results, scorecard
+    from helpers.paths import RECONSTRUCTED_DIR
+    staged = REPO_ROOT / "_build" / "staging" / "default" / "results"
+    if not staged.exists():
+        import pytest
+        pytest.skip("the default book is not built (make test builds it)")
+    studies = [published.load(s) for s in published.STUDIES]
+    book = scorecard.build(results.read_all(staged), studies).set_index(["study", "id"])
+    for pub in studies:
+        checked = check.compare(pub, data.load(RECONSTRUCTED_DIR / pub.study)).set_index("id")
+        for number in pub.numbers:
+            a, b = book.loc[(pub.study, number.id), "computed"], checked.loc[number.id, "computed"]
+            assert (math.isnan(a) and math.isnan(b)) or math.isclose(a, b, rel_tol=1e-9), (number.id, a, b)

@@ -48,7 +48,7 @@ def test_response_with_one_arm_and_an_empty_timepoint(degenerate, tmp_path):
     assert "0/0 (not estimable)" in text                 # the 10-year timepoint: nobody evaluated
     table = pd.read_csv(tmp_path / "results" / "02_response.csv", dtype={"timepoint": str})
     p_rows = table[table["statistic"] == "p_value"]
-    assert p_rows["value"].isna().all() and p_rows["detail"].str.startswith("not estimable").all()
+    assert p_rows["value"].isna().all() and p_rows["detail"].str.contains("not estimable").all()
 
 
 def test_safety_with_no_events(degenerate, tmp_path):

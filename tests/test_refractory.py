@@ -2,7 +2,7 @@
 import pandas as pd
 import pytest
 
-from helpers import data, published, refractory, response
+from helpers import data, measures, published, refractory, response
 from helpers.paths import RECONSTRUCTED_DIR
 
 
@@ -20,7 +20,7 @@ def test_response_by_group_adds_up(at_tp):
 
 
 def test_lab_rows_equal_plain_pandas(at_tp):
-    rows = pd.DataFrame(refractory.lab_rows("study_b", at_tp, "24w"))
+    rows = pd.DataFrame(measures.lab_rows("study_b", at_tp, "24w"))
     got = rows.set_index(["measure", "group", "timepoint", "statistic"])["value"]
     partial = at_tp[at_tp["prior_response"] == "partial"]
     assert got["upcr", "partial", "24w", "mean"] == pytest.approx(partial["upcr_g_g"].mean())
@@ -28,7 +28,7 @@ def test_lab_rows_equal_plain_pandas(at_tp):
 
 
 def test_small_groups_are_suppressed(at_tp):
-    rows = pd.DataFrame(refractory.lab_rows("study_b", at_tp, "24w", min_cell=10))
+    rows = pd.DataFrame(measures.lab_rows("study_b", at_tp, "24w", min_cell=10))
     none = rows[(rows["group"] == "none")]
     assert none["value"].isna().all()                     # 4 patients: below 10
     shown = refractory.lab_changes(at_tp, min_cell=10).frame.set_index(["Lab", "Group"])

@@ -1,13 +1,12 @@
 """Cohort description: Table 1 (tableone) and the cohort-level numbers the book reports."""
 from __future__ import annotations
 
-import itertools
 import re
 
 import pandas as pd
 from tableone import TableOne
 
-from . import figures, labels, published, results, tables
+from . import figures, labels, published, tables
 from .paths import PUBLISHED_DIR
 from .response import WINDOW, baseline_labs, classify, summarise
 
@@ -152,33 +151,3 @@ def suppress_counts(table: pd.DataFrame, min_cell: int) -> pd.DataFrame:
         match = re.fullmatch(r"(\d+)( \(.*\))?", str(value).strip())
         return f"< {min_cell}" if match and 0 < int(match.group(1)) < min_cell else value
     return table.map(cell)
-
-
-def summary_rows(study: str, cohort, by: str) -> list[dict]:
-    """Size, sex, age and maintenance regimen, overall and per group, as result rows; also the size of
-    every union of groups ('none+partial'), which a source may report (study B's 12 refractory patients)."""
-    p = cohort.patients
-    rows = []
-    groups = [("all", p)] + [(g, part) for g, part in p.groupby(by, sort=True)]
-    labels = [g for g, _ in groups[1:]]
-    for size in range(2, len(labels)) if len(labels) <= 5 else ():
-        for combo in itertools.combinations(labels, size):
-            n = int(p[by].isin(combo).sum())
-            rows.append(results.row(study, "n_patients", "count", n, group="+".join(combo), detail=f"{n} patients"))
-    for group, part in groups:
-        n = len(part)
-        female = int(part["sex"].eq("F").sum())
-        rows += [
-            results.row(study, "n_patients", "count", n, group=group, detail=f"{n} patients"),
-            results.row(study, "female", "percent", 100 * female / n, group=group, detail=f"{female}/{n}"),
-            results.row(study, "age", "mean", part["age"].mean(), group=group, timepoint="baseline",
-                        detail=f"n = {n}"),
-            results.row(study, "age", "sd", part["age"].std(ddof=1), group=group, timepoint="baseline",
-                        detail=f"n = {n}"),
-        ]
-        if group == "tacrolimus":
-            mono = int(part["maintenance"].eq("tacrolimus").sum())
-            rows += [results.row(study, "tacrolimus_monotherapy", "count", mono, group=group, detail=f"{mono}/{n}"),
-                     results.row(study, "tacrolimus_monotherapy", "percent", 100 * mono / n, group=group,
-                                 detail=f"{mono}/{n}")]
-    return rows

@@ -4,23 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from . import labels, results, tables
+from . import labels, tables
 from .figures import lab_label
-from .response import summarise
+from .measures import LABS, groups, response_by_group  # noqa: F401 (response_by_group: the chapter's)
 from .stats import paired_change
-
-LABS = {"upcr": "upcr_g_g", "egfr": "egfr"}   # result-table measure -> lab column
-
-
-def groups(at_tp: pd.DataFrame, by: str = "prior_response") -> list[tuple[str, pd.DataFrame]]:
-    """('all', every row) followed by one (name, rows) per value of `by`."""
-    return [("all", at_tp)] + list(at_tp.groupby(by))
-
-
-def response_by_group(at_tp: pd.DataFrame, by: str = "prior_response") -> pd.DataFrame:
-    """response.summarise for everyone and per group, with a `group` column."""
-    parts = [summarise(rows.assign(group=name), by="group") for name, rows in groups(at_tp, by)]
-    return pd.concat(parts, ignore_index=True)
 
 
 def _ordered(names, order) -> list[str]:
@@ -97,19 +84,3 @@ def lab_changes(at_tp: pd.DataFrame, by: str = "prior_response", test: str = "pa
     notes = [f"p: {', '.join(sorted(tests))} (pingouin), on the patients measured at both visits; the change's "
              f"95% CI from the t distribution. Baseline and {after} means use everyone measured then."]
     return tables.Table(pd.DataFrame(rows), notes + (marker.footnotes() if marker else []))
-
-
-def lab_rows(study: str, at_tp: pd.DataFrame, timepoint: str, by: str = "prior_response",
-             min_cell: int = 0) -> list[dict]:
-    """Mean and SD of each lab at baseline and at the timepoint, per group, as result rows
-    (a group of fewer than min_cell patients gives no value)."""
-    rows = []
-    for measure, column in LABS.items():
-        for group, part in groups(at_tp, by):
-            for when, values in (("baseline", part[f"baseline_{column}"]), (timepoint, part[column])):
-                values = values.dropna()
-                hidden = 0 < len(values) < min_cell
-                for statistic, value in (("mean", values.mean()), ("sd", values.std(ddof=1))):
-                    rows.append(results.row(study, measure, statistic, float("nan") if hidden else value,
-                                            group=group, timepoint=when, detail=f"n = {len(values)}"))
-    return rows

@@ -28,18 +28,6 @@ def row(study, measure, statistic, value, group="all", outcome=None, timepoint=N
             "statistic": statistic, "value": value, "detail": detail, "test": test}
 
 
-def response_rows(study: str, summary: pd.DataFrame, by: str = "arm",
-                  outcomes=("CR", "PR", "overall")) -> list[dict]:
-    """Percent rows from response.summarise(): one per timepoint, group and outcome."""
-    out = []
-    for r in summary.itertuples(index=False):
-        for outcome in outcomes:
-            k, n = int(getattr(r, outcome)), int(r.n)
-            out.append(row(study, "response", "percent", 100 * k / n if n else math.nan, group=getattr(r, by),
-                           outcome=outcome, timepoint=r.timepoint, detail=f"{k}/{n}"))
-    return out
-
-
 def write(rows: list[dict] | pd.DataFrame, output_dir: str | Path, name: str, min_cell: int = 0) -> Path:
     """Write result rows to output_dir/name.csv (deterministic formatting). With min_cell > 0,
     a row whose count k of 'k/n' is below min_cell keeps neither k nor its value."""

@@ -1,0 +1,154 @@
+"""From patient-level rows to every measure a study file can publish.
+
+The one path from rows to result rows (study, measure, outcome, timepoint, group, statistic,
+value, detail, test; helpers.results): the notebooks write these rows to their result tables,
+and the check command computes the same rows for a cohort and its study file, so the scorecard
+of the book and the check of `python -m helpers reconstruct --check` cannot disagree.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+
+import pandas as pd
+
+from . import published, results
+from .events import POOR_OUTCOME, adverse_event_comparison, time_to_event
+from .response import WINDOW, Criteria, classify, summarise
+from .stats import logrank, response_comparison
+
+LABS = {"upcr": "upcr_g_g", "egfr": "egfr"}   # measure -> lab column
+OUTCOMES = ("CR", "PR", "overall")
+
+
+def members(frame: pd.DataFrame, group: str, by: str) -> pd.Series:
+    """Rows of `frame` in `group`: 'all', a value of column `by`, or several joined by '+'."""
+    if group == "all":
+        return pd.Series(True, index=frame.index)
+    return frame[by].isin(group.split("+"))
+
+
+def groups(frame: pd.DataFrame, by: str) -> list[tuple[str, pd.DataFrame]]:
+    """('all', every row) followed by one (name, rows) per value of `by`, in sorted order."""
+    return [("all", frame)] + [(g, part) for g, part in frame.groupby(by, sort=True)]
+
+
+def response_by_group(at_tp: pd.DataFrame, by: str = "prior_response") -> pd.DataFrame:
+    """response.summarise for everyone and per group, with a `group` column."""
+    return pd.concat([summarise(rows.assign(group=name), by="group") for name, rows in groups(at_tp, by)],
+                     ignore_index=True)
+
+
+def cohort_rows(study: str, patients: pd.DataFrame, by: str) -> list[dict]:
+    """Size, sex, age and tacrolimus monotherapy, overall and per group; also the size of every
+    union of groups ('none+partial'), which a source may report (study B's 12 refractory patients)."""
+    rows = []
+    parts = groups(patients, by)
+    labels = [g for g, _ in parts[1:]]
+    for size in range(2, len(labels)) if len(labels) <= 5 else ():
+        for combo in itertools.combinations(labels, size):
+            n = int(members(patients, "+".join(combo), by).sum())
+            rows.append(results.row(study, "n_patients", "count", n, group="+".join(combo), detail=f"{n} patients"))
+    for group, part in parts:
+        n = len(part)
+        female = int(part["sex"].eq("F").sum())
+        rows += [
+            results.row(study, "n_patients", "count", n, group=group, detail=f"{n} patients"),
+            results.row(study, "female", "percent", 100 * female / n, group=group, detail=f"{female}/{n}"),
+            results.row(study, "age", "mean", part["age"].mean(), group=group, timepoint="baseline", detail=f"n = {n}"),
+            results.row(study, "age", "sd", part["age"].std(ddof=1), group=group, timepoint="baseline",
+                        detail=f"n = {n}"),
+        ]
+        mono = int(part["maintenance"].eq("tacrolimus").sum())
+        if mono:
+            rows += [results.row(study, "tacrolimus_monotherapy", "count", mono, group=group, detail=f"{mono}/{n}"),
+                     results.row(study, "tacrolimus_monotherapy", "percent", 100 * mono / n, group=group,
+                                 detail=f"{mono}/{n}")]
+    return rows
+
+
+def response_rows(study: str, summary: pd.DataFrame, by: str = "arm", outcomes=OUTCOMES) -> list[dict]:
+    """Percent rows from response.summarise(): one per timepoint, group and outcome."""
+    out = []
+    for r in summary.itertuples(index=False):
+        for outcome in outcomes:
+            k, n = int(getattr(r, outcome)), int(r.n)
+            out.append(results.row(study, "response", "percent", 100 * k / n if n else math.nan,
+                                   group=getattr(r, by), outcome=outcome, timepoint=str(r.timepoint),
+                                   detail=f"{k}/{n}"))
+    return out
+
+
+def p_value_rows(study: str, comparisons: dict[str, pd.DataFrame], arms) -> list[dict]:
+    """One row per outcome and timepoint: the p-value of stats.response_comparison, its counts and test."""
+    arms = list(arms)
+    out = []
+    for outcome, c in comparisons.items():
+        for r in c.to_dict("records"):
+            counts = " vs ".join(f"{r[f'{a}_k']}/{r[f'{a}_n']}" for a in arms)
+            out.append(results.row(study, "response", "p_value", r["p"], group=" vs ".join(arms), outcome=outcome,
+                                   timepoint=str(r["timepoint"]),
+                                   detail=counts + (f"; {r['note']}" if r["note"] else ""), test=r["test"]))
+    return out
+
+
+def lab_rows(study: str, at_tp: pd.DataFrame, timepoint: str, by: str = "prior_response",
+             min_cell: int = 0) -> list[dict]:
+    """Mean and SD of each lab at baseline and at the timepoint, per group, as result rows
+    (a group of fewer than min_cell patients gives no value)."""
+    rows = []
+    for measure, column in LABS.items():
+        for group, part in groups(at_tp, by):
+            for when, values in (("baseline", part[f"baseline_{column}"]), (timepoint, part[column])):
+                values = values.dropna()
+                hidden = 0 < len(values) < min_cell
+                for statistic, value in (("mean", values.mean()), ("sd", values.std(ddof=1))):
+                    rows.append(results.row(study, measure, statistic, math.nan if hidden else value,
+                                            group=group, timepoint=when, detail=f"n = {len(values)}"))
+    return rows
+
+
+def survival_rows(study: str, times: dict[str, pd.DataFrame], tests: dict[str, dict], arms) -> list[dict]:
+    """The log-rank p of each time-to-event outcome, with the events per arm."""
+    rows = []
+    for name, result in tests.items():
+        events = times[name].groupby("arm")["event"].sum()
+        rows.append(results.row(study, name, "logrank_p", result["p"], group=" vs ".join(arms), test=result["test"],
+                                detail=" vs ".join(f"{int(events.get(arm, 0))} events" for arm in arms)))
+    return rows
+
+
+def adverse_event_rows(study: str, comparison: pd.DataFrame, arms) -> list[dict]:
+    """The p-value of each adverse-event category (events.adverse_event_comparison)."""
+    return [results.row(study, "adverse_event:" + r["category"], "p_value", r["p"], group=" vs ".join(arms),
+                        test=r["test"], detail=r["note"]) for r in comparison.to_dict("records")]
+
+
+def survival(cohort) -> tuple[dict, dict]:
+    """Time to a first renal flare and to ESRD or death, and their log-rank tests."""
+    outcomes = {"renal_flare": ("renal_flare",), "poor_outcome": POOR_OUTCOME}
+    times = {name: time_to_event(cohort, kinds) for name, kinds in outcomes.items()}
+    return times, {name: logrank(t["days"], t["event"], t["arm"]) for name, t in times.items()}
+
+
+def study_rows(pub: published.Study, cohort, criteria: Criteria | None = None, window: int = WINDOW,
+               test: str = "pearson") -> list[dict]:
+    """Every result row the notebooks compute for this study's cohort, at these settings."""
+    by = "arm" if len(pub.arms) > 1 or not pub.subgroups else "prior_response"
+    rows = cohort_rows(pub.study, cohort.patients, by)
+    classified = classify(cohort, pub.timepoints, window, criteria or Criteria())
+    if len(pub.arms) > 1:
+        summary = summarise(classified, by="arm")
+        rows += response_rows(pub.study, summary)
+        rows += p_value_rows(pub.study, {o: response_comparison(summary, o, pub.arms, test) for o in OUTCOMES},
+                             pub.arms)
+        times, tests = survival(cohort)
+        rows += survival_rows(pub.study, times, tests, pub.arms)
+        rows += adverse_event_rows(pub.study, adverse_event_comparison(cohort, pub.arms), pub.arms)
+    if pub.subgroups:
+        for timepoint in pub.timepoints:
+            at_tp = classified[classified["timepoint"] == timepoint]
+            by_group = response_by_group(at_tp)
+            rows += response_rows(pub.study, by_group[by_group["timepoint"] == timepoint], by="group")
+            rows += lab_rows(pub.study, at_tp, timepoint)
+    return rows
