@@ -30,7 +30,7 @@ def test_reconstruct_check_prints_one_row_per_published_number(tmp_path):
     assert out.returncode == 0, out.stderr
     assert "summary" in out.stdout and "targets 20 of 20 reproduced" in out.stdout
     table = pd.read_csv(csv)
-    assert len(table) == sum(len(published.load(s).numbers) for s in published.STUDIES)
+    assert len(table) == sum(len(published.load(s).numbers) for s in published.studies())
 
 
 def test_check_shows_study_b_overall_upcr_reproduced_from_rows(tmp_path):
@@ -57,7 +57,7 @@ def test_the_check_and_the_book_compute_the_same_numbers():
     if not staged.exists():
         import pytest
         pytest.skip("the default book is not built (make test builds it)")
-    studies = [published.load(s) for s in published.STUDIES]
+    studies = [published.load(s) for s in published.studies()]
     book = scorecard.build(results.read_all(staged), studies).set_index(["study", "id"])
     for pub in studies:
         checked = check.compare(pub, data.load(RECONSTRUCTED_DIR / pub.study)).set_index("id")

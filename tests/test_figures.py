@@ -102,9 +102,11 @@ def test_paired_trajectories():
 
 
 def test_evaluated_over_time(summary):
-    fig = figures.evaluated_over_time(summary, ["a", "b"], TIMEPOINTS, {"a": 12, "b": 10})
+    fig = figures.evaluated_over_time([("Demo", summary, ["a", "b"], TIMEPOINTS, {"a": 12, "b": 10})])
     texts = [t.get_text() for t in fig.axes[0].texts]
-    assert texts == ["12", "10", "9", "10", "8", "0"]
+    assert texts == ["12", "10", "9", "10", "8", "0"] and fig.axes[0].get_title() == "Demo"
+    empty = figures.evaluated_over_time([])
+    assert "No study" in empty.axes[0].texts[0].get_text()
 
 
 def test_p_value_ranges():

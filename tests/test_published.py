@@ -7,7 +7,7 @@ from helpers.response import Criteria
 
 
 def test_both_studies_load_with_quotes():
-    for study in published.STUDIES:
+    for study in published.studies():
         pub = published.load(study)
         assert pub.numbers and all(len(n.quote) >= 10 for n in pub.numbers)
 

@@ -23,7 +23,7 @@ from helpers.renal import egfr_tenths
 from helpers.response import WINDOW, Criteria, baseline_labs, classify, summarise
 from helpers.stats import compare_proportions
 
-STUDIES = published.STUDIES
+STUDIES = published.studies()
 LABS = ["upcr_g_g", "creatinine_mg_dl", "egfr", "albumin_g_dl", "c3_mg_dl", "c4_mg_dl", "anti_dsdna_iu_ml"]
 
 

@@ -184,7 +184,7 @@ def test_render_lists_every_number_and_escapes_pipes(study):
 
 
 def test_every_real_published_number_gets_exactly_one_row():
-    studies = [published.load(s) for s in published.STUDIES]
+    studies = [published.load(s) for s in published.studies()]
     card = scorecard.build(pd.DataFrame(columns=results.COLUMNS), studies)
     assert len(card) == sum(len(s.numbers) for s in studies)
     assert set(card["status"]) == {"not computed"}

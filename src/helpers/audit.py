@@ -246,8 +246,9 @@ def unreported_group(pub: published.Study, sizes: dict[str, int] | None = None) 
     for each split of the reported subgroups, the mean and SD that group must have for every
     published overall mean and SD to hold (from the published values' midpoints).
 
-    `sizes` gives the patients per timepoint ({'baseline': 29, '24w': 27}); the unreported group
-    takes whatever the reported subgroups leave."""
+    `sizes` gives the patients per timepoint ({'baseline': 29, '24w': 27}); by default the study's
+    patients at baseline and, at a timepoint, the fewest patients at which every percentage of that
+    timepoint is possible (GRIM). The unreported group takes whatever the reported subgroups leave."""
     numbers = {(x.measure, x.timepoint, x.group, x.statistic): x for x in pub.numbers if x.id not in pub.set_aside}
     reported = [g for g in pub.subgroups if any(k[2] == g and k[3] == "mean" for k in numbers)]
     hidden = [g for g in pub.subgroups if g not in reported]
@@ -256,6 +257,7 @@ def unreported_group(pub: published.Study, sizes: dict[str, int] | None = None) 
     if len(hidden) != 1 or len(reported) != 2 or joined not in counts:
         return pd.DataFrame()
     together = counts[joined]
+    sizes = sizes or _sizes_by_timepoint(pub, counts.get("all"))
     rows = []
     for (measure, timepoint, group, statistic), overall in numbers.items():
         if group != "all" or statistic != "mean" or (measure, timepoint, reported[0], "mean") not in numbers:
@@ -281,6 +283,17 @@ def unreported_group(pub: published.Study, sizes: dict[str, int] | None = None) 
                          f"{mean:.2f} ± (none: variance {variance:.2f})",
                          "verdict": "possible" if possible else "IMPOSSIBLE"})
     return pd.DataFrame(rows)
+
+
+def _sizes_by_timepoint(pub: published.Study, total: int | None) -> dict:
+    """{'baseline': total, timepoint: the fewest patients (up to total) fitting every percentage there}."""
+    sizes = {"baseline": total}
+    for tp in pub.timepoints:
+        percents = [x for x in pub.targets() if x.statistic == "percent" and x.timepoint == tp and x.group == "all"]
+        fits = [m for m in range(1, (total or 0) + 1) if all(percent_counts(x.value, x.decimals, m) for x in percents)]
+        if percents and fits:
+            sizes[tp] = fits[0]
+    return sizes
 
 
 def _ranges(values: list[int]) -> str:

@@ -7,12 +7,13 @@ import time
 import warnings
 from pathlib import Path
 
+from . import published
 from .paths import RECONSTRUCTED_DIR
 
 
 def _reconstruct(args) -> int:
-    from . import published, reconstruct
-    studies = args.study or list(published.STUDIES)
+    from . import reconstruct
+    studies = args.study or published.studies()
     if not args.check:
         for study in studies:
             start = time.perf_counter()
@@ -25,8 +26,8 @@ def _reconstruct(args) -> int:
 def _check(args, studies=None) -> int:
     import pandas as pd
 
-    from . import check, data, published, scorecard
-    studies = studies or args.study or list(published.STUDIES)
+    from . import check, data, scorecard
+    studies = studies or args.study or published.studies()
     tables = []
     for study in studies:
         pub = published.load(study)
@@ -85,7 +86,8 @@ def main(argv: list[str] | None = None) -> int:
                                      "With --check, write nothing: compare every published number with the "
                                      "number recomputed from the rows.")
     rec.add_argument("--check", action="store_true", help="compare only; do not rebuild")
-    rec.add_argument("--study", action="append", choices=["study_a", "study_b"], help="only this study (repeatable)")
+    rec.add_argument("--study", action="append", choices=published.studies(),
+                     help="only this study (repeatable; one per data/published/*.yaml)")
     rec.add_argument("--out", default=str(RECONSTRUCTED_DIR), help="cohort folder (default: %(default)s)")
     rec.add_argument("--csv", help="with --check: also write the full comparison table here")
     rec.set_defaults(run=_reconstruct)

@@ -87,21 +87,35 @@ def table_one_view(cohort, by: str, groups: list[str], marker=None, window: int 
     return tables.Table(shown, notes + (marker.footnotes() if marker else []))
 
 
-def describe(cohort, study: str, by: str, marker=None, window: int = WINDOW, min_cell: int = 0) -> tables.Table:
-    """Table 1 of a study: groups in the study file's order (its arms, or its subgroups)."""
-    order = []
-    if (PUBLISHED_DIR / f"{study}.yaml").exists():
-        pub = published.load(study)
-        order = pub.arms if by == "arm" else pub.subgroups
+def grouping(cohort) -> str:
+    """How Table 1 splits a cohort: by arm when it has two or more, else by group before the switch."""
+    if cohort.patients["arm"].nunique() >= 2 or not cohort.patients["prior_response"].notna().any():
+        return "arm"
+    return "prior_response"
+
+
+def describe(cohort, study: str, marker=None, window: int = WINDOW, min_cell: int = 0) -> tables.Table:
+    """Table 1 of a study: by arm or by group (`grouping`), in the study file's order when there is one."""
+    by = grouping(cohort)
+    pub = published.load(study) if (PUBLISHED_DIR / f"{study}.yaml").exists() else None
+    order = (pub.arms if by == "arm" else pub.subgroups) if pub else []
     return table_one_view(cohort, by, order, marker, window, min_cell)
 
 
-def follow_up_figure(cohort, study: str, window: int = WINDOW, min_cell: int = 0):
-    """Patients evaluated at each of the study's timepoints, per arm (figures.evaluated_over_time)."""
-    pub = published.load(study)
-    summary = summarise(classify(cohort, pub.timepoints, window), by="arm")
-    sizes = cohort.patients["arm"].value_counts().to_dict()
-    return figures.evaluated_over_time(summary, [a for a in pub.arms if a in sizes], pub.timepoints, sizes, min_cell)
+def follow_up_figure(cohorts: dict, timepoints: dict | None = None, window: int = WINDOW, min_cell: int = 0):
+    """Patients evaluated at each timepoint, per arm, one panel per study with two arms and known
+    timepoints (its study file's, or `timepoints`); a figure that says so when no study has both."""
+    panels = []
+    for study, cohort in cohorts.items():
+        pub = published.load(study) if (PUBLISHED_DIR / f"{study}.yaml").exists() else None
+        points = timepoints or (pub.timepoints if pub else None)
+        if grouping(cohort) != "arm" or cohort.patients["arm"].nunique() < 2 or not points:
+            continue
+        summary = summarise(classify(cohort, points, window), by="arm")
+        sizes = cohort.patients["arm"].value_counts().to_dict()
+        arms = [a for a in (pub.arms if pub else sorted(sizes)) if a in sizes]
+        panels.append((pub.title if pub else study, summary, arms, points, sizes))
+    return figures.evaluated_over_time(panels, min_cell)
 
 
 def _defines_groups(frame: pd.DataFrame, column: str, by: str) -> bool:

@@ -7,6 +7,8 @@ drawn on a true axis in months; groups are named in words (helpers.labels); coun
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import seaborn as sns
@@ -106,6 +108,15 @@ def response_bars(summary: pd.DataFrame, arms, timepoints: dict[str, int], min_c
     return fig
 
 
+def _message(text: str) -> Figure:
+    """A small figure that says, in words, why there is nothing to draw."""
+    fig = Figure(figsize=(7, 1.2))
+    ax = fig.subplots()
+    ax.text(0.5, 0.5, text, ha="center", va="center")
+    ax.set_axis_off()
+    return fig
+
+
 def forest(comparisons: dict[str, pd.DataFrame], arms, timepoints: dict[str, int]) -> Figure:
     """Risk differences (percentage points, 95% Newcombe CI) of the first arm minus the second, per
     outcome and timepoint (from stats.response_comparison)."""
@@ -113,9 +124,12 @@ def forest(comparisons: dict[str, pd.DataFrame], arms, timepoints: dict[str, int
     rows = []
     for outcome, comparison in comparisons.items():
         for r in comparison.to_dict("records"):
-            if r["rd"] == r["rd"]:
+            if r.get("rd", math.nan) == r.get("rd", math.nan):
                 rows.append((f"{outcome} · {labels.timepoint(str(r['timepoint']), timepoints[str(r['timepoint'])])}",
                              100 * r["rd"], 100 * r["rd_low"], 100 * r["rd_high"]))
+    if len(arms) < 2 or not rows:
+        return _message("One arm: no difference between arms to show" if len(arms) < 2
+                        else "No difference is estimable (too few patients evaluated)")
     fig = Figure(figsize=(7, 0.32 * len(rows) + 1.2))
     ax = fig.subplots()
     y = np.arange(len(rows))[::-1]
@@ -217,29 +231,33 @@ def paired_trajectories(frame: pd.DataFrame, before_col: str, after_col: str, gr
     return fig
 
 
-def evaluated_over_time(summary: pd.DataFrame, arms, timepoints: dict[str, int], sizes: dict[str, int],
-                        min_cell: int = 0) -> Figure:
-    """Patients evaluated at each timepoint, per arm, as a share of the arm (loss to follow-up)."""
-    arms = list(arms)
-    table = _table(summary, arms, timepoints, ["n"])
-    fig = Figure(figsize=(7, 3.8))
-    ax = fig.subplots()
-    colours = _palette(arms)
-    for arm in arms:
-        xs = [0.0] + [labels.months(d) for d in timepoints.values()]
-        ns = [sizes[arm]] + [int(table.loc[(tp, arm), "n"]) for tp in timepoints]
-        ax.plot(xs, [100 * n / sizes[arm] for n in ns], marker="o", color=colours[arm],
-                label=f"{labels.arm(arm)} (N = {sizes[arm]})")
-        for x, n in zip(xs, ns):
-            ax.annotate(f"< {min_cell}" if 0 < n < min_cell else str(n), (x, 100 * n / sizes[arm]),
-                        xytext=(0, 7 if arm == arms[0] else -13), textcoords="offset points", ha="center",
-                        fontsize=7, color=colours[arm])
-    ticks = [0.0] + [labels.months(d) for d in timepoints.values()]
-    ax.set_xticks(ticks, [f"{t:.0f}" for t in ticks])
-    ax.set_xlabel("Months since baseline")
-    ax.set_ylim(0, 110)
-    ax.set_ylabel("Patients evaluated, % of the arm")
-    ax.legend(fontsize=8, loc="lower left")
+def evaluated_over_time(panels: list[tuple], min_cell: int = 0) -> Figure:
+    """Patients evaluated at each timepoint, per arm, as a share of the arm (loss to follow-up): one
+    panel per study, each given as (title, summary, arms, timepoints, sizes)."""
+    fig = Figure(figsize=(7, 3.6 * max(len(panels), 1)))
+    axes = fig.subplots(max(len(panels), 1), 1, squeeze=False)[:, 0]
+    if not panels:
+        return _message("No study in this cohort has arms and known timepoints")
+    for ax, (title, summary, arms, timepoints, sizes) in zip(axes, panels):
+        arms = list(arms)
+        table = _table(summary, arms, timepoints, ["n"])
+        colours = _palette(arms)
+        ticks = [0.0] + [labels.months(d) for d in timepoints.values()]
+        for arm in arms:
+            ns = [sizes[arm]] + [int(table.loc[(tp, arm), "n"]) for tp in timepoints]
+            ax.plot(ticks, [100 * n / sizes[arm] for n in ns], marker="o", color=colours[arm],
+                    label=f"{labels.arm(arm)} (N = {sizes[arm]})")
+            for x, n in zip(ticks, ns):
+                ax.annotate(f"< {min_cell}" if 0 < n < min_cell else str(n), (x, 100 * n / sizes[arm]),
+                            xytext=(0, 7 if arm == arms[0] else -13), textcoords="offset points", ha="center",
+                            fontsize=7, color=colours[arm])
+        ax.set_xticks(ticks, [f"{t:.0f}" for t in ticks])
+        ax.set_xlabel("Months since baseline")
+        ax.set_ylim(0, 110)
+        ax.set_ylabel("Evaluated, % of the arm")
+        ax.set_title(title, fontsize=10)
+        ax.legend(fontsize=8, loc="lower left")
+    fig.tight_layout()
     return fig
 
 

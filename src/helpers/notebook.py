@@ -37,6 +37,108 @@ def _show_figures_inline() -> None:
         shell.display_formatter.formatters["image/png"].for_type(Figure, lambda fig: print_figure(fig, "png"))
 
 
+class NotApplicable(Exception):
+    """This chapter does not apply to the cohort in data_dir; the book pipeline leaves it out and says so."""
+
+
+def cohorts(data_dir: str) -> dict[str, data.Cohort]:
+    """Every cohort in data_dir (the folder itself, or its sub-folders), by the study its patients belong to."""
+    found = {}
+    for folder in data.cohort_folders(results.resolve(data_dir)):
+        cohort = data.load(folder)
+        names = list(pd.unique(cohort.patients["study"]))
+        found[names[0] if len(names) == 1 else folder.name] = cohort
+    return found
+
+
+NEEDS = {"arms": "arms to compare", "groups": "groups by response before the switch (prior_response)",
+         "any": "patients"}
+
+
+def _fits(study: str, cohort: data.Cohort, needs: str) -> bool:
+    if needs == "arms":   # a comparison of arms: the study file declares two or more (a real cohort: any)
+        pub = study_file(study)
+        return len(pub.arms) >= 2 if pub else cohort.patients["arm"].notna().any()
+    if needs == "groups":
+        return bool(cohort.patients["prior_response"].notna().any())
+    return True
+
+
+def select(data_dir: str, study: str | None = None, needs: str = "any") -> tuple[str, data.Cohort]:
+    """(study, cohort) of the chapter: `study` if data_dir holds it, else the first study there with what
+    the chapter `needs`; NotApplicable, in words, when there is none (the chapter then says so)."""
+    found = cohorts(data_dir)
+    if study is not None and study not in found:
+        raise NotApplicable(f"{study} is not in {data_dir} (it holds {', '.join(found) or 'nothing'})")
+    candidates = [study] if study is not None else list(found)
+    fitting = [s for s in candidates if _fits(s, found[s], needs)]
+    if not fitting:
+        raise NotApplicable(f"no study in {data_dir} has {NEEDS[needs]}" if study is None
+                            else f"{study} has no {NEEDS[needs]}")
+    return fitting[0], found[fitting[0]]
+
+
+def study_file(study: str):
+    """The published study file of `study`, or None (a real cohort without targets)."""
+    return published.load(study) if (PUBLISHED_DIR / f"{study}.yaml").exists() else None
+
+
+def title(study: str) -> str:
+    """The study's title from its study file, else its name."""
+    pub = study_file(study)
+    return f"{pub.title} ({study})" if pub else study
+
+
+def audit_studies(studies: list[str] | None) -> list[str]:
+    """The published studies a chapter audits: every study file by default; none (NotApplicable)
+    when the book compares its cohort with no publication."""
+    if studies is None:
+        return published.studies()
+    if not studies:
+        raise NotApplicable("this book's cohort is compared with no published study (set compare_with)")
+    return list(studies)
+
+
+def timepoints_for(study: str, timepoints: dict | None = None) -> dict[str, int]:
+    """The chapter's nominal timepoints: the parameter when given, else the study file's."""
+    if timepoints:
+        return {str(k): int(v) for k, v in timepoints.items()}
+    pub = study_file(study)
+    if pub is None:
+        raise NotApplicable(f"{study} has no study file: set the timepoints parameter, e.g. {{'6m': 182, '1y': 365}}")
+    return dict(pub.timepoints)
+
+
+def arms_for(study: str, cohort: data.Cohort) -> list[str]:
+    """The arms of the cohort, in the study file's order when there is one."""
+    present = list(pd.unique(cohort.patients["arm"]))
+    pub = study_file(study)
+    order = pub.arms if pub else sorted(present)
+    return [a for a in order if a in present] + [a for a in present if a not in order]
+
+
+def groups_for(study: str, cohort: data.Cohort) -> list[str]:
+    """The groups before the switch (prior_response), in the study file's order when there is one."""
+    present = [g for g in pd.unique(cohort.patients["prior_response"]) if g == g and g is not None]
+    pub = study_file(study)
+    order = pub.subgroups if pub else sorted(present)
+    return [g for g in order if g in present] + [g for g in present if g not in order]
+
+
+def heading(text: str) -> _Html:
+    """A sub-heading inside a chapter's output (one per study of the cohort)."""
+    return _Html(f'<p class="ln-study-heading"><strong>{html.escape(text)}</strong></p>', text)
+
+
+def per_study(frames: dict[str, pd.DataFrame], none: str) -> list:
+    """For each study, a heading and its table, or one sentence when the study has no such rows."""
+    shown = []
+    for study, frame in frames.items():
+        shown.append(heading(title(study)))
+        shown.append(tables.Table(frame) if len(frame) else _Html(f"<p>{html.escape(none)}</p>", none))
+    return shown
+
+
 def load_cohort(data_dir: str, study: str | None = None) -> data.Cohort:
     """The cohort in data_dir (or data_dir/study when that folder exists), validated."""
     folder = results.resolve(data_dir)
@@ -52,8 +154,8 @@ def is_reconstructed(cohort: data.Cohort) -> bool:
 
 def marker(cohort: data.Cohort, study: str) -> Marker:
     """Provenance marks for a chapter: active on the reconstructed cohort of a published study."""
-    reconstructed = is_reconstructed(cohort) and (PUBLISHED_DIR / f"{study}.yaml").exists()
-    return Marker(published.load(study) if reconstructed else None, reconstructed)
+    pub = study_file(study) if is_reconstructed(cohort) else None
+    return Marker(pub, pub is not None)
 
 
 class _Html:
@@ -92,7 +194,8 @@ def parameters_table(**values) -> tables.Table:
     return tables.Table(frame, ["Set by the book's params file, or by papermill's -p; see Methods."])
 
 
-__all__ = ["setup", "load_cohort", "marker", "banner", "parameters_table", "REPO_ROOT"]
+__all__ = ["setup", "cohorts", "select", "timepoints_for", "arms_for", "groups_for", "heading", "NotApplicable",
+           "title", "audit_studies", "load_cohort", "marker", "banner", "parameters_table", "REPO_ROOT"]
 
 
 def store_outputs(paths, parameters: dict | None = None) -> None:

@@ -65,7 +65,10 @@ GLOBALS = {
     "test": "test for proportions: pearson, yates, fisher or auto",
     "min_cell": "counts below this are shown as '< min_cell' (0: no suppression)",
     "alpha": "significance level",
+    "timepoints": "nominal timepoints {name: day since baseline}, for a cohort without a study file",
+    "compare_with": "{study in the data: published study} to compare a real cohort with (default: none)",
 }
+NOT_APPLICABLE = "NotApplicable"   # the exception a chapter raises when it does not apply to the cohort
 RESERVED = {"output_dir"}  # set by the pipeline, never by a params file
 
 
@@ -126,6 +129,20 @@ def load_params(path: str | Path) -> Params:
     for key, allowed in choices.items():
         if key in raw and raw[key] not in allowed:
             raise ParamsError(f"{path}: {key}: {raw[key]!r} is not one of {', '.join(allowed)}")
+    if "timepoints" in raw and raw["timepoints"] is not None and not (
+            isinstance(raw["timepoints"], dict) and all(isinstance(v, int) and not isinstance(v, bool) and v >= 0
+                                                        for v in raw["timepoints"].values())):
+        raise ParamsError(f"{path}: timepoints: expected {{name: day since baseline}}, e.g. {{6m: 182, 1y: 365}}")
+    if "compare_with" in raw:
+        from . import published
+        compare = raw["compare_with"] or {}
+        if not isinstance(compare, dict):
+            raise ParamsError(f"{path}: compare_with: expected {{study in the data: published study}}")
+        for study, target in compare.items():
+            if target not in published.studies():
+                raise ParamsError(f"{path}: compare_with.{study}: no study file data/published/{target}.yaml "
+                                  f"(known: {', '.join(published.studies())})")
+        raw["compare_with"] = compare
     for key in ("window", "min_cell"):
         if key in raw and (isinstance(raw[key], bool) or not isinstance(raw[key], int) or raw[key] < 0):
             raise ParamsError(f"{path}: {key}: expected a whole number >= 0, not {raw[key]!r}")
@@ -151,6 +168,8 @@ def notebook_parameters(notebook: Path, params: Params, output_dir: str) -> dict
         if key not in declared:
             raise ParamsError(f"{params.path}: notebooks.{notebook.stem}.{key}: not a parameter of {notebook} "
                               f"(its parameters: {', '.join(declared)})")
+    if "studies" in declared and not _reconstructed_all(params):   # the audit: only the studies compared with
+        chosen["studies"] = sorted(set(params.values.get("compare_with", {}).values()))
     return chosen | overrides | ({"output_dir": output_dir} if "output_dir" in declared else {})
 
 
@@ -171,8 +190,11 @@ def _execute(notebook: str, output: str, parameters: dict, log: str) -> tuple[fl
         papermill.execute_notebook(notebook, output, parameters=parameters, kernel_name=KERNEL,
                                    cwd=str(Path(notebook).parent), progress_bar=False, log_output=False)
         error = ""
-    except Exception as err:  # noqa: BLE001 - reported, and the build stops
-        error = f"{type(err).__name__}: {str(err).strip().splitlines()[-1] if str(err).strip() else ''}"
+    except Exception as err:  # noqa: BLE001 - reported, and the build stops (unless the chapter does not apply)
+        if getattr(err, "ename", "") == NOT_APPLICABLE:
+            error = f"{NOT_APPLICABLE}: {getattr(err, 'evalue', '')}"
+        else:
+            error = f"{type(err).__name__}: {str(err).strip().splitlines()[-1] if str(err).strip() else ''}"
     return time.perf_counter() - start, error
 
 
@@ -256,8 +278,13 @@ def run_notebooks(params: Params, notebooks: list[Path], staging: Path, jobs: in
             for i, future in enumerate(concurrent.futures.as_completed(futures), 1):
                 nb = futures[future]
                 seconds, error = future.result()
+                skipped = error.startswith(NOT_APPLICABLE + ":")
                 print(f"  [{i}/{len(todo)}] {nb.stem}: executed ({seconds:.1f} s; {todo[nb]})"
-                      + (f"  FAILED: {error}" if error else ""), flush=True)
+                      + (f"  does not apply: {error.split(': ', 1)[1]}" if skipped else
+                         f"  FAILED: {error}" if error else ""), flush=True)
+                if skipped:
+                    keys[nb]["skipped"] = error.split(": ", 1)[1]
+                    error = ""
                 if error:
                     failed.append(f"{nb.name} (executed copy with the error: {staging / 'notebooks' / nb.name}; "
                                   f"stderr: {staging / 'logs' / (nb.stem + '.log')})")
@@ -273,6 +300,16 @@ def run_notebooks(params: Params, notebooks: list[Path], staging: Path, jobs: in
         for csv in sorted((staging / "outputs" / nb.stem).glob("*.csv")):
             shutil.copy2(csv, results / csv.name)
     return results
+
+
+def skipped(staging: Path, notebooks: list[Path]) -> dict[Path, str]:
+    """The notebooks that do not apply to this cohort, with the reason each gave."""
+    out = {}
+    for nb in notebooks:
+        reason = (_read_key(staging / "notebooks" / f"{nb.stem}.key") or {}).get("skipped")
+        if reason:
+            out[nb] = reason
+    return out
 
 
 def publish_notebook(executed: Path, target: Path) -> None:
@@ -307,7 +344,7 @@ def _criteria_md(params: Params) -> str:
 
     default, used = Criteria(), Criteria.from_params(params.values.get("criteria", {}))
     quotes = {}
-    for study in published.STUDIES:
+    for study in published.studies():
         for c in published.load(study).criteria:
             if c.source != "none":
                 quotes.setdefault(c.parameter, (c.unit, f"{c.quote} ({c.source})"))
@@ -357,7 +394,7 @@ def _reconstruction_md() -> str:
     from . import published
 
     parts = []
-    for study in published.STUDIES:
+    for study in published.studies():
         pub = published.load(study)
         parts.append(f"### {pub.title} (`{study}`)\n")
         parts.append("**Resolutions** of contradictions between or within the sources:\n")
@@ -378,22 +415,39 @@ def _reconstruction_md() -> str:
     return "\n".join(parts)
 
 
-def write_generated(params: Params, default: Params, results_dir: Path, staging: Path) -> dict:
-    """Write book/generated/*.md and staging/scorecard.csv; returns the scorecard's total counts."""
+def write_generated(params: Params, default: Params, results_dir: Path, staging: Path,
+                    left_out: dict | None = None) -> dict:
+    """Write book/generated/*.md and staging/scorecard.csv; returns the scorecard's total counts.
+    On the reconstructed cohort every study file is scored; on a real cohort only the studies that
+    `compare_with` names, each against the cohort's study it maps."""
     from . import published, results, scorecard
 
-    studies = [published.load(s) for s in published.STUDIES]
-    card = scorecard.build(results.read_all(results_dir), studies)
+    rows = results.read_all(results_dir)
+    if _reconstructed_all(params):
+        studies = [published.load(s) for s in published.studies()]
+    else:
+        compare = params.values.get("compare_with", {})
+        studies = [published.load(s) for s in sorted(set(compare.values()))]
+        rows = rows[rows["study"].isin(compare)].assign(study=rows["study"].map(compare))
+    card = scorecard.build(rows, studies)
     card.to_csv(staging / "scorecard.csv", index=False, lineterminator="\n")
     shutil.rmtree(GENERATED_DIR, ignore_errors=True)
     GENERATED_DIR.mkdir(parents=True)
     variant = "" if params.is_default else f" This is the variant book **{params.name}** (`{_relative(params.path)}`)."
+    if studies:
+        scored = (f"```{{note}}\n{variant.strip()} Published numbers are expected to differ where its parameters "
+                  f"change them.\n```\n\n" if variant else "") \
+            + scorecard.render(card, {p.study: f"{p.title} (`{p.study}`)" for p in studies})
+        summary = scorecard.summary_sentence(card) + variant + "\n\n" \
+            + scorecard.markdown_table(scorecard.summary_display(card))
+    else:
+        scored = summary = ("This book analyses a real cohort and compares it with no publication: set "
+                            "`compare_with` in its params file (for example `compare_with: {my_cohort: study_a}`) to "
+                            "put its numbers beside a study's published ones." + variant + "\n")
     pages = {
-        "scorecard.md": (f"```{{note}}\n{variant.strip()} Published numbers are expected to differ where its "
-                         f"parameters change them.\n```\n\n" if variant else "")
-                        + scorecard.render(card, {p.study: f"{p.title} (`{p.study}`)" for p in studies}),
-        "scorecard_summary.md": scorecard.summary_sentence(card) + variant + "\n\n"
-                                + scorecard.markdown_table(scorecard.summary_display(card)),
+        "scorecard.md": scored,
+        "scorecard_summary.md": summary,
+        "cohort.md": _cohort_md(params, left_out or {}),
         "criteria.md": _criteria_md(params),
         "parameters.md": _parameters_md(params, default),
         "timepoints.md": _md_table([{"study": f"`{p.study}`", "timepoint": f"`{name}`", "nominal day": day}
@@ -493,15 +547,17 @@ def run(params_path: str | Path, notebooks_dir: Path = NOTEBOOKS_DIR, jobs: int 
         (staging / "build.key").unlink(missing_ok=True)
         start = time.perf_counter()
         results_dir = run_notebooks(params, notebooks, staging, jobs, force=force)
-        totals = write_generated(params, default, results_dir, staging)
+        totals = write_generated(params, default, results_dir, staging, skipped(staging, notebooks))
         print(f"scorecard: targets {totals['targets reproduced']} of {totals['targets']} reproduced, independent "
               f"checks {totals['checks reproduced']} of {totals['checks']}, {totals['infeasible']} infeasible, "
               f"{totals['resolutions']} resolutions, {totals['not computed']} not computed, of "
               f"{totals['published']} published numbers ({_relative(staging / 'scorecard.csv')})", flush=True)
         shutil.rmtree(EXECUTED_DIR, ignore_errors=True)
         EXECUTED_DIR.mkdir(parents=True)
+        left_out = skipped(staging, notebooks)
         for nb in notebooks:
-            publish_notebook(staging / "notebooks" / nb.name, EXECUTED_DIR / nb.name)
+            if nb not in left_out:
+                publish_notebook(staging / "notebooks" / nb.name, EXECUTED_DIR / nb.name)
         if book:
             key, stored, target = book_key(params, default), staging / "book.key", book_target(params)
             if not force and stored.exists() and stored.read_text() == key and (target / "index.html").exists():
@@ -545,6 +601,31 @@ def _nothing_changed(params_path: Path, notebooks: list[Path], book: bool) -> bo
 def _data_dir(params: Params, overrides: dict) -> str:
     """The data folder a notebook reads: its own override, else the global one, else the default."""
     return str(overrides.get("data_dir") or params.values.get("data_dir") or DEFAULT_DATA_DIR)
+
+
+def _reconstructed_all(params: Params) -> bool:
+    """Does every data folder of this build hold the reconstructed cohort?"""
+    return all(_reconstructed(d) for d in _data_dirs(params))
+
+
+def _cohort_md(params: Params, left_out: dict) -> str:
+    """What cohort the book shows, in words, and the chapters that do not apply to it."""
+    from .data import cohort_folders, load
+    from .results import resolve
+    folders = [f for d in sorted(_data_dirs(params)) for f in cohort_folders(resolve(d))]
+    sizes = ", ".join(f"`{f.name}` ({len(load(f).patients)} patients)" for f in folders)
+    if _reconstructed_all(params):
+        text = ("The book runs on a **reconstructed cohort**: synthetic patients built deterministically from the "
+                "published aggregates, in the same patient-level format ({doc}`/book/data_dictionary`) a real cohort would "
+                f"use ({sizes}). Every chapter says so at its top and marks each number: reproduced, differs, "
+                "infeasible, or not published (derived or assumed).")
+    else:
+        text = (f"The book runs on a **real cohort** ({sizes}). It is not the reconstruction: no number is "
+                "marked against a publication and no chapter calls the patients synthetic.")
+    if left_out:
+        text += "\n\nChapters that do not apply to this cohort, and why:\n\n" + "\n".join(
+            f"- {nb.stem}: {reason}" for nb, reason in left_out.items())
+    return text + "\n"
 
 
 def _reconstructed(data_dir: str) -> bool:

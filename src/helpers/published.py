@@ -16,7 +16,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from .paths import PUBLISHED_DIR
 
-STUDIES = ("study_a", "study_b")
+
+
+def studies(folder: Path = PUBLISHED_DIR) -> list[str]:
+    """The studies the book knows: one per data/published/<study>.yaml."""
+    return sorted(p.stem for p in Path(folder).glob("*.yaml"))
 
 
 class _Strict(BaseModel):

@@ -32,6 +32,10 @@ def _key(values) -> tuple:
     return tuple(parts)
 
 
+COLUMNS = ["study", "id", "source", "quote", *KEYS[1:], "published", "decimals", "computed", "detail", "test",
+           "status", "role", "role_why", "reason"]
+
+
 def build(results_frame: pd.DataFrame, studies) -> pd.DataFrame:
     """One row per published number of `studies` (helpers.published.Study objects):
     published value, computed value and counts from `results_frame`, status, role, reason."""
@@ -63,7 +67,7 @@ def build(results_frame: pd.DataFrame, studies) -> pd.DataFrame:
                 "detail": _text(first.get("detail")), "test": _text(first.get("test")),
                 "status": status, "role": role.kind, "role_why": role.why, "reason": reason,
             })
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=COLUMNS)
 
 
 def _why_differs(pub: published.Study, n: published.Number, role: provenance.Role) -> str:
