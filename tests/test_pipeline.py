@@ -195,7 +195,8 @@ def test_a_variant_builds_beside_the_default_with_its_banner(tmp_path, monkeypat
     default = pipeline.load_params(PARAMS / "default.yaml")
     target = pipeline.build_book(pipeline.load_params(PARAMS / "strict_cr.yaml"), default, staging)
     assert target == tmp_path / "_build" / "variants" / "strict_cr" / "html"
-    assert "criteria.cr_upcr_max = 0.3 (default 0.5)" in seen["config"]["html"]["announcement"]
+    theme = seen["config"]["sphinx"]["config"]["html_theme_options"]
+    assert "criteria.cr_upcr_max = 0.3 (default 0.5)" in theme["announcement"]
     assert seen["config"]["only_build_toc_files"] is True  # the rest is the root _config.yml
 
 

@@ -171,6 +171,11 @@ class _Html:
         return self.plain
 
 
+def say(text: str) -> _Html:
+    """A sentence computed by the helpers, shown as a paragraph (not as a quoted string)."""
+    return _Html(f"<p>{html.escape(text)}</p>", text)
+
+
 def banner(cohort: data.Cohort) -> _Html | None:
     """On the reconstructed cohort: a note that the patients are synthetic and what the marks mean."""
     if not is_reconstructed(cohort):

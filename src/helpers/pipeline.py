@@ -279,9 +279,10 @@ def run_notebooks(params: Params, notebooks: list[Path], staging: Path, jobs: in
                 nb = futures[future]
                 seconds, error = future.result()
                 skipped = error.startswith(NOT_APPLICABLE + ":")
-                print(f"  [{i}/{len(todo)}] {nb.stem}: executed ({seconds:.1f} s; {todo[nb]})"
-                      + (f"  does not apply: {error.split(': ', 1)[1]}" if skipped else
-                         f"  FAILED: {error}" if error else ""), flush=True)
+                outcome = "does not apply, left out of the book" if skipped else "executed"
+                print(f"  [{i}/{len(todo)}] {nb.stem}: {outcome} ({seconds:.1f} s; {todo[nb]})"
+                      + (f": {error.split(': ', 1)[1]}" if skipped else f"  FAILED: {error}" if error else ""),
+                      flush=True)
                 if skipped:
                     keys[nb]["skipped"] = error.split(": ", 1)[1]
                     error = ""
@@ -429,7 +430,7 @@ def write_generated(params: Params, default: Params, results_dir: Path, staging:
         compare = params.values.get("compare_with", {})
         studies = [published.load(s) for s in sorted(set(compare.values()))]
         rows = rows[rows["study"].isin(compare)].assign(study=rows["study"].map(compare))
-    card = scorecard.build(rows, studies)
+    card = scorecard.build(rows, studies, reconstructed=_reconstructed_all(params))
     card.to_csv(staging / "scorecard.csv", index=False, lineterminator="\n")
     shutil.rmtree(GENERATED_DIR, ignore_errors=True)
     GENERATED_DIR.mkdir(parents=True)
@@ -441,9 +442,10 @@ def write_generated(params: Params, default: Params, results_dir: Path, staging:
         summary = scorecard.summary_sentence(card) + variant + "\n\n" \
             + scorecard.markdown_table(scorecard.summary_display(card))
     else:
-        scored = summary = ("This book analyses a real cohort and compares it with no publication: set "
-                            "`compare_with` in its params file (for example `compare_with: {my_cohort: study_a}`) to "
-                            "put its numbers beside a study's published ones." + variant + "\n")
+        scored = ("This book analyses a real cohort and compares it with no publication: set `compare_with` in its "
+                  "params file (for example `compare_with: {my_cohort: study_a}`) to put its numbers beside a "
+                  "study's published ones." + variant + "\n")
+        summary = variant.strip() + "\n"
     pages = {
         "scorecard.md": scored,
         "scorecard_summary.md": summary,
@@ -496,9 +498,10 @@ def build_book(params: Params, default: Params, staging: Path) -> Path:
                "--path-output", str(tmp), "-W", "-n", "--keep-going"]
     if not params.is_default:
         config = yaml.safe_load((REPO_ROOT / "_config.yml").read_text(encoding="utf-8"))
-        config.setdefault("html", {})["announcement"] = banner(params, default)
+        theme = config["sphinx"]["config"]["html_theme_options"]
+        theme["announcement"] = banner(params, default)
         if not all(_reconstructed(d) for d in _data_dirs(params)):   # a real cohort: no word of a reconstruction
-            config["html"]["extra_footer"] = ""
+            theme["extra_footer"] = ""
         (staging / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
         command += ["--config", str(staging / "_config.yml")]
     log = staging / "jupyter-book.log"
@@ -548,10 +551,13 @@ def run(params_path: str | Path, notebooks_dir: Path = NOTEBOOKS_DIR, jobs: int 
         start = time.perf_counter()
         results_dir = run_notebooks(params, notebooks, staging, jobs, force=force)
         totals = write_generated(params, default, results_dir, staging, skipped(staging, notebooks))
-        print(f"scorecard: targets {totals['targets reproduced']} of {totals['targets']} reproduced, independent "
-              f"checks {totals['checks reproduced']} of {totals['checks']}, {totals['infeasible']} infeasible, "
-              f"{totals['resolutions']} resolutions, {totals['not computed']} not computed, of "
-              f"{totals['published']} published numbers ({_relative(staging / 'scorecard.csv')})", flush=True)
+        if not totals["published"]:
+            print("scorecard: none (the cohort is compared with no publication; see compare_with)", flush=True)
+        else:
+            print(f"scorecard: targets {totals['targets reproduced']} of {totals['targets']} reproduced, independent "
+                  f"checks {totals['checks reproduced']} of {totals['checks']}, {totals['infeasible']} infeasible, "
+                  f"{totals['resolutions']} resolutions, {totals['not computed']} not computed, of "
+                  f"{totals['published']} published numbers ({_relative(staging / 'scorecard.csv')})", flush=True)
         shutil.rmtree(EXECUTED_DIR, ignore_errors=True)
         EXECUTED_DIR.mkdir(parents=True)
         left_out = skipped(staging, notebooks)
@@ -613,19 +619,46 @@ def _cohort_md(params: Params, left_out: dict) -> str:
     from .data import cohort_folders, load
     from .results import resolve
     folders = [f for d in sorted(_data_dirs(params)) for f in cohort_folders(resolve(d))]
-    sizes = ", ".join(f"`{f.name}` ({len(load(f).patients)} patients)" for f in folders)
+    sizes = ", ".join(f"{_study_names(load(f))} ({len(load(f).patients)} patients)" for f in folders)
+    derived = ("The response is never stored in the data: the notebooks derive it from the laboratory values by "
+               "the published criteria, every threshold a parameter ({doc}`/book/methods`).")
     if _reconstructed_all(params):
-        text = ("The book runs on a **reconstructed cohort**: synthetic patients built deterministically from the "
-                "published aggregates, in the same patient-level format ({doc}`/book/data_dictionary`) a real cohort would "
-                f"use ({sizes}). Every chapter says so at its top and marks each number: reproduced, differs, "
-                "infeasible, or not published (derived or assumed).")
+        text = ("The studies' patient-level data are not public. The book runs on a **reconstructed cohort**: "
+                "synthetic patients built deterministically from the published aggregates, in the same patient-level "
+                f"format ({{doc}}`/book/data_dictionary`) a real cohort would use ({sizes}). Every chapter says so at "
+                "its top and marks each number: reproduced, differs, infeasible, or not published (derived or "
+                f"assumed). {derived} Every published number sits in `data/published/*.yaml` with the sentence it is "
+                "quoted from; the {doc}`/book/scorecard` puts each one beside the number the notebooks computed.\n\n"
+                "A reconstructed cohort shows that the analysis is *consistent with* the published aggregates. It "
+                "does not show that the studies' conclusions hold: see {doc}`/book/reconstruction` for how the "
+                "cohort was built and what that can and cannot show.")
     else:
-        text = (f"The book runs on a **real cohort** ({sizes}). It is not the reconstruction: no number is "
-                "marked against a publication and no chapter calls the patients synthetic.")
+        compare = params.values.get("compare_with", {})
+        text = (f"The book runs on a **real cohort** ({sizes}). It is not the reconstruction: no chapter carries the "
+                "reconstruction's banner or marks a number against a publication. "
+                + ("The scorecard puts its numbers beside the published ones of "
+                   + ", ".join(f"`{s}` (for `{c}`)" for c, s in compare.items())
+                   + "; every agreement there is an independent one, since nothing was built to match."
+                   if compare else "It is compared with no publication (set `compare_with` to do so).")
+                + " " + derived)
     if left_out:
         text += "\n\nChapters that do not apply to this cohort, and why:\n\n" + "\n".join(
-            f"- {nb.stem}: {reason}" for nb, reason in left_out.items())
+            f"- *{_chapter_title(nb)}*: {reason}." for nb, reason in left_out.items())
     return text + "\n"
+
+
+def _study_names(cohort) -> str:
+    import pandas as pd
+    return ", ".join(f"`{s}`" for s in pd.unique(cohort.patients["study"]))
+
+
+def _chapter_title(notebook: Path) -> str:
+    """The first '# ' heading of a notebook (its chapter title), else its file name."""
+    for cell in json.loads(notebook.read_text(encoding="utf-8"))["cells"]:
+        for line in "".join(cell["source"]).splitlines() if cell["cell_type"] == "markdown" else []:
+            if line.startswith("# "):
+                return line[2:].strip()
+    return notebook.stem
 
 
 def _reconstructed(data_dir: str) -> bool:

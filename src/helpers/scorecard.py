@@ -36,9 +36,14 @@ COLUMNS = ["study", "id", "source", "quote", *KEYS[1:], "published", "decimals",
            "status", "role", "role_why", "reason"]
 
 
-def build(results_frame: pd.DataFrame, studies) -> pd.DataFrame:
+REAL_COHORT = provenance.Role("check", "A real cohort compared with the publication: nothing was built to match it.")
+
+
+def build(results_frame: pd.DataFrame, studies, reconstructed: bool = True) -> pd.DataFrame:
     """One row per published number of `studies` (helpers.published.Study objects):
-    published value, computed value and counts from `results_frame`, status, role, reason."""
+    published value, computed value and counts from `results_frame`, status, role, reason.
+    On a real cohort (`reconstructed=False`) no number is a target: each one the reconstruction
+    would be built to hit is an independent comparison instead."""
     computed: dict[tuple, list] = {}
     for r in results_frame.to_dict("records"):
         computed.setdefault(_key(r[k] for k in KEYS), []).append(r)
@@ -50,6 +55,8 @@ def build(results_frame: pd.DataFrame, studies) -> pd.DataFrame:
             values = [float(m["value"]) for m in matches]
             value = values[0] if values else math.nan
             role = roles[n.id]
+            if not reconstructed and role.kind == "target":
+                role = REAL_COHORT
             if not matches:
                 status, reason = "not computed", "No notebook wrote this number."
             elif any(not _same(v, value) for v in values):
@@ -180,9 +187,10 @@ def summary_display(card: pd.DataFrame) -> pd.DataFrame:
 def summary_sentence(card: pd.DataFrame) -> str:
     """One sentence of counts for the introduction."""
     t = summary(card).iloc[-1]
-    return (f"Of **{t['published']}** published numbers, **{t['targets reproduced']} of {t['targets']}** targets "
-            f"are reproduced (the reconstruction was built to make them true: this shows consistency, not an "
-            f"independent result); **{t['checks reproduced']} of {t['checks']}** independent checks are reproduced; "
+    targets = (f"**{t['targets reproduced']} of {t['targets']}** targets are reproduced (the reconstruction was "
+               f"built to make them true: this shows consistency, not an independent result); " if t["targets"] else "")
+    return (f"Of **{t['published']}** published numbers, {targets}"
+            f"**{t['checks reproduced']} of {t['checks']}** independent checks are reproduced; "
             f"**{t['infeasible']}** are infeasible for any patient-level data (each with its proof); "
             f"**{t['resolutions']}** are one side of a contradiction between sources, set aside"
             + (f"; **{t['not computed']}** are not computed." if t["not computed"] else "."))
