@@ -18,7 +18,7 @@ help:
 	@echo "             make book PARAMS=params/strict_cr.yaml  ->  _build/variants/strict_cr/html"
 	@echo "make data    regenerate data/reconstructed/ from data/published/ (deterministic)"
 	@echo "make check   one row per published number: published vs recomputed from the rows"
-	@echo "make bench   time the book build (clean, no-op, one parameter changed) and the registry-scale analysis"
+	@echo "make bench   time the book build (clean, no-op, one parameter changed), the registry-scale analysis and a 5,000-patient real-cohort book"
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -47,10 +47,12 @@ book: $(STAMP)
 	$(BIN)/python -m helpers.pipeline --params $(PARAMS) $(if $(FORCE),--force)
 
 # Build times (clean, no-op, one parameter changed; reconstruction), then the
-# registry-scale analysis (100,000 and 1,000,000 patients).
+# registry-scale analysis (100,000 and 1,000,000 patients), then the whole book on a
+# 5,000-patient cohort given as a real cohort.
 bench: $(STAMP)
 	$(BIN)/python bench/bench_build.py
 	$(BIN)/python bench/bench_registry.py
+	$(BIN)/python bench/bench_real_cohort.py
 
 # The whole suite, against a freshly built default book: LN_REQUIRE_BOOK makes the
 # browser test fail (instead of skip) if the book is missing.
