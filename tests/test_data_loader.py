@@ -44,6 +44,16 @@ def set_cell(name: str, line: int, column: str, value: str) -> Callable[[Path], 
     return mutate
 
 
+def in_study_a(line: int, column: str, value: str) -> Callable[[Path], None]:
+    """Mutation: the patient of `line` belongs to study_a (which has a study file) and has `value` in `column`."""
+    def mutate(folder: Path) -> None:
+        set_cell("patients.csv", line, "study", "study_a")(folder)
+        set_cell("patients.csv", line, "arm", "tacrolimus")(folder)
+        set_cell("patients.csv", line, "prior_response", "")(folder)
+        set_cell("patients.csv", line, column, value)(folder)
+    return mutate
+
+
 def edit_lines(name: str, edit: Callable[[list[str]], None]) -> Callable[[Path], None]:
     def mutate(folder: Path) -> None:
         lines = read_lines(folder, name)
@@ -186,8 +196,12 @@ CASES = {
                                "is not a number from 0 to 400 (mg/dL)"),
     "impossible-egfr": Case(set_cell("labs.csv", 2, "egfr", "900"), "labs.csv", 2, "egfr",
                             "is not a number from 1 to 200 (mL/min/1.73 m²)"),
-    "unknown-arm": Case(set_cell("patients.csv", 3, "arm", "placebo"), "patients.csv", 3, "arm",
-                        "'placebo' is not one of tacrolimus, no_tacrolimus, multitarget"),
+    "unknown-arm": Case(in_study_a(3, "arm", "placebo"), "patients.csv", 3, "arm",
+                        "'placebo' is not an arm of study_a (tacrolimus, no_tacrolimus)"),
+    "arm-with-space": Case(set_cell("patients.csv", 3, "arm", "no tacrolimus"), "patients.csv", 3, "arm",
+                           "'no tacrolimus' is not a label of 1 to 64 letters, digits, _ + . -"),
+    "unknown-group": Case(in_study_a(3, "prior_response", "partial"), "patients.csv", 3,
+                          "prior_response", "'partial' is not a subgroup of study_a (it has none)"),
     "unknown-isn-class": Case(set_cell("patients.csv", 4, "isn_class", "VII"), "patients.csv", 4, "isn_class",
                               "'VII' is not one of I, II, III, IV, V, VI, III+V, IV+V"),
     "empty-sex": Case(set_cell("patients.csv", 4, "sex", ""), "patients.csv", 4, "sex",

@@ -42,11 +42,12 @@ def test_figure_labels_hide_small_counts():
     assert "< 5/40" in labels and "3/40" not in labels and "20/40" in labels
 
 
-def test_paired_trajectories_draw_no_patient_lines_for_a_real_cohort():
-    frame = pd.DataFrame({"before": range(10), "after": range(10, 20), "group": ["x"] * 10})
-    lines = figures.paired_trajectories(frame, "before", "after", "group", min_cell=5).axes[0].lines
+def test_trajectories_draw_no_patient_lines_for_a_real_cohort():
+    frame = pd.DataFrame({"patient_id": range(10), "timepoint": "6m", "baseline_upcr_g_g": range(10),
+                          "upcr_g_g": range(10, 20), "group": ["x"] * 10})
+    lines = figures.trajectories(frame, "upcr_g_g", "group", {"6m": 182}, min_cell=5).axes[0].lines
     assert len(lines) == 1                               # the group mean only
-    assert len(figures.paired_trajectories(frame, "before", "after", "group").axes[0].lines) == 11
+    assert len(figures.trajectories(frame, "upcr_g_g", "group", {"6m": 182}).axes[0].lines) == 11
 
 
 def test_effect_sizes_and_p_are_hidden_beside_small_counts():
@@ -56,5 +57,5 @@ def test_effect_sizes_and_p_are_hidden_beside_small_counts():
     table = tables.comparison_table(stats.response_comparison(summary, "CR", ["a", "b"]), ["a", "b"], "Timepoint",
                                     min_cell=5)
     row = table.frame.iloc[0]
-    assert row["a, n/N (%)"] == "< 5/40" and row["Difference, % points (95% CI)"] == ""
+    assert row["A, n/N (%)"] == "< 5/40" and row["Difference, % points (95% CI)"] == ""
     assert row["p"] == "suppressed (n < 5)"

@@ -83,12 +83,13 @@ def test_at_risk_at():
     assert figures.at_risk_at(km, [0, 1.5, 3, 4, 10]).loc["a"].tolist() == [4, 3, 2, 1, 0]
 
 
-def test_paired_trajectories():
-    frame = pd.DataFrame({"patient_id": list("pqrst"), "group": ["partial", "partial", "none", "none", "none"],
+def test_trajectories():
+    frame = pd.DataFrame({"patient_id": list("pqrst"), "timepoint": "24w",
+                          "group": ["partial", "partial", "none", "none", "none"],
                           "baseline_upcr_g_g": [3.0, 2.0, 4.0, 5.0, np.nan],
                           "upcr_g_g": [1.0, 1.0, 2.0, 3.0, 1.0]})
     before = frame.copy()
-    fig = figures.paired_trajectories(frame, "baseline_upcr_g_g", "upcr_g_g", "group", order=["partial", "none"])
+    fig = figures.trajectories(frame, "upcr_g_g", "group", {"24w": 168}, order=["partial", "none"])
     ax = fig.axes[0]
     lines = [line for line in ax.get_lines() if len(line.get_xdata()) > 0]
     assert len(lines) == 4 + 2  # 4 complete patients + 2 group means
@@ -99,6 +100,16 @@ def test_paired_trajectories():
     assert ax.get_ylabel() == "Urine protein/creatinine ratio (g/g)"
     assert [t.get_text() for t in ax.get_xticklabels()] == ["Baseline", "24 weeks"]
     pd.testing.assert_frame_equal(frame, before)
+
+
+def test_trajectories_over_two_timepoints_follow_each_patient_through_the_visits_they_had():
+    frame = pd.DataFrame({"patient_id": list("pqpq"), "timepoint": ["6m", "6m", "12m", "12m"], "group": "all",
+                          "baseline_egfr": [90.0, 70.0, 90.0, 70.0], "egfr": [np.nan, 60.0, 100.0, 50.0]})
+    ax = figures.trajectories(frame, "egfr", "group", {"6m": 182, "12m": 365}).axes[0]
+    lines = [line for line in ax.get_lines() if len(line.get_xdata()) > 0]
+    assert [list(line.get_xdata()) for line in lines[:2]] == [[0, 2], [0, 1, 2]]   # p missed the 6-month visit
+    assert list(lines[-1].get_ydata()) == [80.0, 60.0, 75.0]                        # means over who was seen
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["Baseline", "6 months", "1 year"]
 
 
 def test_evaluated_over_time(summary):

@@ -110,7 +110,7 @@ def test_statistic_window_matches_the_p_rounding():
 
 
 def test_batch_logrank_screen_equals_the_exact_statistic():
-    from helpers.reconstruct.study_a import _logrank_batch
+    from helpers.reconstruct.events import _logrank_batch
     rng = np.random.default_rng(4)
     first = rng.random(80) < 0.4
     days = np.repeat(rng.integers(1, 500, 80)[None, :], 20, axis=0)

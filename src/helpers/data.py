@@ -416,16 +416,21 @@ def _cross_checks(frames: dict[str, pd.DataFrame]) -> list[Problem]:
 
 
 def _arms_of_studies(patients: pd.DataFrame) -> list[Problem]:
-    """Arms that do not belong to their study, when data/published/<study>.yaml names its arms."""
+    """Arms and groups that do not belong to their study, when data/published/<study>.yaml names them."""
     problems = []
     for study, rows in patients.groupby("study", sort=False):
         if not (PUBLISHED_DIR / f"{study}.yaml").exists():
             continue
-        arms = published.load(study).arms
-        for line, arm in zip([patients.attrs["lines"][i] for i in rows.index], rows["arm"]):
-            if arm not in arms:
-                problems.append(Problem(patients.attrs["label"], line, "arm", f"'{arm}' is not an arm of {study} "
-                                        f"({', '.join(arms)})", patients.attrs["unit"]))
+        pub = published.load(study)
+        lines = [patients.attrs["lines"][i] for i in rows.index]
+        for line, arm, group in zip(lines, rows["arm"], rows["prior_response"]):
+            if arm not in pub.arms:
+                problems.append(Problem(patients.attrs["label"], line, "arm", f"'{_short(arm)}' is not an arm of "
+                                        f"{study} ({', '.join(pub.arms)})", patients.attrs["unit"]))
+            if isinstance(group, str) and group not in pub.subgroups:
+                problems.append(Problem(patients.attrs["label"], line, "prior_response",
+                                        f"'{_short(group)}' is not a subgroup of {study} "
+                                        f"({', '.join(pub.subgroups) or 'it has none'})", patients.attrs["unit"]))
     return problems
 
 

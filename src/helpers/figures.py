@@ -204,29 +204,41 @@ def lab_label(column: str) -> str:
     return f"{field.description} ({field.unit})" if field and field.unit else column
 
 
-def paired_trajectories(frame: pd.DataFrame, before_col: str, after_col: str, group_col: str,
-                        ylabel: str | None = None, min_cell: int = 0, after: str = "24 weeks",
-                        order=()) -> Figure:
-    """One line per patient from baseline to `after`, coloured by group, group means in bold;
-    patients missing either value are left out. With min_cell > 0 (a real cohort) no patient's
-    own line is drawn, and a group of fewer than min_cell patients shows no mean."""
-    complete = frame.dropna(subset=[before_col, after_col])
-    present = list(pd.unique(complete[group_col]))
+def trajectories(classified: pd.DataFrame, column: str, group_col: str, timepoints: dict[str, int],
+                 ylabel: str | None = None, min_cell: int = 0, order=()) -> Figure:
+    """Each patient's `column` at baseline and at every timepoint (classified rows: one per patient and
+    timepoint, with `baseline_<column>`), a thin line per patient through the visits they had, coloured
+    by group, and group means in bold at each visit. Patients with no baseline value or no later one
+    are left out. With min_cell > 0 (a real cohort) no patient's own line is drawn, and no mean of
+    fewer than min_cell patients."""
+    first = classified.drop_duplicates("patient_id").set_index("patient_id")
+    wide = pd.DataFrame({"baseline": first[f"baseline_{column}"]})
+    for tp in timepoints:
+        wide[tp] = classified[classified["timepoint"] == tp].set_index("patient_id")[column]
+    keep = wide["baseline"].notna() & wide[list(timepoints)].notna().any(axis=1)
+    wide, group_of = wide[keep], first.loc[keep, group_col]
+    present = list(pd.unique(group_of))
     groups = [g for g in order if g in present] + [g for g in present if g not in order]
-    fig = Figure(figsize=(5.5, 5))
+    fig = Figure(figsize=(5.5 + 0.8 * max(len(timepoints) - 1, 0), 5))
     ax = fig.subplots()
     colours = _palette(groups)
+    x = np.arange(len(timepoints) + 1)
     for group in groups:
-        values = complete.loc[complete[group_col] == group, [before_col, after_col]].to_numpy(dtype=float)
+        values = wide[group_of == group].to_numpy(dtype=float)
         if min_cell == 0:
-            ax.plot([0, 1], values.T, color=colours[group], alpha=0.3, linewidth=0.8)
+            for row in values:
+                seen = ~np.isnan(row)
+                ax.plot(x[seen], row[seen], color=colours[group], alpha=0.3, linewidth=0.8)
         elif len(values) < min_cell:
             continue
-        ax.plot([0, 1], values.mean(axis=0), color=colours[group], linewidth=3, marker="o",
+        counts = (~np.isnan(values)).sum(axis=0)
+        means = [values[~np.isnan(values[:, j]), j].mean() if counts[j] >= max(min_cell, 1) else np.nan
+                 for j in range(len(x))]
+        ax.plot(x, means, color=colours[group], linewidth=3, marker="o",
                 label=f"{labels.group(group)}: mean (n = {len(values)})")
-    ax.set_xticks([0, 1], ["Baseline", after])
-    ax.set_xlim(-0.2, 1.2)
-    ax.set_ylabel(ylabel or lab_label(after_col))
+    ax.set_xticks(x, ["Baseline", *(labels.timepoint(tp, day) for tp, day in timepoints.items())])
+    ax.set_xlim(-0.2, len(timepoints) + 0.2)
+    ax.set_ylabel(ylabel or lab_label(column))
     ax.legend(fontsize=8)
     return fig
 

@@ -12,15 +12,21 @@ CATEGORIES = {"herpes_zoster": "Herpes zoster", "gastrointestinal": "Gastrointes
 DAYS_PER_MONTH = 365.25 / 12
 
 
+def _words(code: str) -> str:
+    """A label the book has no words for, readable: 'new_onset' -> 'New onset'."""
+    text = str(code).replace("_", " ")
+    return text[:1].upper() + text[1:]
+
+
 def arm(code: str) -> str:
-    return ARMS.get(code, code)
+    return ARMS.get(code, _words(code))
 
 
 def group(code: str) -> str:
     """A group code ('partial', 'partial+none', an arm, 'all') in words."""
     if "+" in code:
         return " or ".join(group(part).lower() if i else group(part) for i, part in enumerate(code.split("+")))
-    return GROUPS.get(code, ARMS.get(code, code))
+    return GROUPS.get(code, ARMS.get(code, _words(code)))
 
 
 def category(code: str) -> str:

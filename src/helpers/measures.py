@@ -34,9 +34,10 @@ def groups(frame: pd.DataFrame, by: str) -> list[tuple[str, pd.DataFrame]]:
 
 
 def response_by_group(at_tp: pd.DataFrame, by: str = "prior_response") -> pd.DataFrame:
-    """response.summarise for everyone and per group, with a `group` column."""
-    return pd.concat([summarise(rows.assign(group=name), by="group") for name, rows in groups(at_tp, by)],
-                     ignore_index=True)
+    """response.summarise for everyone and per group, with a `group` column (the timepoints of `at_tp` only)."""
+    out = pd.concat([summarise(rows.assign(group=name), by="group") for name, rows in groups(at_tp, by)],
+                    ignore_index=True)
+    return out[out["timepoint"].isin(set(at_tp["timepoint"]))].reset_index(drop=True)
 
 
 def cohort_rows(study: str, patients: pd.DataFrame, by: str) -> list[dict]:
@@ -68,9 +69,12 @@ def cohort_rows(study: str, patients: pd.DataFrame, by: str) -> list[dict]:
 
 
 def response_rows(study: str, summary: pd.DataFrame, by: str = "arm", outcomes=OUTCOMES) -> list[dict]:
-    """Percent rows from response.summarise(): one per timepoint, group and outcome."""
+    """Percent rows from response.summarise(): one per timepoint, group and outcome, and the number
+    of patients evaluated."""
     out = []
     for r in summary.itertuples(index=False):
+        out.append(results.row(study, "n_patients", "count", int(r.n), group=getattr(r, by),
+                               timepoint=str(r.timepoint), detail=f"{int(r.n)} evaluated"))
         for outcome in outcomes:
             k, n = int(getattr(r, outcome)), int(r.n)
             out.append(results.row(study, "response", "percent", 100 * k / n if n else math.nan,

@@ -168,8 +168,9 @@ def notebook_parameters(notebook: Path, params: Params, output_dir: str) -> dict
         if key not in declared:
             raise ParamsError(f"{params.path}: notebooks.{notebook.stem}.{key}: not a parameter of {notebook} "
                               f"(its parameters: {', '.join(declared)})")
-    if "studies" in declared and not _reconstructed_all(params):   # the audit: only the studies compared with
-        chosen["studies"] = sorted(set(params.values.get("compare_with", {}).values()))
+    if "studies" in declared:   # the audit: the studies of the reconstruction, or those a real cohort is compared with
+        chosen["studies"] = _studies_present(params) if _reconstructed_all(params) else \
+            sorted(set(params.values.get("compare_with", {}).values()))
     return chosen | overrides | ({"output_dir": output_dir} if "output_dir" in declared else {})
 
 
@@ -425,7 +426,7 @@ def write_generated(params: Params, default: Params, results_dir: Path, staging:
 
     rows = results.read_all(results_dir)
     if _reconstructed_all(params):
-        studies = [published.load(s) for s in published.studies()]
+        studies = [published.load(s) for s in _studies_present(params)]
     else:
         compare = params.values.get("compare_with", {})
         studies = [published.load(s) for s in sorted(set(compare.values()))]
@@ -607,6 +608,15 @@ def _nothing_changed(params_path: Path, notebooks: list[Path], book: bool) -> bo
 def _data_dir(params: Params, overrides: dict) -> str:
     """The data folder a notebook reads: its own override, else the global one, else the default."""
     return str(overrides.get("data_dir") or params.values.get("data_dir") or DEFAULT_DATA_DIR)
+
+
+def _studies_present(params: Params) -> list[str]:
+    """The studies with a study file whose patients are in this build's data folders."""
+    from . import published
+    from .data import cohort_folders, load
+    from .results import resolve
+    found = {s for d in _data_dirs(params) for f in cohort_folders(resolve(d)) for s in load(f).patients["study"]}
+    return [s for s in published.studies() if s in found]
 
 
 def _reconstructed_all(params: Params) -> bool:

@@ -24,12 +24,16 @@ class Role:
 
 def roles(pub: published.Study) -> dict[str, Role]:
     """The role of every published number of `pub`, by id."""
+    from .reconstruct.plan import infeasible_percentages
     set_aside = {i: r for r in pub.resolutions for i in r.sets_aside}
     built = _built_from(pub)
+    impossible = infeasible_percentages(pub)
     out = {}
     for n in pub.numbers:
         if n.id in set_aside:
             out[n.id] = Role("resolution", set_aside[n.id].why)
+        elif n.id in impossible:
+            out[n.id] = Role("infeasible", impossible[n.id])
         elif n.id in built:
             out[n.id] = Role("target", built[n.id])
         elif n.statistic == "p_value":
@@ -51,10 +55,13 @@ def _built_from(pub: published.Study) -> dict[str, str]:
     for a in pub.assumptions:
         for i in a.by_construction:
             built[i] = f"Chosen to make it hold: {a.what}"
-    if len(pub.arms) == 2 and len(pub.timepoints) > 1:
-        from .reconstruct.plan import plan
-        for i, how in plan(pub).targets.items():
-            built.setdefault(i, f"The counts plan {how}.")
+    from .reconstruct.plan import plan
+    try:
+        planned = plan(pub).targets
+    except ValueError:   # published numbers no counts plan can hold: no number is built from one
+        planned = {}
+    for i, how in planned.items():
+        built.setdefault(i, f"The counts plan {how}.")
     return built
 
 

@@ -91,6 +91,11 @@ class Assumption(_Strict):
     covers: list[str] = []
 
 
+class Reconstruction(_Strict):
+    seed: int = 0             # the first seed of the reconstruction's draws
+    id_prefix: str = Field(default="P", pattern=r"^[A-Za-z]{1,3}$")   # patient ids: <prefix>001, ...
+
+
 class Study(_Strict):
     study: str
     title: str
@@ -102,6 +107,7 @@ class Study(_Strict):
     numbers: list[Number]
     resolutions: list[Resolution] = []
     assumptions: list[Assumption] = []
+    reconstruction: Reconstruction = Reconstruction()
 
     @model_validator(mode="after")
     def _references(self):
@@ -154,7 +160,7 @@ class PublishedError(ValueError):
 
 @lru_cache(maxsize=None)
 def load(study: str, folder: Path = PUBLISHED_DIR) -> Study:
-    """The validated published targets of `study` (study_a or study_b)."""
+    """The validated published targets of `study` (data/published/<study>.yaml)."""
     path = Path(folder) / f"{study}.yaml"
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))

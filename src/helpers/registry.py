@@ -98,7 +98,7 @@ def synthetic_registry(n_patients: int, labs_per_patient: int = 10, seed: int = 
         "isn_class": _categorical(isn, _ISN),
         "induction": _categorical(induction, _INDUCTION),
         "maintenance": _categorical(maintenance, maintenance_levels),
-        "prior_response": _categorical(np.full(n, -1), schema.PRIOR_RESPONSES),
+        "prior_response": _categorical(np.full(n, -1), ["partial", "none", "flare"]),
         "last_followup_day": followup,
     }, copy=False)
 

@@ -9,12 +9,12 @@ from dataclasses import dataclass
 
 import pandera.pandas as pa
 
-ARMS = ("tacrolimus", "no_tacrolimus", "multitarget")
 SEXES = ("F", "M")
 ISN_CLASSES = ("I", "II", "III", "IV", "V", "VI", "III+V", "IV+V")
-PRIOR_RESPONSES = ("partial", "none", "flare")
 EVENT_TYPES = ("renal_flare", "esrd", "death", "adverse_event")
 ID_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
+# arms and groups are the study's own labels (checked against its study file, when there is one)
+LABEL_PATTERN = r"^[A-Za-z0-9_.+-]{1,64}$"
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,8 @@ class Field:
             return "one of " + ", ".join(self.allowed)
         if self.name == "patient_id":  # checked against ID_PATTERN in _column
             return "an identifier of 1 to 64 letters, digits, _ . - (no spaces)"
+        if self.name in LABELS:
+            return "a label of 1 to 64 letters, digits, _ + . - (no spaces)"
         words = {"str": "text", "int": "a whole number", "float": "a number"}[self.kind]
         if self.min is not None and self.max is not None:
             words += f" from {self.min:g} to {self.max:g}"
@@ -44,18 +46,20 @@ class Field:
         return words
 
 
+LABELS = ("arm", "prior_response")
+
 PATIENTS = (
     Field("patient_id", "str", "Unique patient identifier (letters, digits, _ . -)"),
     Field("study", "str", "Study label"),
-    Field("arm", "str", "Treatment arm", allowed=ARMS),
+    Field("arm", "str", "Treatment arm (a label; a study with a study file: one of its arms)"),
     Field("sex", "str", "Sex", allowed=SEXES),
     Field("age", "float", "Age at baseline", "years", min=10, max=100),
     Field("isn_class", "str", "ISN/RPS class of the kidney biopsy", required=False, allowed=ISN_CLASSES),
     Field("induction", "str", "Induction regimen", required=False),
     Field("maintenance", "str", "Maintenance regimen ('+' joins drugs)", required=False),
-    Field("prior_response", "str", "Response to prior induction, or flare after a complete response "
-          "(refractory cohorts)", required=False,
-          allowed=PRIOR_RESPONSES),
+    Field("prior_response", "str", "Group by the course before baseline, e.g. partial or no response to "
+          "prior induction, or a flare after a complete response (a label; a study with a study file: one of its "
+          "subgroups)", required=False),
     Field("last_followup_day", "int", "Last day observed (censoring)", "days since baseline", min=0, max=20000),
 )
 
@@ -103,6 +107,8 @@ def _column(field: Field) -> pa.Column:
         checks.append(pa.Check.le(field.max))
     if field.name == "patient_id":
         checks.append(pa.Check.str_matches(ID_PATTERN))
+    if field.name in LABELS:
+        checks.append(pa.Check.str_matches(LABEL_PATTERN))
     dtype = {"str": str, "int": "Int64", "float": float}[field.kind]
     return pa.Column(dtype, checks=checks, nullable=not field.required, coerce=False)
 

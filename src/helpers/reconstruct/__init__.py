@@ -5,14 +5,16 @@ Deterministic and portable: every stored value is decided in integer or decimal 
 machine. The response is never written: labs are drawn so that helpers.response, applied to
 the rows, gives the planned CR / PR / NR counts (helpers.reconstruct.plan).
 
+- builder:  the one reconstruction, driven by a study file (arms, subgroups, timepoints, targets,
+            assumptions)
 - plan:     counts per timepoint and arm from the published percentages and p-values
+- fit:      groups of values fitted to published means and SDs
 - draw:     portable seeded draws on the grid of the stored precision
 - moments:  values that meet published means and SDs exactly (integer search)
 - labs:     laboratory values for a planned response, with interior slack
-- events:   the exact log-rank statistic behind a published p
-- study_a, study_b: the two studies' builders
+- events:   the exact log-rank statistic behind a published p; flares and adverse events
 - write:    the CSV files, replaced only once complete
 """
-from .write import SEEDS, build, write
+from .write import build, write
 
-__all__ = ["SEEDS", "build", "write"]
+__all__ = ["build", "write"]

@@ -55,16 +55,69 @@ class Plan:
 
 
 def arm_sizes(pub: published.Study) -> dict[str, int]:
-    return {n.group: int(n.value) for n in pub.targets() if n.measure == "n_patients" and n.group in pub.arms}
+    """Patients per arm at baseline: each arm's published number; a study with one arm and no such
+    number takes the number of all its patients."""
+    sizes = {n.group: int(n.value) for n in pub.targets()
+             if n.measure == "n_patients" and n.group in pub.arms and n.timepoint in (None, "baseline")}
+    if len(pub.arms) == 1 and pub.arms[0] not in sizes:
+        total = [int(n.value) for n in pub.targets()
+                 if n.measure == "n_patients" and n.group == "all" and n.timepoint in (None, "baseline")]
+        if total:
+            sizes[pub.arms[0]] = total[0]
+    missing = [a for a in pub.arms if a not in sizes]
+    if missing:
+        raise ValueError(f"{pub.study}.yaml: no number of patients (a number with measure n_patients and no "
+                         f"timepoint) for {', '.join(missing)}: the reconstruction needs the size of every arm")
+    return sizes
 
 
-def _percents(numbers) -> dict:
-    """{(timepoint, arm): {outcome: [Number, ...]}} for response percentages."""
+def arm_of(pub: published.Study, group: str) -> str | None:
+    """The arm a published number's group is about: the arm itself, or the only arm for 'all'."""
+    if group in pub.arms:
+        return group
+    return pub.arms[0] if group == "all" and len(pub.arms) == 1 else None
+
+
+def infeasible_percentages(pub: published.Study) -> dict[str, str]:
+    """Published response and sex percentages no count of at most the group's patients rounds to,
+    each with the proof in words (and, for an overall response, whether it is a sum of rounded parts)."""
+    sizes = arm_sizes(pub)
+    out = {}
+    for x in pub.numbers:
+        if x.statistic != "percent" or x.measure not in ("response", "female"):
+            continue
+        arm = arm_of(pub, x.group)
+        size = sizes[arm] if arm else sum(sizes.values()) if x.group == "all" else None
+        if size is None or any(percent_counts(x.value, x.decimals, n) for n in range(1, size + 1)):
+            continue
+        first = next(n for n in range(size + 1, 100 * size + 100) if percent_counts(x.value, x.decimals, n))
+        text = (f"{x.value:.{x.decimals}f}% fits no n <= {size}: no count of at most {size} patients rounds to "
+                f"it (the smallest n that fits is {first}).")
+        if x.measure == "response" and x.outcome == "overall":
+            parts = {y.outcome: y for y in pub.numbers if y.measure == "response" and y.statistic == "percent"
+                     and y.timepoint == x.timepoint and y.group == x.group and y.outcome in ("CR", "PR")}
+            if set(parts) == {"CR", "PR"} and round(parts["CR"].value + parts["PR"].value, x.decimals) == x.value:
+                text += (f" It equals {parts['CR'].value:.{x.decimals}f}% + {parts['PR'].value:.{x.decimals}f}%, "
+                         f"a sum of rounded parts: the rows give CR + PR, rounded once.")
+        out[x.id] = text
+    return out
+
+
+def _percents(pub: published.Study, numbers) -> dict:
+    """{(timepoint, arm): {outcome: [Number, ...]}} for the response percentages some data can give."""
+    impossible = infeasible_percentages(pub)
     out: dict = {}
     for n in numbers:
-        if n.measure == "response" and n.statistic == "percent":
-            out.setdefault((n.timepoint, n.group), {}).setdefault(n.outcome, []).append(n)
+        arm = arm_of(pub, n.group)
+        if n.measure == "response" and n.statistic == "percent" and arm and n.id not in impossible:
+            out.setdefault((n.timepoint, arm), {}).setdefault(n.outcome, []).append(n)
     return out
+
+
+def evaluated_counts(pub: published.Study) -> dict:
+    """{(timepoint, arm): n} published numbers of patients evaluated at a timepoint."""
+    return {(n.timepoint, arm_of(pub, n.group)): int(n.value) for n in pub.targets()
+            if n.measure == "n_patients" and n.timepoint in pub.timepoints and arm_of(pub, n.group)}
 
 
 def _p_values(pub: published.Study) -> list:
@@ -81,20 +134,21 @@ def consistent_denominators(pub: published.Study) -> tuple[dict, dict]:
     published percentage of that timepoint and arm is possible; {(tp, arm): n} the largest such
     numbers that never rise over time, which bound every sequence that does not rise either)."""
     sizes, tps = arm_sizes(pub), list(pub.timepoints)
-    every = _percents(pub.numbers)
+    every = _percents(pub, pub.numbers)
+    stated = evaluated_counts(pub)
     options = {}
     for tp, arm in itertools.product(tps, pub.arms):
         numbers = [x for xs in every.get((tp, arm), {}).values() for x in xs]
-        options[tp, arm] = [n for n in range(sizes[arm], 0, -1)
-                            if all(percent_counts(x.value, x.decimals, n) for x in numbers)]
+        options[tp, arm] = [stated[tp, arm]] if (tp, arm) in stated else \
+            [n for n in range(sizes[arm], 0, -1) if all(percent_counts(x.value, x.decimals, n) for x in numbers)]
+        if not options[tp, arm]:
+            raise ValueError(f"{pub.study}.yaml: no number of evaluated patients at {tp} in {arm} (at most "
+                             f"{sizes[arm]}) fits all of {', '.join(x.id for x in numbers)} at once")
     largest = {}
-    for arm in pub.arms:
+    for arm in pub.arms:   # never rising, unless a published count of evaluated patients says so
         ceiling = sizes[arm]
         for tp in tps:
-            fits = [n for n in options[tp, arm] if n <= ceiling]
-            if not fits:
-                raise ValueError(f"{pub.study}: no number of evaluated patients at {tp} in {arm} (at most "
-                                 f"{ceiling}) fits every published percentage")
+            fits = [n for n in options[tp, arm] if n <= ceiling] or options[tp, arm]
             largest[tp, arm] = ceiling = fits[0]
     return options, largest
 
@@ -102,9 +156,9 @@ def consistent_denominators(pub: published.Study) -> tuple[dict, dict]:
 def denominators(pub: published.Study, use_p_values: bool = True) -> tuple[dict, list[str]]:
     """({(tp, arm): n}, ids of the p-values that moved a denominator) by rule 1."""
     sizes, tps = arm_sizes(pub), list(pub.timepoints)
-    targets = _percents(pub.targets())
+    targets = _percents(pub, pub.targets())
     options, largest = consistent_denominators(pub)
-    if not use_p_values:
+    if not use_p_values or len(pub.arms) != 2 or evaluated_counts(pub):
         return largest, []
 
     def hits(tp, n_by_arm) -> set[str]:
@@ -162,7 +216,10 @@ def _plan(pub: published.Study) -> Plan:
     n_by, moved_by = denominators(pub)
     for pid in moved_by:
         result.targets[pid] = "chose the number of evaluated patients"
-    percents = _percents(pub.targets())
+    for x in pub.targets():
+        if x.measure == "n_patients" and x.timepoint in pub.timepoints and arm_of(pub, x.group):
+            result.targets[x.id] = "takes it as the number of evaluated patients"
+    percents = _percents(pub, pub.targets())
     for (tp, arm), n in n_by.items():
         row = {"n": n, "source": {}}
         for outcome, numbers in percents.get((tp, arm), {}).items():
@@ -204,6 +261,8 @@ def _overall_from_p(pub: published.Study, result: Plan) -> None:
             continue
         ref = _nearest(tps, p.timepoint, lambda t: all({"CR", "PR"} <= set(result.rows[t, a]) or
                                                       "overall" in result.rows[t, a] for a in arms))
+        if ref is None:
+            continue
         ref_rows = [result.rows[ref, a] for a in arms]
         ref_rate = Fraction(sum(r.get("overall", r.get("CR", 0) + r.get("PR", 0)) for r in ref_rows),
                             sum(r["n"] for r in ref_rows))

@@ -1,0 +1,108 @@
+"""Fitting groups of patients' values to published means and SDs (on top of helpers.reconstruct.moments).
+
+A measure at a timepoint may be published for some groups (subgroups or arms) and for all patients.
+The groups with their own mean and SD are fitted to them first; the patients of the groups without
+one are then fitted together to the overall mean and SD, with the others held fixed. Each fit
+starts from the best of several plausible draws, so the values stay typical of their group.
+"""
+from __future__ import annotations
+
+import bisect
+import math
+
+from .. import published
+from .draw import Draws, lognormal_parameters
+from .moments import SolveError, Target, best_start, solve
+
+CANDIDATES = 40     # plausible draws tried as the start of each fit
+
+
+def targets(pub: published.Study, measure: str, timepoint: str) -> dict[str, tuple]:
+    """{group: (mean Number, sd Number)} of the published means and SDs of `measure` at `timepoint`."""
+    found: dict[str, dict] = {}
+    for x in pub.targets():
+        if x.measure == measure and x.timepoint == timepoint and x.statistic in ("mean", "sd"):
+            found.setdefault(x.group, {})[x.statistic] = x
+    return {g: (v["mean"], v["sd"]) for g, v in found.items() if {"mean", "sd"} <= set(v)}
+
+
+def target(pair: tuple, n: int, unit: str, label: str) -> Target:
+    mean, sd = pair
+    return Target(mean.value, sd.value, mean.decimals, unit, n, label=label)
+
+
+def fit(draws: Draws, ladders: list[list[int]], draw_position, goal: Target,
+        fixed: list[int] = (), first: list[int] | None = None) -> list[int]:
+    """Positions (one per ladder) whose values reproduce `goal` together with `fixed`, from the best
+    of CANDIDATES plausible draws (`draw_position(i)` proposes a position on ladder i) and the
+    positions `first`, if given."""
+    fixed_sum, fixed_squares = sum(fixed), sum(v * v for v in fixed)
+    starts = ([first] if first else []) + [[draw_position(i) for i in range(len(ladders))]
+                                          for _ in range(CANDIDATES)]
+    values = [[ladders[i][p] for i, p in enumerate(start)] for start in starts]
+    start = starts[best_start(values, goal, fixed_sum, fixed_squares)]
+    return solve(ladders, start, goal, draws, fixed_sum, fixed_squares)
+
+
+def implied(goal: Target, fixed: list[int], n_free: int) -> tuple[float, float]:
+    """Mean and SD (in units) the free values need for the overall mean and SD to hold."""
+    unit = float(goal.unit)
+    total, sd = goal.mean / unit * goal.n, goal.sd / unit
+    squares = sd * sd * (goal.n - 1) + total * total / goal.n
+    rest_total, rest_squares = total - sum(fixed), squares - sum(v * v for v in fixed)
+    mean = rest_total / n_free
+    variance = max((rest_squares - n_free * mean * mean) / max(n_free - 1, 1), 0.09 * mean * mean)
+    return mean, math.sqrt(variance)
+
+
+def lognormal_position(draws: Draws, ladder: list[int], mean: float, sd: float) -> int:
+    """A position on an integer ladder (consecutive units) from a lognormal with this mean and SD."""
+    mu, sigma = lognormal_parameters(max(mean, 1.0), max(sd, 1.0))
+    return draws.lognormal_units(mu, sigma, ladder[0], ladder[-1], 1) - ladder[0]
+
+
+def nearest(ladder: list[int], value: int) -> int:
+    """The position on an ascending ladder whose value is nearest `value` (the lower on a tie)."""
+    i = bisect.bisect_left(ladder, value)
+    return min((p for p in (i - 1, i) if 0 <= p < len(ladder)), key=lambda p: (abs(ladder[p] - value), p))
+
+
+def fit_groups(draws: Draws, pub: published.Study, measure: str, timepoint: str, unit: str,
+               members: dict[str, list[int]], ladders: dict[int, list[int]], propose,
+               draft: dict[int, int] | None = None) -> dict[int, int] | None:
+    """Values (units) per patient of `measure` at `timepoint`, each on its ladder: every group of
+    `members` with a published mean and SD fitted to it, then the others together to the mean and
+    SD of all patients with the fitted ones held fixed. `propose(i, mean, sd)` gives a plausible
+    position for patient i; `draft` values, brought onto their ladders, are one of the starts.
+    None when nothing about this measure and timepoint is published."""
+    published_pairs = targets(pub, measure, timepoint)
+    reported = [g for g in members if g in published_pairs]
+    rest = [i for g in members if g not in reported for i in members[g]]
+    if not reported and "all" not in published_pairs:
+        return None
+    scale = 1 / float(unit)
+    out, fixed = {}, []
+    blocks = [(g, members[g]) for g in reported] + ([("all", rest)] if rest else [])
+    for g, idx in blocks:
+        if g == "all" and "all" not in published_pairs:   # no overall figure to fit the rest to: drafts
+            out.update({i: ladders[i][nearest(ladders[i], draft[i]) if draft else propose(i, None, None)]
+                        for i in idx})
+            continue
+        if g == "all":
+            goal = target(published_pairs["all"], sum(len(v) for v in members.values()), unit,
+                          f"{measure} of all patients at {timepoint}")
+            mean, sd = implied(goal, fixed, len(idx))
+        else:
+            goal = target(published_pairs[g], len(idx), unit, f"{measure} of {g} at {timepoint}")
+            mean, sd = goal.mean * scale, goal.sd * scale
+        group_ladders = [ladders[i] for i in idx]
+        first = [nearest(ladder, draft[i]) for ladder, i in zip(group_ladders, idx)] if draft else None
+        positions = fit(draws, group_ladders, lambda k: propose(idx[k], mean, sd), goal,
+                        fixed if g == "all" else (), first)
+        fitted = [ladder[p] for ladder, p in zip(group_ladders, positions)]
+        out.update(zip(idx, fitted))
+        fixed += fitted
+    return out
+
+
+__all__ = ["SolveError", "fit", "fit_groups", "implied", "lognormal_position", "nearest", "targets"]
