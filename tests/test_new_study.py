@@ -1,0 +1,78 @@
+"""A new study is its study file: no code change.
+
+tests/fixtures/study_c.yaml (one arm, two subgroups of its own, 6 and 12 months, more patients
+evaluated at 12 months than at 6, and an overall response of 53.9% that is the sum of two rounded
+percentages) is dropped into data/published/ of a copy of the repository. There, as an analyst
+would: the reconstruction is written, checked, and a book is built on it.
+"""
+import os
+import shutil
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from helpers.paths import REPO_ROOT
+
+FIXTURE = REPO_ROOT / "tests" / "fixtures" / "study_c.yaml"
+
+
+def tracked_files() -> list[str]:
+    listed = subprocess.run(["git", "ls-files", "-z"], cwd=REPO_ROOT, capture_output=True, check=True)
+    return [p for p in listed.stdout.decode().split("\0") if p and (REPO_ROOT / p).is_file()]
+
+
+@pytest.fixture(scope="module")
+def copy(tmp_path_factory):
+    root = tmp_path_factory.mktemp("new_study") / "repo"
+    for relative in tracked_files():
+        (root / relative).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REPO_ROOT / relative, root / relative)
+    shutil.copy(FIXTURE, root / "data" / "published" / "study_c.yaml")
+    return root
+
+
+def run(copy, *args, timeout=600):
+    env = {**os.environ, "PYTHONPATH": str(copy / "src")}   # the copy's helpers, not the repository's
+    return subprocess.run([sys.executable, *args], cwd=copy, env=env, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def built(copy):
+    steps = {"reconstruct": run(copy, "-m", "helpers", "reconstruct", "--study", "study_c"),
+             "check": run(copy, "-m", "helpers", "reconstruct", "--check", "--study", "study_c")}
+    (copy / "params" / "study_c.yaml").write_text("data_dir: data/reconstructed/study_c\n", encoding="utf-8")
+    steps["book"] = run(copy, "-m", "helpers.pipeline", "--params", "params/study_c.yaml", timeout=900)
+    return steps
+
+
+def test_the_cli_knows_the_study_from_its_file(copy):
+    result = run(copy, "-m", "helpers", "reconstruct", "--help")
+    assert "study_c" in result.stdout
+
+
+def test_reconstruct_and_check_reproduce_every_target_and_name_the_infeasible_one(built, copy):
+    assert built["reconstruct"].returncode == 0, built["reconstruct"].stderr[-3000:]
+    check = built["check"]
+    assert check.returncode == 0, check.stderr[-3000:]
+    assert "study_c: targets 14 of 14 reproduced" in check.stdout
+    assert ("or_6m (infeasible): 53.9% fits no n <= 29" in check.stdout
+            and "It equals 15.4% + 38.5%, a sum of rounded parts" in check.stdout), check.stdout[-3000:]
+    patients = pd.read_csv(copy / "data" / "reconstructed" / "study_c" / "patients.csv")
+    assert set(patients["prior_response"]) == {"new_onset", "relapse"} and set(patients["arm"]) == {"rituximab_add_on"}
+
+
+def test_a_book_is_built_on_it_with_its_own_scorecard(built, copy):
+    book = built["book"]
+    assert book.returncode == 0, book.stdout[-3000:] + book.stderr[-3000:]
+    card = pd.read_csv(copy / "_build" / "staging" / "study_c" / "scorecard.csv")
+    assert set(card["study"]) == {"study_c"}                            # only the study in the data
+    assert (card["status"] != "not computed").all()
+    assert card.set_index("id").loc["or_6m", "role"] == "infeasible"
+    assert (card[card["role"] == "target"]["status"] == "reproduced").all()
+    chapter = (copy / "_build" / "variants" / "study_c" / "html" / "book" / "executed"
+               / "04_refractory_multitarget.html").read_text(encoding="utf-8")
+    assert "New onset" in chapter and "1 year" in chapter and "6 months" in chapter
+    assert not (copy / "_build" / "variants" / "study_c" / "html" / "book" / "executed" / "02_response.html").exists()
