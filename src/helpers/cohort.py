@@ -125,7 +125,7 @@ def _defines_groups(frame: pd.DataFrame, column: str, by: str) -> bool:
 
 
 def _provenance(marker, frame: pd.DataFrame, by: str, groups: list[str], column: str | None) -> str:
-    """'✓ 27.9 ± 8.2 (abstract81)' for a published variable, '† age' for an assumed one."""
+    """'✓ 12.3 ± 4.5 (paper)' for a published variable, '† age' for an assumed one."""
     parts = []
     unions = sorted({n.group for n in marker.pub.numbers if "+" in n.group}) if column is None else []
     for group in ["all", *groups, *unions]:

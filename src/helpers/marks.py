@@ -63,7 +63,7 @@ class Marker:
 
     def mark(self, value: float, measure: str, statistic: str, group: str = "all", outcome=None,
              timepoint=None) -> str:
-        """The mark of a computed value: ' ✓', ' ≠ 87.3', ' ✗', ' ‡', ' †' or '' (real cohort, or missing)."""
+        """The mark of a computed value: ' ✓', ' ≠ 12.3', ' ✗', ' ‡', ' †' or '' (real cohort, or missing)."""
         if not self.active or value != value:
             return ""
         numbers = self.published(measure, statistic, group, outcome, timepoint)
