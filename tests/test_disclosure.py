@@ -4,7 +4,6 @@ import math
 import pandas as pd
 
 from helpers import cohort, figures, results, tables
-from helpers.response import summarise
 
 
 def test_n_of_N_suppresses_small_counts_and_small_groups():

@@ -14,7 +14,7 @@ def at_tp():
 
 
 def test_response_by_group_adds_up(at_tp):
-    table = refractory.response_by_group(at_tp).set_index("group")
+    table = measures.response_by_group(at_tp).set_index("group")
     assert table.loc["all", "n"] == table.loc[["partial", "none", "flare"], "n"].sum()
     assert table.loc["all", "CR"] == (at_tp["response"] == "CR").sum()
 

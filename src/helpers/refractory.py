@@ -6,7 +6,7 @@ import pandas as pd
 
 from . import labels, tables
 from .figures import lab_label
-from .measures import LABS, groups, response_by_group  # noqa: F401 (response_by_group: the chapter's)
+from .measures import LABS, groups
 from .stats import paired_change
 
 

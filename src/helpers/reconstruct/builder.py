@@ -33,6 +33,7 @@ from ..consistency import percent_counts
 from ..renal import egfr_tenths
 from ..response import WINDOW, Criteria
 from . import events, fit, labs, plan
+from .plan import expand
 from .draw import Draws, ln
 from .moments import SolveError
 
@@ -115,10 +116,6 @@ def deal(values: list, sizes: dict[str, int]) -> dict[str, list]:
     return out
 
 
-def _labels(counts: dict[str, int]) -> list[str]:
-    return [label for label, c in counts.items() for _ in range(int(c))]
-
-
 def build(pub: published.Study) -> dict[str, pd.DataFrame]:
     """patients, labs and events of `pub`'s reconstructed cohort (fresh seeded draws until every
     published mean and SD is met, at most ATTEMPTS times)."""
@@ -164,9 +161,9 @@ class _Builder:
         """A label per patient from an assumption of counts: per arm, or for all (dealt alike)."""
         counts = self._need(name, what)
         if set(counts) <= set(self.pub.arms):
-            per_arm = {a: _labels(counts[a]) for a in self.pub.arms}
+            per_arm = {a: expand(counts[a]) for a in self.pub.arms}
         else:
-            per_arm = deal(_labels(counts), self.shape.arms)
+            per_arm = deal(expand(counts), self.shape.arms)
         for a, labels in per_arm.items():
             if len(labels) != self.shape.arms[a]:
                 raise StudyFileError(f"{self.pub.study}.yaml: assumption {name} gives {len(labels)} patients for "
@@ -192,7 +189,7 @@ class _Builder:
             else:
                 fraction = Fraction(repr(self._need("female_fraction", "the share of women")))
                 female = {a: round(fraction * size) for a, size in self.shape.arms.items()}
-        return self._to_patients({a: _labels({"F": female[a], "M": size - female[a]})
+        return self._to_patients({a: expand({"F": female[a], "M": size - female[a]})
                                   for a, size in self.shape.arms.items()})
 
     def ages(self) -> list[int]:

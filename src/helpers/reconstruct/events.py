@@ -19,7 +19,7 @@ from ..response import WINDOW
 from . import labs
 from .draw import Draws, ln
 from .moments import SolveError
-from .plan import split_by_size
+from .plan import expand, split_by_size
 
 MARGIN = 1e-9
 
@@ -72,10 +72,6 @@ class State:
         return max((j for j in range(len(self.days)) if (i, j) in self.status), default=-1)
 
 
-def _labels(counts: dict[str, int]) -> list[str]:
-    return [label for label, c in counts.items() for _ in range(int(c))]
-
-
 def poor_outcomes(draws: Draws, pub, kinds: dict[str, int], sizes: dict[str, int], state: State,
                   batches: int = 200, batch: int = 256) -> list[tuple]:
     """ESRD and death, split between the arms in proportion to their sizes, among patients not in CR
@@ -126,7 +122,7 @@ def poor_outcomes(draws: Draws, pub, kinds: dict[str, int], sizes: dict[str, int
                              f"{target.value}")
     out = []
     for arm, kinds_here in per_arm.items():
-        for i, kind in zip([i for i in chosen if state.arm[i] == arm], _labels(kinds_here)):
+        for i, kind in zip([i for i in chosen if state.arm[i] == arm], expand(kinds_here)):
             day = chosen[i]
             state.followup[i] = day
             out.append((state.ids[i], day, kind, None))

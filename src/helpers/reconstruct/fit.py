@@ -12,7 +12,7 @@ import math
 
 from .. import published
 from .draw import Draws, lognormal_parameters
-from .moments import SolveError, Target, best_start, solve
+from .moments import Target, best_start, solve
 
 CANDIDATES = 40     # plausible draws tried as the start of each fit
 
@@ -104,5 +104,3 @@ def fit_groups(draws: Draws, pub: published.Study, measure: str, timepoint: str,
         fixed += fitted
     return out
 
-
-__all__ = ["SolveError", "fit", "fit_groups", "implied", "lognormal_position", "nearest", "targets"]

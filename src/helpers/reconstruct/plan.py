@@ -320,6 +320,11 @@ def _round(value: Fraction) -> int:
     return math.floor(value + Fraction(1, 2))
 
 
+def expand(counts: dict[str, int]) -> list[str]:
+    """{label: count} as a list of labels, each repeated count times, in the given order."""
+    return [label for label, c in counts.items() for _ in range(int(c))]
+
+
 def split_by_size(total: int, sizes: dict[str, int]) -> dict[str, int]:
     """`total` split between groups in proportion to their sizes (largest remainder, ties to the
     first group): the neutral allocation of a count no source splits."""
