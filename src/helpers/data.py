@@ -128,12 +128,18 @@ def read_table(file: Path) -> pd.DataFrame:
         raise DataError(found)
     rows = [[row[used[f.name]] if used.get(f.name) is not None else "" for f in schema.FILES[name]]
             for row in raw.rows]
-    frame, found = _typed_frame(raw, schema.FILES[name], rows)
-    found += _validate(raw, name, frame) if frame is not None else []
+    found = _dates_to_days(raw, name, used, rows, {})   # a table alone: only its own baseline dates
+    frame, typed = _typed_frame(raw, schema.FILES[name], rows)
+    found += typed + (_validate(raw, name, frame) if frame is not None else [])
     if found:
         raise DataError(found)
     frame.attrs["lines"] = raw.lines
     return frame
+
+
+def read_patients(folder: str | Path) -> pd.DataFrame:
+    """The patients table of a cohort folder alone (who is in it), without reading labs or events."""
+    return read_table(_locate(Path(folder), "patients.csv"))
 
 
 # --- finding and reading the files -------------------------------------------------------------

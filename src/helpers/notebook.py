@@ -3,14 +3,13 @@ from __future__ import annotations
 
 import html
 import warnings
-from pathlib import Path
 
 import matplotlib
 import pandas as pd
 
 from . import data, published, results, tables
 from .marks import LEGEND, Marker
-from .paths import PUBLISHED_DIR, RECONSTRUCTED_DIR, REPO_ROOT
+from .paths import PUBLISHED_DIR, REPO_ROOT, in_reconstruction
 
 
 def setup() -> None:
@@ -139,17 +138,9 @@ def per_study(frames: dict[str, pd.DataFrame], none: str) -> list:
     return shown
 
 
-def load_cohort(data_dir: str, study: str | None = None) -> data.Cohort:
-    """The cohort in data_dir (or data_dir/study when that folder exists), validated."""
-    folder = results.resolve(data_dir)
-    if study and (folder / study).is_dir():
-        folder = folder / study
-    return data.load(folder)
-
-
 def is_reconstructed(cohort: data.Cohort) -> bool:
     """Is this cohort the reconstruction shipped with the book (synthetic patients)?"""
-    return cohort.path is not None and Path(cohort.path).resolve().is_relative_to(RECONSTRUCTED_DIR.resolve())
+    return cohort.path is not None and in_reconstruction(cohort.path)
 
 
 def marker(cohort: data.Cohort, study: str) -> Marker:
@@ -199,8 +190,8 @@ def parameters_table(**values) -> tables.Table:
     return tables.Table(frame, ["Set by the book's params file, or by papermill's -p; see Methods."])
 
 
-__all__ = ["setup", "cohorts", "select", "timepoints_for", "arms_for", "groups_for", "heading", "NotApplicable",
-           "title", "audit_studies", "load_cohort", "marker", "banner", "parameters_table", "REPO_ROOT"]
+__all__ = ["setup", "cohorts", "select", "timepoints_for", "arms_for", "groups_for", "heading", "per_study", "say",
+           "NotApplicable", "title", "audit_studies", "marker", "banner", "parameters_table", "REPO_ROOT"]
 
 
 def store_outputs(paths, parameters: dict | None = None) -> None:

@@ -42,7 +42,7 @@ from pathlib import Path
 
 import yaml
 
-from .paths import PUBLISHED_DIR, RECONSTRUCTED_DIR, REPO_ROOT
+from .paths import PUBLISHED_DIR, REPO_ROOT, in_reconstruction
 
 DEFAULT_PARAMS = REPO_ROOT / "params" / "default.yaml"
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
@@ -610,12 +610,17 @@ def _data_dir(params: Params, overrides: dict) -> str:
     return str(overrides.get("data_dir") or params.values.get("data_dir") or DEFAULT_DATA_DIR)
 
 
+def _patients_by_folder(params: Params) -> dict:
+    """{cohort folder: its patients table} for every data folder of this build (patients only: cheap)."""
+    from .data import cohort_folders, read_patients
+    from .results import resolve
+    return {f: read_patients(f) for d in sorted(_data_dirs(params)) for f in cohort_folders(resolve(d))}
+
+
 def _studies_present(params: Params) -> list[str]:
     """The studies with a study file whose patients are in this build's data folders."""
     from . import published
-    from .data import cohort_folders, load
-    from .results import resolve
-    found = {s for d in _data_dirs(params) for f in cohort_folders(resolve(d)) for s in load(f).patients["study"]}
+    found = {s for patients in _patients_by_folder(params).values() for s in patients["study"]}
     return [s for s in published.studies() if s in found]
 
 
@@ -626,10 +631,9 @@ def _reconstructed_all(params: Params) -> bool:
 
 def _cohort_md(params: Params, left_out: dict) -> str:
     """What cohort the book shows, in words, and the chapters that do not apply to it."""
-    from .data import cohort_folders, load
-    from .results import resolve
-    folders = [f for d in sorted(_data_dirs(params)) for f in cohort_folders(resolve(d))]
-    sizes = ", ".join(f"{_study_names(load(f))} ({len(load(f).patients)} patients)" for f in folders)
+    import pandas as pd
+    sizes = ", ".join(f"{', '.join(f'`{s}`' for s in pd.unique(patients['study']))} ({len(patients)} patients)"
+                      for patients in _patients_by_folder(params).values())
     derived = ("The response is never stored in the data: the notebooks derive it from the laboratory values by "
                "the published criteria, every threshold a parameter ({doc}`/book/methods`).")
     if _reconstructed_all(params):
@@ -657,11 +661,6 @@ def _cohort_md(params: Params, left_out: dict) -> str:
     return text + "\n"
 
 
-def _study_names(cohort) -> str:
-    import pandas as pd
-    return ", ".join(f"`{s}`" for s in pd.unique(cohort.patients["study"]))
-
-
 def _chapter_title(notebook: Path) -> str:
     """The first '# ' heading of a notebook (its chapter title), else its file name."""
     for cell in json.loads(notebook.read_text(encoding="utf-8"))["cells"]:
@@ -674,7 +673,7 @@ def _chapter_title(notebook: Path) -> str:
 def _reconstructed(data_dir: str) -> bool:
     """Is this data folder the reconstructed cohort shipped with the book?"""
     from .results import resolve
-    return resolve(data_dir).resolve().is_relative_to(RECONSTRUCTED_DIR.resolve())
+    return in_reconstruction(resolve(data_dir))
 
 
 def _data_dirs(params: Params) -> set[str]:

@@ -269,8 +269,7 @@ class _Builder:
             ladders = {i: list(range(b[0], b[1] + 1)) for i, b in bands.items()}
             fitted = fit.fit_groups(
                 self.draws, self.pub, "upcr", tp, "0.01", self._members("upcr", tp, seen), ladders,
-                lambda i, mean, sd: (fit.lognormal_position(self.draws, ladders[i], mean, sd) if mean is not None
-                                     else self.draws.integer(0, len(ladders[i]) - 1)))
+                lambda i, mean, sd: fit.lognormal_position(self.draws, ladders[i], mean, sd))
             for i in seen:
                 visits[i, j] = fitted[i] if fitted else labs.visit_upcr(self.draws, self.status[i, j], *bands[i],
                                                                         baseline[i])

@@ -72,8 +72,9 @@ def fit_groups(draws: Draws, pub: published.Study, measure: str, timepoint: str,
                draft: dict[int, int] | None = None) -> dict[int, int] | None:
     """Values (units) per patient of `measure` at `timepoint`, each on its ladder: every group of
     `members` with a published mean and SD fitted to it, then the others together to the mean and
-    SD of all patients with the fitted ones held fixed. `propose(i, mean, sd)` gives a plausible
-    position for patient i; `draft` values, brought onto their ladders, are one of the starts.
+    SD of all patients with the fitted ones held fixed (with no such figure, they keep their draft,
+    or a uniform draw). `propose(i, mean, sd)` gives a plausible position for patient i from a
+    target's mean and SD in units; `draft` values, brought onto their ladders, are one of the starts.
     None when nothing about this measure and timepoint is published."""
     published_pairs = targets(pub, measure, timepoint)
     reported = [g for g in members if g in published_pairs]
@@ -85,8 +86,8 @@ def fit_groups(draws: Draws, pub: published.Study, measure: str, timepoint: str,
     blocks = [(g, members[g]) for g in reported] + ([("all", rest)] if rest else [])
     for g, idx in blocks:
         if g == "all" and "all" not in published_pairs:   # no overall figure to fit the rest to: drafts
-            out.update({i: ladders[i][nearest(ladders[i], draft[i]) if draft else propose(i, None, None)]
-                        for i in idx})
+            out.update({i: ladders[i][nearest(ladders[i], draft[i]) if draft else
+                                      draws.integer(0, len(ladders[i]) - 1)] for i in idx})
             continue
         if g == "all":
             goal = target(published_pairs["all"], sum(len(v) for v in members.values()), unit,
