@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
 
 
 def rounds_to(value: float, reported: float, decimals: int) -> bool:
@@ -40,6 +41,27 @@ def grim_mean(mean: float, decimals: int, n: int, resolution: float = 1.0) -> bo
     units = mean * n / resolution
     return any(rounds_to(total * resolution / n, mean, decimals)
                for total in range(math.floor(units) - 1, math.ceil(units) + 2))
+
+
+def grimmer(mean: float, sd: float, decimals: int, n: int) -> bool:
+    """Can n whole numbers have this mean and sample SD, both rounded to `decimals`? (GRIMMER: a sum S
+    and a sum of squares Q, with Q of the parity of S, such that S/n and sqrt((Q - S^2/n)/(n - 1))
+    round to the published values.)"""
+    if n < 2:
+        return False
+    half = Fraction(5, 10 ** (decimals + 1))
+    m, s = Fraction(repr(mean)), Fraction(repr(sd))
+    for total in range(math.floor((m - half) * n), math.ceil((m + half) * n) + 1):
+        if not rounds_to(total / n, mean, decimals):
+            continue
+        # D = nQ - S^2 = n(n - 1) SD^2 must lie in [n(n-1)(sd - half)^2, n(n-1)(sd + half)^2)
+        low, high = n * (n - 1) * max(s - half, Fraction(0)) ** 2, n * (n - 1) * (s + half) ** 2
+        q_lo, q_hi = math.ceil((low + total * total) / n), math.floor((high + total * total) / n)
+        for squares in range(q_lo, q_hi + 1):
+            if (squares - total) % 2 == 0 and squares * n >= total * total and \
+                    rounds_to(math.sqrt((squares - total * total / n) / (n - 1)), sd, decimals):
+                return True
+    return False
 
 
 def mixture_splits(overall: float, part_a: float, part_b: float, decimals: int, n: int) -> list[int]:

@@ -12,7 +12,7 @@ import math
 import numpy as np
 import pandas as pd
 import seaborn as sns
-from matplotlib.figure import Figure
+from matplotlib.figure import Figure, FigureBase
 from matplotlib.transforms import blended_transform_factory
 
 from . import labels, schema
@@ -41,13 +41,13 @@ def _table(summary: pd.DataFrame, arms, timepoints, columns) -> pd.DataFrame:
 
 
 def response_over_time(summary: pd.DataFrame, outcome: str, arms, timepoints: dict[str, int],
-                       min_cell: int = 0) -> Figure:
+                       min_cell: int = 0, fig: FigureBase | None = None) -> Figure:
     """Percent with `outcome` per timepoint and arm (from response.summarise) on a time axis in months,
     with 95% Wilson intervals, each point labelled k/N. With min_cell > 0 a point whose count is
     below min_cell is not drawn and its label reads '< 5/N'."""
     arms = list(arms)
     table = _table(summary, arms, timepoints, [outcome, "n"])
-    fig = Figure(figsize=(7, 4.5))
+    fig = _canvas(fig, (7, 4.5))
     ax = fig.subplots()
     colours = _palette(arms)
     offsets = np.linspace(-0.5, 0.5, len(arms)) if len(arms) > 1 else [0.0]
@@ -76,12 +76,13 @@ def response_over_time(summary: pd.DataFrame, outcome: str, arms, timepoints: di
     return fig
 
 
-def response_bars(summary: pd.DataFrame, arms, timepoints: dict[str, int], min_cell: int = 0) -> Figure:
+def response_bars(summary: pd.DataFrame, arms, timepoints: dict[str, int], min_cell: int = 0,
+                  fig: FigureBase | None = None) -> Figure:
     """CR, PR and no response as stacked percentages of the evaluated patients, per arm and timepoint.
     With min_cell > 0, a bar with any count below min_cell is left out."""
     arms = list(arms)
     table = _table(summary, arms, timepoints, ["CR", "PR", "NR", "n"])
-    fig = Figure(figsize=(7.5, 4.2))
+    fig = _canvas(fig, (7.5, 4.2))
     ax = fig.subplots()
     width = 0.8 / len(arms)
     for j, arm in enumerate(arms):
@@ -108,16 +109,22 @@ def response_bars(summary: pd.DataFrame, arms, timepoints: dict[str, int], min_c
     return fig
 
 
-def _message(text: str) -> Figure:
+def _canvas(fig: FigureBase | None, size: tuple[float, float]) -> FigureBase:
+    """`fig` (a panel of a larger figure, see per_study), or a new figure of `size` inches."""
+    return Figure(figsize=size) if fig is None else fig
+
+
+def _message(text: str, fig: FigureBase | None = None) -> Figure:
     """A small figure that says, in words, why there is nothing to draw."""
-    fig = Figure(figsize=(7, 1.2))
+    fig = _canvas(fig, (7, 1.2))
     ax = fig.subplots()
     ax.text(0.5, 0.5, text, ha="center", va="center")
     ax.set_axis_off()
     return fig
 
 
-def forest(comparisons: dict[str, pd.DataFrame], arms, timepoints: dict[str, int]) -> Figure:
+def forest(comparisons: dict[str, pd.DataFrame], arms, timepoints: dict[str, int],
+           fig: FigureBase | None = None) -> Figure:
     """Risk differences (percentage points, 95% Newcombe CI) of the first arm minus the second, per
     outcome and timepoint (from stats.response_comparison)."""
     arms = list(arms)
@@ -129,8 +136,8 @@ def forest(comparisons: dict[str, pd.DataFrame], arms, timepoints: dict[str, int
                              100 * r["rd"], 100 * r["rd_low"], 100 * r["rd_high"]))
     if len(arms) < 2 or not rows:
         return _message("One arm: no difference between arms to show" if len(arms) < 2
-                        else "No difference is estimable (too few patients evaluated)")
-    fig = Figure(figsize=(7, 0.32 * len(rows) + 1.2))
+                        else "No difference is estimable (too few patients evaluated)", fig)
+    fig = _canvas(fig, (7, 0.32 * len(rows) + 1.2))
     ax = fig.subplots()
     y = np.arange(len(rows))[::-1]
     for yi, (_, rd, lo, hi) in zip(y, rows):
@@ -153,14 +160,15 @@ def at_risk_at(km_frame: pd.DataFrame, times) -> pd.DataFrame:
     return km_frame.groupby("group", sort=False)[["time", "at_risk"]].apply(counts)
 
 
-def km_plot(km_frame: pd.DataFrame, title: str, min_cell: int = 0, groups=None) -> Figure:
+def km_plot(km_frame: pd.DataFrame, title: str, min_cell: int = 0, groups=None,
+            fig: FigureBase | None = None) -> Figure:
     """Kaplan-Meier curves per group (from stats.km_by_group, time in days) on a time axis in months,
     censored patients marked '+', each curve stopped where fewer than KM_MIN_AT_RISK (or min_cell)
     patients remain at risk, and the number at risk under the axis, aligned with its ticks
     (numbers below min_cell shown as '< 5')."""
     groups = list(groups or pd.unique(km_frame["group"]))
     stop_below = max(KM_MIN_AT_RISK, min_cell)
-    fig = Figure(figsize=(7.5, 5.2))
+    fig = _canvas(fig, (7.5, 5.2))
     ax = fig.add_axes((0.2, 0.33, 0.76, 0.58))
     colours = _palette(groups)
     last = 0.0
@@ -186,7 +194,7 @@ def km_plot(km_frame: pd.DataFrame, title: str, min_cell: int = 0, groups=None) 
     ax.set_title(title, fontsize=10)
     ax.legend(title="+ censored", fontsize=8, title_fontsize=8, loc="lower left")
     risk = at_risk_at(km_frame, [t * labels.DAYS_PER_MONTH for t in ticks])
-    place = blended_transform_factory(ax.transData, fig.transFigure)
+    place = blended_transform_factory(ax.transData, fig.transSubfigure)
     fig.text(0.01, 0.16, "Number at risk", fontsize=8, weight="bold")
     for row, group in enumerate(groups):
         y = 0.11 - 0.045 * row
@@ -205,7 +213,7 @@ def lab_label(column: str) -> str:
 
 
 def trajectories(classified: pd.DataFrame, column: str, group_col: str, timepoints: dict[str, int],
-                 ylabel: str | None = None, min_cell: int = 0, order=()) -> Figure:
+                 ylabel: str | None = None, min_cell: int = 0, order=(), fig: FigureBase | None = None) -> Figure:
     """Each patient's `column` at baseline and at every timepoint (classified rows: one per patient and
     timepoint, with `baseline_<column>`), a thin line per patient through the visits they had, coloured
     by group, and group means in bold at each visit. Patients with no baseline value or no later one
@@ -219,7 +227,7 @@ def trajectories(classified: pd.DataFrame, column: str, group_col: str, timepoin
     wide, group_of = wide[keep], first.loc[keep, group_col]
     present = list(pd.unique(group_of))
     groups = [g for g in order if g in present] + [g for g in present if g not in order]
-    fig = Figure(figsize=(5.5 + 0.8 * max(len(timepoints) - 1, 0), 5))
+    fig = _canvas(fig, (5.5 + 0.8 * max(len(timepoints) - 1, 0), 5))
     ax = fig.subplots()
     colours = _palette(groups)
     x = np.arange(len(timepoints) + 1)
@@ -288,4 +296,18 @@ def p_value_ranges(searches: list, titles: dict[str, str] | None = None) -> Figu
     ax.set_yticks(y, [titles.get(s.number, s.number) for s in searches], fontsize=8)
     ax.set_xlabel("p-value (log scale): grey, reached by standard tests on consistent counts; red, published")
     fig.subplots_adjust(left=0.32)
+    return fig
+
+
+def per_study(draw, panels: dict[str, tuple]) -> Figure:
+    """One figure with a panel per study under its title: `draw` (a figure function of this module)
+    called with each study's arguments, in a sub-figure as tall as `draw` makes it alone."""
+    sizes = [draw(*args).get_size_inches() for args in panels.values()]
+    title_height = 0.4
+    fig = Figure(figsize=(max(w for w, _ in sizes), sum(h + title_height for _, h in sizes)))
+    ratios = [r for _, h in sizes for r in (title_height, h)]
+    subs = fig.subfigures(len(ratios), 1, squeeze=False, height_ratios=ratios)[:, 0]
+    for (head, body), (title, args) in zip(zip(subs[::2], subs[1::2]), panels.items()):
+        head.text(0.02, 0.3, title, fontsize=11, weight="bold")
+        draw(*args, fig=body)
     return fig

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from dataclasses import dataclass
 
 import pandas as pd
 
@@ -65,6 +66,42 @@ def cohort_rows(study: str, patients: pd.DataFrame, by: str) -> list[dict]:
             rows += [results.row(study, "tacrolimus_monotherapy", "count", mono, group=group, detail=f"{mono}/{n}"),
                      results.row(study, "tacrolimus_monotherapy", "percent", 100 * mono / n, group=group,
                                  detail=f"{mono}/{n}")]
+    return rows
+
+
+@dataclass
+class ArmResponse:
+    """Response by arm at each timepoint (response.summarise) and its comparison between the arms
+    (stats.response_comparison) for CR, PR and overall response."""
+    arms: list[str]
+    timepoints: dict[str, int]
+    summary: pd.DataFrame
+    comparisons: dict[str, pd.DataFrame]
+
+    def rows(self, study: str) -> list[dict]:
+        """Its result rows: percentages with n evaluated, and p-values."""
+        return response_rows(study, self.summary) + p_value_rows(study, self.comparisons, self.arms)
+
+
+def arm_response(cohort, arms, timepoints: dict[str, int], window: int = WINDOW, criteria: Criteria | None = None,
+                 missing: str = "complete_case", test: str = "pearson") -> ArmResponse:
+    """Classify every patient at every timepoint and compare the arms."""
+    summary = summarise(classify(cohort, timepoints, window, criteria or Criteria(), missing), by="arm")
+    return ArmResponse(list(arms), dict(timepoints), summary,
+                       {o: response_comparison(summary, o, list(arms), test) for o in OUTCOMES})
+
+
+def by_timepoint(classified: pd.DataFrame, timepoints) -> dict[str, pd.DataFrame]:
+    """The classified rows of each timepoint."""
+    return {tp: classified[classified["timepoint"] == tp] for tp in timepoints}
+
+
+def group_rows(study: str, classified: pd.DataFrame, timepoints, min_cell: int = 0) -> list[dict]:
+    """Response by group and lab means and SDs at each timepoint (a single-arm study's subgroups)."""
+    rows = []
+    for tp, at_tp in by_timepoint(classified, timepoints).items():
+        rows += response_rows(study, response_by_group(at_tp), by="group")
+        rows += lab_rows(study, at_tp, tp, min_cell=min_cell)
     return rows
 
 
@@ -140,19 +177,11 @@ def study_rows(pub: published.Study, cohort, criteria: Criteria | None = None, w
     """Every result row the notebooks compute for this study's cohort, at these settings."""
     by = "arm" if len(pub.arms) > 1 or not pub.subgroups else "prior_response"
     rows = cohort_rows(pub.study, cohort.patients, by)
-    classified = classify(cohort, pub.timepoints, window, criteria or Criteria())
     if len(pub.arms) > 1:
-        summary = summarise(classified, by="arm")
-        rows += response_rows(pub.study, summary)
-        rows += p_value_rows(pub.study, {o: response_comparison(summary, o, pub.arms, test) for o in OUTCOMES},
-                             pub.arms)
+        rows += arm_response(cohort, pub.arms, pub.timepoints, window, criteria, test=test).rows(pub.study)
         times, tests = survival(cohort)
         rows += survival_rows(pub.study, times, tests, pub.arms)
         rows += adverse_event_rows(pub.study, adverse_event_comparison(cohort, pub.arms), pub.arms)
     if pub.subgroups:
-        for timepoint in pub.timepoints:
-            at_tp = classified[classified["timepoint"] == timepoint]
-            by_group = response_by_group(at_tp)
-            rows += response_rows(pub.study, by_group[by_group["timepoint"] == timepoint], by="group")
-            rows += lab_rows(pub.study, at_tp, timepoint)
+        rows += group_rows(pub.study, classify(cohort, pub.timepoints, window, criteria or Criteria()), pub.timepoints)
     return rows

@@ -63,18 +63,34 @@ def _fits(study: str, cohort: data.Cohort, needs: str) -> bool:
     return True
 
 
-def select(data_dir: str, study: str | None = None, needs: str = "any") -> tuple[str, data.Cohort]:
-    """(study, cohort) of the chapter: `study` if data_dir holds it, else the first study there with what
-    the chapter `needs`; NotApplicable, in words, when there is none (the chapter then says so)."""
+class Chosen(dict):
+    """The studies of a chapter, each with its cohort, and the studies of data_dir it leaves out (why)."""
+
+    def __init__(self, chosen: dict, left_out: dict[str, str]):
+        super().__init__(chosen)
+        self.left_out = left_out
+
+    def note(self) -> _Html | None:
+        """One sentence per study this chapter does not apply to, or None."""
+        if not self.left_out:
+            return None
+        return say(" ".join(f"This chapter does not apply to {title(s)}: it has no {why}." for s, why in
+                            self.left_out.items()))
+
+
+def select(data_dir: str, study: str | None = None, needs: str = "any") -> Chosen:
+    """The studies of the chapter with their cohorts: `study` alone when named, else every study in
+    data_dir with what the chapter `needs`; NotApplicable, in words, when there is none (the chapter
+    then says so)."""
     found = cohorts(data_dir)
     if study is not None and study not in found:
         raise NotApplicable(f"{study} is not in {data_dir} (it holds {', '.join(found) or 'nothing'})")
     candidates = [study] if study is not None else list(found)
-    fitting = [s for s in candidates if _fits(s, found[s], needs)]
+    fitting = {s: found[s] for s in candidates if _fits(s, found[s], needs)}
     if not fitting:
         raise NotApplicable(f"no study in {data_dir} has {NEEDS[needs]}" if study is None
                             else f"{study} has no {NEEDS[needs]}")
-    return fitting[0], found[fitting[0]]
+    return Chosen(fitting, {s: NEEDS[needs] for s in candidates if s not in fitting})
 
 
 def study_file(study: str):
@@ -167,8 +183,11 @@ def say(text: str) -> _Html:
     return _Html(f"<p>{html.escape(text)}</p>", text)
 
 
-def banner(cohort: data.Cohort) -> _Html | None:
-    """On the reconstructed cohort: a note that the patients are synthetic and what the marks mean."""
+def banner(cohort: data.Cohort | dict) -> _Html | None:
+    """On the reconstructed cohort: a note that the patients are synthetic and what the marks mean
+    (given a cohort, or the chapter's cohorts by study: the book's cohorts are all of one kind)."""
+    if isinstance(cohort, dict):
+        cohort = next(iter(cohort.values()))
     if not is_reconstructed(cohort):
         return None
     legend = "; ".join(LEGEND.values())
@@ -190,7 +209,7 @@ def parameters_table(**values) -> tables.Table:
     return tables.Table(frame, ["Set by the book's params file, or by papermill's -p; see Methods."])
 
 
-__all__ = ["setup", "cohorts", "select", "timepoints_for", "arms_for", "groups_for", "heading", "per_study", "say",
+__all__ = ["setup", "cohorts", "select", "Chosen", "timepoints_for", "arms_for", "groups_for", "heading", "per_study", "say",
            "NotApplicable", "title", "audit_studies", "marker", "banner", "parameters_table", "REPO_ROOT"]
 
 

@@ -24,10 +24,10 @@ class Role:
 
 def roles(pub: published.Study) -> dict[str, Role]:
     """The role of every published number of `pub`, by id."""
-    from .reconstruct.plan import infeasible_percentages
+    from .reconstruct.plan import infeasible
     set_aside = {i: r for r in pub.resolutions for i in r.sets_aside}
     built = _built_from(pub)
-    impossible = infeasible_percentages(pub)
+    impossible = infeasible(pub)
     out = {}
     for n in pub.numbers:
         if n.id in set_aside:

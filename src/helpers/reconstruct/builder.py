@@ -18,11 +18,14 @@ What the builder reads from a study file (nothing about a particular study is in
 
 What is not published is drawn once for all arms together and dealt to the arms in turn
 (`deal`), so no assumption creates a difference between arms that no source reports. A published
-mean and SD is met exactly (helpers.reconstruct.fit); a percentage no data can give is left out
-of the plan and reported as infeasible (helpers.reconstruct.plan.infeasible_percentages).
+mean and SD is met exactly (helpers.reconstruct.fit). A percentage, mean or SD no data can give
+is left out and reported as infeasible with its proof (helpers.reconstruct.plan.infeasible); a mean
+and SD or a log-rank p the draws do not reach is set aside after FAILS_TO_SET_ASIDE draws, with a
+message, and the check shows the rows' value beside it.
 """
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -38,6 +41,7 @@ from .draw import Draws, ln
 from .moments import SolveError
 
 ATTEMPTS = 60        # fresh draws before the reconstruction gives up on a fit
+FAILS_TO_SET_ASIDE = 10   # draws a mean/SD or log-rank target may stop before it is set aside
 JITTER = 14          # visits fall within +/- JITTER days of the nominal day (well inside the visit window)
 PR_BASELINE_MIN = 150               # drafts of a baseline UPCR: room for a partial response to halve it
 STATUS_RANK = {"NR": 0, "PR": 1, "": 1.5, "CR": 2}
@@ -116,18 +120,40 @@ def deal(values: list, sizes: dict[str, int]) -> dict[str, list]:
     return out
 
 
-def build(pub: published.Study) -> dict[str, pd.DataFrame]:
-    """patients, labs and events of `pub`'s reconstructed cohort (fresh seeded draws until every
-    published mean and SD is met, at most ATTEMPTS times)."""
+def _warn(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def build(pub: published.Study, log=_warn) -> dict[str, pd.DataFrame]:
+    """patients, labs and events of `pub`'s reconstructed cohort: fresh seeded draws until every
+    published mean, SD and log-rank p is met. A target that stops FAILS_TO_SET_ASIDE draws is set aside,
+    with a message (`log`), and the cohort is built without it: the check then shows how far the rows
+    are from it. At most ATTEMPTS draws in all."""
     seed = pub.reconstruction.seed
     shape = layout(pub)
+    fails: dict[str, int] = {}
+    aiming = pub
     last_error = None
     for attempt in range(ATTEMPTS):
         try:
-            return _Builder(pub, shape, Draws(seed + attempt)).run()
+            return _Builder(aiming, shape, Draws(seed + attempt)).run()
         except SolveError as err:
             last_error = err
+            for i in err.ids:
+                fails[i] = fails.get(i, 0) + 1
+            stuck = [i for i in err.ids if fails[i] >= FAILS_TO_SET_ASIDE]
+            if stuck:
+                log(f"{pub.study}: {', '.join(stuck)} not reached in {FAILS_TO_SET_ASIDE} draws ({err}); built "
+                    f"without aiming at it: `reconstruct --check` shows the rows' value beside it")
+                aiming = _without(aiming, stuck, str(err))
     raise SolveError(f"{pub.study}: no reconstruction found in {ATTEMPTS} attempts ({last_error})")
+
+
+def _without(pub: published.Study, ids: list[str], why: str) -> published.Study:
+    """`pub` with `ids` no longer aimed at (as if a resolution set them aside)."""
+    dropped = published.Resolution(id=f"not_reached_{len(pub.resolutions)}", about=ids,
+                                   choice="not aimed at by the reconstruction", why=why, sets_aside=ids)
+    return pub.model_copy(update={"resolutions": [*pub.resolutions, dropped]})
 
 
 class _Builder:
@@ -202,7 +228,11 @@ class _Builder:
             positions = fit.fit(self.draws, [ladder] * self.n,
                                 lambda i: self.draws.normal_units(goal.mean, goal.sd, lo, hi, 1) - lo, goal)
             return [lo + p for p in positions]
-        spec = self._need("age", "the age distribution: mean, sd, min, max")
+        # no mean and SD to fit (none published, or none any data can give): draw from the assumption,
+        # else from the published (infeasible) figures, unfitted
+        spec = {**(fit.published_values(self.pub, "age", "baseline") or {}), **spec}
+        if not {"mean", "sd"} <= set(spec):
+            spec = self._need("age", "the age distribution: mean, sd, min, max")
         return self._pooled(lambda: self.draws.normal_units(spec["mean"], spec["sd"], lo, hi, 1))
 
     def plan_status(self) -> None:
@@ -259,8 +289,9 @@ class _Builder:
                 order = sorted(idx, key=lambda i: (STATUS_RANK[first_status[i]] + 1.2 * self.draws.uniform(), i))
                 draft.update(zip(order, drawn))
             baseline = [draft[i] for i in range(self.n)]
-        else:
-            baseline = self._pooled(lambda: self.draws.lognormal_units(ln(spec["median"]), spec["log_sd"], lo, hi,
+        else:                 # room for a partial response to halve the baseline, where there is one
+            floor = max(lo, PR_BASELINE_MIN) if "PR" in self.status.values() else lo
+            baseline = self._pooled(lambda: self.draws.lognormal_units(ln(spec["median"]), spec["log_sd"], floor, hi,
                                                                        0.01))
         visits = {}
         for j, tp in enumerate(self.tps):

@@ -119,7 +119,7 @@ def poor_outcomes(draws: Draws, pub, kinds: dict[str, int], sizes: dict[str, int
                 break
         else:
             raise SolveError(f"{pub.study}: no draw of {batches * batch} gives the published log-rank p = "
-                             f"{target.value}")
+                             f"{target.value}", (target.id,))
     out = []
     for arm, kinds_here in per_arm.items():
         for i, kind in zip([i for i in chosen if state.arm[i] == arm], expand(kinds_here)):

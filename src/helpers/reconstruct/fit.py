@@ -13,22 +13,32 @@ import math
 from .. import published
 from .draw import Draws, lognormal_parameters
 from .moments import Target, best_start, solve
+from .plan import infeasible_moments
 
 CANDIDATES = 40     # plausible draws tried as the start of each fit
 
 
 def targets(pub: published.Study, measure: str, timepoint: str) -> dict[str, tuple]:
-    """{group: (mean Number, sd Number)} of the published means and SDs of `measure` at `timepoint`."""
+    """{group: (mean Number, sd Number)} of the published means and SDs of `measure` at `timepoint`
+    (those no data can give left out: plan.infeasible_moments)."""
     found: dict[str, dict] = {}
+    impossible = infeasible_moments(pub)
     for x in pub.targets():
-        if x.measure == measure and x.timepoint == timepoint and x.statistic in ("mean", "sd"):
+        if x.id not in impossible and x.measure == measure and x.timepoint == timepoint and x.statistic in ("mean", "sd"):
             found.setdefault(x.group, {})[x.statistic] = x
     return {g: (v["mean"], v["sd"]) for g, v in found.items() if {"mean", "sd"} <= set(v)}
 
 
+def published_values(pub: published.Study, measure: str, timepoint: str, group: str = "all") -> dict | None:
+    """{'mean', 'sd'} as published for `group`, feasible or not (a drawing spec, never a target)."""
+    found = {x.statistic: x.value for x in pub.numbers if x.measure == measure and x.timepoint == timepoint
+             and x.group == group and x.statistic in ("mean", "sd")}
+    return found if set(found) == {"mean", "sd"} else None
+
+
 def target(pair: tuple, n: int, unit: str, label: str) -> Target:
     mean, sd = pair
-    return Target(mean.value, sd.value, mean.decimals, unit, n, label=label)
+    return Target(mean.value, sd.value, mean.decimals, unit, n, label=label, ids=(mean.id, sd.id))
 
 
 def fit(draws: Draws, ladders: list[list[int]], draw_position, goal: Target,

@@ -31,7 +31,12 @@ STALL = 300                                      # moves without progress before
 
 
 class SolveError(RuntimeError):
-    """No values in their bands reproduce the target (or none were found)."""
+    """No values in their bands reproduce the target (or none were found); `ids`: the published
+    numbers it is about, when it is about some."""
+
+    def __init__(self, message: str, ids: tuple[str, ...] = ()):
+        super().__init__(message)
+        self.ids = tuple(ids)
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,7 @@ class Target:
     unit: str
     n: int
     label: str = ""
+    ids: tuple[str, ...] = ()   # the published mean and SD it stands for
 
     def windows(self) -> tuple[int, int, int, int]:
         """(S_lo, S_hi, D_lo, D_hi): inclusive integer windows for S and D (see the module)."""
@@ -91,7 +97,7 @@ def solve(ladders: list[list[int]], start: list[int], target: Target, draws: Dra
     of the plausible draws; moves stay close to them (one SD of the target costs 1)."""
     k = len(ladders)
     if k == 0:
-        raise SolveError(f"{target.describe()}: no free values")
+        raise SolveError(f"{target.describe()}: no free values", target.ids)
     if len(start) != k:
         raise ValueError("one start position per ladder")
     s_lo, s_hi, d_lo, d_hi = target.windows()
@@ -169,4 +175,4 @@ def solve(ladders: list[list[int]], start: list[int], target: Target, draws: Dra
                     pos[y] -= step_y
                 break
     raise SolveError(f"{target.describe()}: no values within their bands found (closest: {best_violation:.3g} "
-                     f"from the windows after {iteration + 1} moves)")
+                     f"from the windows after {iteration + 1} moves)", target.ids)

@@ -28,7 +28,7 @@ from fractions import Fraction
 import pandas as pd
 
 from .. import published
-from ..consistency import percent_counts, rounds_clearly_to
+from ..consistency import grimmer, percent_counts, rounds_clearly_to
 from ..proportions import compare_proportions
 
 OUTCOMES = ("CR", "PR", "overall")
@@ -101,6 +101,60 @@ def infeasible_percentages(pub: published.Study) -> dict[str, str]:
                          f"a sum of rounded parts: the rows give CR + PR, rounded once.")
         out[x.id] = text
     return out
+
+
+WHOLE_NUMBERS = ("age",)   # measures published as means of whole numbers (years)
+
+
+def _stated_n(pub: published.Study, group: str, timepoint: str | None) -> int | None:
+    """How many patients a published mean and SD rest on: the count published for that group and
+    timepoint, else (at baseline) the size of the arm or of all patients; None when unknown."""
+    at = (None, "baseline") if timepoint in (None, "baseline") else (timepoint,)
+    for x in pub.numbers:
+        if x.measure == "n_patients" and x.statistic == "count" and x.group == group and x.timepoint in at:
+            return int(x.value)
+    if timepoint not in (None, "baseline"):
+        return None
+    sizes = arm_sizes(pub)
+    return sizes.get(group, sum(sizes.values()) if group == "all" else None)
+
+
+def infeasible_moments(pub: published.Study) -> dict[str, str]:
+    """Published means and SDs no data can give, each (mean and SD alike) with the proof in words:
+    an SD of fewer than 2 patients; an SD larger than values of at least 0 with that mean allow
+    (at most mean x sqrt(n), all of the sum on one patient); for whole numbers (age), no sum and sum
+    of squares that round to both (GRIMMER)."""
+    pairs: dict = {}
+    for x in pub.numbers:
+        if x.statistic in ("mean", "sd"):
+            pairs.setdefault((x.measure, x.group, x.timepoint), {})[x.statistic] = x
+    out = {}
+    for (measure, group, timepoint), pair in pairs.items():
+        if set(pair) != {"mean", "sd"}:
+            continue
+        mean, sd = pair["mean"], pair["sd"]
+        n = _stated_n(pub, group, timepoint)
+        if n is None:
+            continue
+        shown = f"{mean.value:.{mean.decimals}f} ± {sd.value:.{sd.decimals}f}"
+        half = 0.5 * 10 ** -sd.decimals
+        if n < 2:
+            proof = f"{shown} of {n} patient: an SD needs at least 2 patients."
+        elif sd.value - half > (mean.value + 0.5 * 10 ** -mean.decimals) * math.sqrt(n):
+            proof = (f"{shown} of {n} patients: values of at least 0 with this mean have an SD of at most "
+                     f"mean x sqrt(n) = {(mean.value + 0.5 * 10 ** -mean.decimals) * math.sqrt(n):.2f}.")
+        elif measure in WHOLE_NUMBERS and not grimmer(mean.value, sd.value, sd.decimals, n):
+            proof = (f"{shown} of {n} whole numbers: no sum and sum of squares of {n} whole numbers round to "
+                     f"both (GRIMMER).")
+        else:
+            continue
+        out[mean.id] = out[sd.id] = proof
+    return out
+
+
+def infeasible(pub: published.Study) -> dict[str, str]:
+    """Every published number no data can give (percentages, means and SDs), with its proof."""
+    return {**infeasible_percentages(pub), **infeasible_moments(pub)}
 
 
 def _percents(pub: published.Study, numbers) -> dict:
