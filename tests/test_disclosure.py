@@ -3,33 +3,43 @@ import math
 
 import pandas as pd
 
-from helpers import cohort, figures, results, tables
+from helpers import disclosure, figures, results, tables
 
 
-def test_n_of_N_suppresses_small_counts_and_small_groups():
-    assert tables.n_of_N(3, 40, min_cell=5) == "< 5/40"
+def test_n_of_N_suppresses_small_counts_their_complements_and_small_groups():
+    assert tables.n_of_N(3, 40, min_cell=5) == "suppressed/40"
+    assert tables.n_of_N(37, 40, min_cell=5) == "suppressed/40"      # 3 did not: the complement is small
     assert tables.n_of_N(0, 40, min_cell=5) == "0/40 (0.0%)"
-    assert tables.n_of_N(3, 4, min_cell=5) == "suppressed (N < 5)"
+    assert tables.n_of_N(40, 40, min_cell=5) == "40/40 (100.0%)"
+    assert tables.n_of_N(3, 4, min_cell=5) == "suppressed"
+    assert tables.n_of_N(float("nan"), 40, min_cell=5) == "suppressed"   # hidden upstream
     assert tables.n_of_N(3, 40) == "3/40 (7.5%)"
 
 
 def test_mean_sd_suppresses_small_groups():
-    assert tables.mean_sd([1, 2, 3], min_cell=5) == "suppressed (n < 5)"
+    assert tables.mean_sd([1, 2, 3], min_cell=5) == "suppressed"
     assert tables.mean_sd([1, 2, 3]) == "2.0 ± 1.0"
 
 
-def test_table_one_cells():
-    frame = pd.DataFrame({"a": ["3 (1.7)", "12 (6.7)", "4"], "b": ["34.1 (10.9)", "0 (0.0)", "<0.001"]})
-    out = cohort.suppress_counts(frame, 5)
-    assert out["a"].tolist() == ["< 5", "12 (6.7)", "< 5"]
-    assert out["b"].tolist() == ["34.1 (10.9)", "0 (0.0)", "<0.001"]
+def test_complementary_suppression_leaves_no_hidden_cell_alone_in_a_line():
+    cells = {"CR": 3, "PR": 20, "NR": 17, "n": 40}
+    line = disclosure.Line(("CR", "PR", "NR"), "n")
+    assert disclosure.protect(cells, [line], 5) == {"CR", "NR"}        # the next smallest goes too
+    assert disclosure.protect(cells, [line], 0) == set()
+    two_small = {"a": 1, "b": 2, "c": 30, "n": 33}                     # 1 + 2 = 3 would still be readable
+    assert disclosure.protect(two_small, [disclosure.Line(("a", "b", "c"), "n")], 5) == {"a", "b", "c"}
+
+
+def test_groups_hidden_so_that_none_follows_by_subtraction():
+    assert disclosure.hidden_groups({"all": 29, "partial": 10, "none": 2, "flare": 17}, 5) == {"none", "partial"}
+    assert disclosure.hidden_groups({"all": 29, "partial": 10, "none": 19}, 5) == set()
 
 
 def test_result_rows_lose_small_counts(tmp_path):
     rows = [results.row("s", "response", "percent", 7.5, detail="3/40"),
             results.row("s", "response", "percent", 30.0, detail="12/40")]
     table = pd.read_csv(results.write(rows, tmp_path, "r", min_cell=5))
-    assert table["detail"].tolist() == ["< 5/40", "12/40"]
+    assert table["detail"].tolist() == ["suppressed", "12/40"]
     assert math.isnan(table["value"][0]) and table["value"][1] == 30.0
 
 
@@ -38,7 +48,7 @@ def test_figure_labels_hide_small_counts():
                             "CR": [3, 20], "PR": [0, 0], "NR": [37, 20], "overall": [3, 20]})
     fig = figures.response_over_time(summary, "CR", ["a", "b"], {"6m": 182}, min_cell=5)
     labels = [t.get_text() for t in fig.axes[0].texts]
-    assert "< 5/40" in labels and "3/40" not in labels and "20/40" in labels
+    assert "suppressed" in labels and "3/40" not in labels and "20/40" in labels
 
 
 def test_trajectories_draw_no_patient_lines_for_a_real_cohort():
@@ -56,5 +66,5 @@ def test_effect_sizes_and_p_are_hidden_beside_small_counts():
     table = tables.comparison_table(stats.response_comparison(summary, "CR", ["a", "b"]), ["a", "b"], "Timepoint",
                                     min_cell=5)
     row = table.frame.iloc[0]
-    assert row["A, n/N (%)"] == "< 5/40" and row["Difference, % points (95% CI)"] == ""
-    assert row["p"] == "suppressed (n < 5)"
+    assert row["A, n/N (%)"] == "suppressed/40" and row["Difference, % points (95% CI)"] == ""
+    assert row["p"] == "suppressed"

@@ -48,13 +48,6 @@ def test_with_test():
     assert tables.with_test(math.nan, "Fisher exact") == "not estimable (Fisher exact)"
 
 
-def test_suppress_small():
-    assert tables.suppress_small(3, 5) == "< 5"
-    assert tables.suppress_small(0, 5) == "0"
-    assert tables.suppress_small(5, 5) == "5"
-    assert tables.suppress_small(3, 0) == "3"
-
-
 def test_comparison_table_with_effect_sizes_and_one_test_named_once():
     summary = pd.DataFrame({"timepoint": pd.Categorical(["6m", "6m", "12m", "12m"], categories=["6m", "12m"]),
                             "arm": ["tacrolimus", "no_tacrolimus"] * 2,

@@ -54,17 +54,21 @@ def _check(args, studies=None) -> int:
 
 
 def _validate(args) -> int:
+    """Check a cohort folder, or each study sub-folder of one, and report every problem."""
     from . import data
-    try:
-        cohort = data.load(args.folder)
-    except data.DataError as err:
-        print(f"{args.folder}: {len(err.problems)} problem(s):\n{err}", file=sys.stderr)
-        return 2
-    print(f"{args.folder}: valid: {len(cohort.patients)} patients, {len(cohort.labs)} lab rows, "
-          f"{len(cohort.events)} events")
-    for note in cohort.notes:
-        print(f"note: {note}")
-    return 0
+    status = 0
+    for folder in data.cohort_folders(args.folder) or [args.folder]:
+        try:
+            cohort = data.load(folder)
+        except data.DataError as err:
+            print(f"{folder}: {len(err.problems)} problem(s):\n{err}", file=sys.stderr)
+            status = 2
+            continue
+        print(f"{folder}: valid: {len(cohort.patients)} patients, {len(cohort.labs)} lab rows, "
+              f"{len(cohort.events)} events")
+        for note in cohort.notes:
+            print(f"note: {note}")
+    return status
 
 
 def _notebooks(args) -> int:

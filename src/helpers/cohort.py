@@ -6,7 +6,7 @@ import re
 import pandas as pd
 from tableone import TableOne
 
-from . import figures, labels, published, tables
+from . import disclosure, figures, labels, published, tables
 from .paths import PUBLISHED_DIR
 from .response import WINDOW, baseline_labs, classify, summarise
 
@@ -38,12 +38,11 @@ def table_one_arguments(frame: pd.DataFrame, by: str) -> dict:
                 rename={c: LABELS[c] for c in columns}, decimals={"age": 1})
 
 
-def table_one(cohort, by: str, window: int = WINDOW, min_cell: int = 0) -> pd.DataFrame:
-    """Table 1 by `by` with p-values and the name of each test (tableone); counts below
-    min_cell are shown as '< 5'."""
+def table_one(cohort, by: str, window: int = WINDOW) -> pd.DataFrame:
+    """Table 1 by `by` with p-values and the name of each test (tableone), unprotected: for a reader,
+    table_one_view, which applies disclosure control."""
     frame = baseline_frame(cohort, window)
-    table = TableOne(frame, **table_one_arguments(frame, by)).tableone
-    return suppress_counts(table, min_cell) if min_cell else table
+    return TableOne(frame, **table_one_arguments(frame, by)).tableone
 
 
 PUBLISHED_AS = {"age": "age", "upcr_g_g": "upcr", "egfr": "egfr"}   # column -> measure a source may publish
@@ -57,14 +56,16 @@ def table_one_view(cohort, by: str, groups: list[str], marker=None, window: int 
     that defines the groups (each of its levels lies in one group), and, on a reconstructed cohort
     (`marker`), a provenance column: the published value with its mark, or the assumption."""
     frame = baseline_frame(cohort, window)
-    raw = table_one(cohort, by, window, min_cell)
+    raw = table_one(cohort, by, window)
+    arguments = table_one_arguments(frame, by)
+    dark, dark_cells, untested = disclosure.table_hidden(frame, by, arguments["categorical"], min_cell)
     header = raw.columns[0][0]
     table = raw[header]
     present = [g for g in groups if g in table.columns] + [g for g in table.columns
                                                             if g not in groups and g not in ("Overall", "P-Value", "Test")]
     columns = ["Overall", *present, *[c for c in ("P-Value", "Test") if c in table.columns]]
-    table = table[columns].rename(columns={**{g: labels.group(g) for g in present}, "P-Value": "p"})
-    arguments = table_one_arguments(frame, by)
+    shown_as = {**{g: labels.group(g) for g in present}, "P-Value": "p"}
+    table = table[columns].rename(columns=shown_as)
     names = {LABELS[c]: c for c in arguments["columns"]}
     rows = []
     marker = marker.fresh() if marker is not None and marker.active else None
@@ -74,6 +75,11 @@ def table_one_view(cohort, by: str, groups: list[str], marker=None, window: int 
         defines = column is not None and _defines_groups(frame, column, by)
         row = {"_variable": variable, "Characteristic": variable if first else "",
                "": LEVELS.get(level, str(level).replace("+", " + ")), **values.to_dict()}
+        for g in ["Overall", *present]:
+            if g in dark or (column, str(level), g) in dark_cells:
+                row[shown_as.get(g, g)] = disclosure.HIDDEN
+        if column in untested and "p" in row and row["p"]:
+            row["p"], row["Test"] = disclosure.HIDDEN, ""
         if defines and "p" in row:
             row["p"], row["Test"] = "", "defines the groups: not tested" if first else ""
         if str(row.get("Test", "")).endswith(WARNING):
@@ -81,9 +87,12 @@ def table_one_view(cohort, by: str, groups: list[str], marker=None, window: int 
         if marker:
             row["Provenance"] = _provenance(marker, frame, by, present, column) if first else ""
         rows.append(row)
-    shown = pd.DataFrame(rows).drop(columns="_variable")
+    shown = _guard(pd.DataFrame(rows).drop(columns="_variable"), min_cell)
     notes = ["Mean (SD) or median [Q1, Q3]; n (%). p: the test named beside it (tableone); * an expected "
              "count below 5, so the chi-squared approximation may be poor."]
+    if min_cell > 0 and shown.isin([disclosure.HIDDEN]).any().any():
+        notes.append(f"{disclosure.HIDDEN}: fewer than {min_cell} patients, or hidden so that such a count cannot be "
+                     f"worked out from the others (see Methods).")
     return tables.Table(shown, notes + (marker.footnotes() if marker else []))
 
 
@@ -111,9 +120,11 @@ def follow_up_figure(cohorts: dict, timepoints: dict | None = None, window: int 
         points = timepoints or (pub.timepoints if pub else None)
         if grouping(cohort) != "arm" or cohort.patients["arm"].nunique() < 2 or not points:
             continue
-        summary = summarise(classify(cohort, points, window), by="arm")
         sizes = cohort.patients["arm"].value_counts().to_dict()
-        arms = [a for a in (pub.arms if pub else sorted(sizes)) if a in sizes]
+        summary = disclosure.mask_response(summarise(classify(cohort, points, window), by="arm"), "arm", min_cell,
+                                           sizes)
+        dark = disclosure.hidden_groups(sizes, min_cell, total=None)
+        arms = [a for a in (pub.arms if pub else sorted(sizes)) if a in sizes and a not in dark]
         panels.append((pub.title if pub else study, summary, arms, points, sizes))
     return figures.evaluated_over_time(panels, min_cell)
 
@@ -159,9 +170,9 @@ def _provenance(marker, frame: pd.DataFrame, by: str, groups: list[str], column:
     return marker.unpublished(measure).strip() + " not published"
 
 
-def suppress_counts(table: pd.DataFrame, min_cell: int) -> pd.DataFrame:
-    """'3 (1.7)' and a bare '3' become '< 5' when the count is below min_cell (Table 1 cells)."""
+def _guard(table: pd.DataFrame, min_cell: int) -> pd.DataFrame:
+    """Last line of defence: any count cell ('3 (1.7)', or a bare '3') still below min_cell is hidden."""
     def cell(value):
         match = re.fullmatch(r"(\d+)( \(.*\))?", str(value).strip())
-        return f"< {min_cell}" if match and 0 < int(match.group(1)) < min_cell else value
-    return table.map(cell)
+        return disclosure.HIDDEN if match and disclosure.small(int(match.group(1)), min_cell) else value
+    return table.map(cell) if min_cell > 0 else table

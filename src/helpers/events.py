@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from . import labels, tables
+from . import disclosure, labels, tables
 from .proportions import compare_proportions, difference, not_estimable
 
 POOR_OUTCOME = ("esrd", "death")
@@ -36,10 +36,11 @@ def adverse_event_counts(cohort, by: str = "arm") -> pd.DataFrame:
     return out
 
 
-def adverse_event_comparison(cohort, arms, test: str = "fisher") -> pd.DataFrame:
+def adverse_event_comparison(cohort, arms, test: str = "fisher", min_cell: int = 0) -> pd.DataFrame:
     """Per adverse-event category: patients with the event per arm ({arm}_k, {arm}_n), the p-value
     and the test, in the shape of stats.response_comparison; an arm without patients or a cohort
-    without adverse events gives 'not estimable' with the reason."""
+    without adverse events gives 'not estimable' with the reason. With min_cell > 0 a count hidden by
+    disclosure.share_hidden is NaN, with no effect and no p beside it."""
     counts = adverse_event_counts(cohort, by="arm")
     sizes = cohort.patients["arm"].value_counts()
     categories = sorted(counts["category"].unique()) or ["(none recorded)"]
@@ -60,7 +61,7 @@ def adverse_event_comparison(cohort, arms, test: str = "fisher") -> pd.DataFrame
             result = compare_proportions(ks[0], ns[0], ks[1], ns[1], test)
             effect = difference(ks[0], ns[0], ks[1], ns[1])
         rows.append({**row, **effect, "p": result["p"], "test": result["test"], "note": result["note"]})
-    return pd.DataFrame(rows)
+    return disclosure.mask_shares(pd.DataFrame(rows), arms, min_cell)
 
 
 def event_table(times: dict[str, pd.DataFrame], tests: dict[str, dict], arms, marker=None,
@@ -72,16 +73,20 @@ def event_table(times: dict[str, pd.DataFrame], tests: dict[str, dict], arms, ma
     rows = []
     for name, t in times.items():
         row = {"Outcome": labels.EVENTS.get(name, name)}
+        hidden = False
         for arm in arms:
             k, n = int(t.loc[t["arm"] == arm, "event"].sum()), int((t["arm"] == arm).sum())
+            concealed = disclosure.share_hidden(k, n, min_cell) and min_cell > 0
+            hidden |= concealed
             cell = tables.n_of_N(k, n, min_cell=min_cell)
-            if marker and n and not 0 < k < min_cell:
+            if marker and n and not concealed:
                 cell += marker.mark(100 * k / n, name, "percent", arm)
             row[f"{labels.arm(arm)}, events/N (%)"] = cell
         p = tests[name]["p"]
         published = marker.published(name, "logrank_p", versus) if marker else []
-        row["p (log-rank)"] = (tables.p_beside(p, published[0].value, published[0].decimals) if published
-                               else tables.format_p(p)) + (marker.mark(p, name, "logrank_p", versus) if marker else "")
+        row["p (log-rank)"] = disclosure.HIDDEN if hidden else (
+            (tables.p_beside(p, published[0].value, published[0].decimals) if published else tables.format_p(p))
+            + (marker.mark(p, name, "logrank_p", versus) if marker else ""))
         rows.append(row)
     notes = [f"{labels.EVENTS.get(n, n)}: {t['note']}" for n, t in tests.items() if t.get("note")]
     return tables.Table(pd.DataFrame(rows), notes + (marker.footnotes() if marker else []))

@@ -2,8 +2,9 @@
 
 Each function returns a `matplotlib.figure.Figure` built without pyplot (drawn with Agg when
 saved), so nothing is shown or kept open; Jupyter displays the returned figure once. Time is
-drawn on a true axis in months; groups are named in words (helpers.labels); counts below
-`min_cell` are never drawn or written.
+drawn on a true axis in months; groups are named in words (helpers.labels); nothing that
+helpers.disclosure hides (a count NaN upstream, or one its rules hide at `min_cell`) is drawn or
+written.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import seaborn as sns
 from matplotlib.figure import Figure, FigureBase
 from matplotlib.transforms import blended_transform_factory
 
-from . import labels, schema
+from . import disclosure, labels, schema
 from .proportions import proportion_ci
 
 RESPONSE_COLOURS = {"CR": "#1b7837", "PR": "#7fbf7b", "NR": "#d9d9d9"}
@@ -34,10 +35,11 @@ def _months_axis(ax, timepoints: dict[str, int]) -> None:
 
 
 def _table(summary: pd.DataFrame, arms, timepoints, columns) -> pd.DataFrame:
+    """Counts by (timepoint, arm): 0 where nobody was evaluated, NaN where a count is hidden."""
     rows = summary[summary["arm"].isin(arms)].copy()
     rows["timepoint"] = rows["timepoint"].astype(str)
-    return rows.set_index(["timepoint", "arm"])[columns].reindex(
-        pd.MultiIndex.from_product([list(timepoints), list(arms)])).fillna(0).astype(int)
+    return rows.set_index(["timepoint", "arm"])[columns].astype(float).reindex(
+        pd.MultiIndex.from_product([list(timepoints), list(arms)]), fill_value=0.0)
 
 
 def response_over_time(summary: pd.DataFrame, outcome: str, arms, timepoints: dict[str, int],
@@ -56,12 +58,13 @@ def response_over_time(summary: pd.DataFrame, outcome: str, arms, timepoints: di
         for tp, day in timepoints.items():
             k, n = table.loc[(tp, arm), outcome], table.loc[(tp, arm), "n"]
             x = labels.months(day) + offset
-            small = 0 < k < min_cell or 0 < n < min_cell
+            small = k != k or n != n or disclosure.share_hidden(k, n, min_cell) and min_cell > 0
             if n and not small:
+                k, n = int(k), int(n)
                 lo, hi = proportion_ci(k, n)
                 xs.append(x), ys.append(100 * k / n), lows.append(100 * lo), highs.append(100 * hi)
             if n:
-                text = f"< {min_cell}/{n}" if small else f"{k}/{n}"
+                text = disclosure.HIDDEN if small else f"{k}/{n}"
                 y = 2 if small else 100 * k / n
                 up = len(arms) == 1 or arm == arms[0]
                 ax.annotate(text, (x, y), xytext=(0, 9 if up else -15), textcoords="offset points", ha="center",
@@ -89,7 +92,8 @@ def response_bars(summary: pd.DataFrame, arms, timepoints: dict[str, int], min_c
         for i, tp in enumerate(timepoints):
             row = table.loc[(tp, arm)]
             n = row["n"]
-            if not n or any(0 < row[o] < min_cell for o in ("CR", "PR", "NR")) or n < min_cell:
+            if not n or row.isna().any() or min_cell > 0 and any(disclosure.share_hidden(row[o], n, min_cell)
+                                                                  for o in ("CR", "PR", "NR")):
                 continue
             bottom = 0.0
             x = i + (j - (len(arms) - 1) / 2) * width
@@ -163,18 +167,17 @@ def at_risk_at(km_frame: pd.DataFrame, times) -> pd.DataFrame:
 def km_plot(km_frame: pd.DataFrame, title: str, min_cell: int = 0, groups=None,
             fig: FigureBase | None = None) -> Figure:
     """Kaplan-Meier curves per group (from stats.km_by_group, time in days) on a time axis in months,
-    censored patients marked '+', each curve stopped where fewer than KM_MIN_AT_RISK (or min_cell)
-    patients remain at risk, and the number at risk under the axis, aligned with its ticks
-    (numbers below min_cell shown as '< 5')."""
+    censored patients marked '+', each curve stopped where fewer than KM_MIN_AT_RISK patients remain at
+    risk, and the number at risk under the axis, aligned with its ticks. With min_cell > 0, only
+    the steps and numbers at risk disclosure.km_steps and at_risk_shown allow ('·' for a hidden one)."""
     groups = list(groups or pd.unique(km_frame["group"]))
-    stop_below = max(KM_MIN_AT_RISK, min_cell)
+    steps_shown = disclosure.km_steps(km_frame, min_cell, KM_MIN_AT_RISK)
     fig = _canvas(fig, (7.5, 5.2))
     ax = fig.add_axes((0.2, 0.33, 0.76, 0.58))
     colours = _palette(groups)
     last = 0.0
     for group in groups:
-        rows = km_frame[km_frame["group"] == group].sort_values("time")
-        rows = rows[rows["at_risk"] >= stop_below]
+        rows = steps_shown[steps_shown["group"] == group].sort_values("time")
         if rows.empty:
             continue
         months = labels.months(rows["time"].to_numpy())
@@ -199,9 +202,9 @@ def km_plot(km_frame: pd.DataFrame, title: str, min_cell: int = 0, groups=None,
     for row, group in enumerate(groups):
         y = 0.11 - 0.045 * row
         fig.text(0.01, y, labels.group(group)[:14], fontsize=8, color=colours[group])
-        for t, r in zip(ticks, risk.loc[group] if group in risk.index else [0] * len(ticks)):
-            shown = f"< {min_cell}" if 0 < r < min_cell else str(int(r))
-            fig.text(t, y, shown, transform=place, ha="center", fontsize=8)
+        counts = risk.loc[group] if group in risk.index else [0] * len(ticks)
+        for t, r in zip(ticks, disclosure.at_risk_shown(counts, min_cell)):
+            fig.text(t, y, "·" if r is None else str(r), transform=place, ha="center", fontsize=8)
     return fig
 
 
@@ -231,17 +234,21 @@ def trajectories(classified: pd.DataFrame, column: str, group_col: str, timepoin
     ax = fig.subplots()
     colours = _palette(groups)
     x = np.arange(len(timepoints) + 1)
+    present_at = wide.notna()
+    hidden_at = [disclosure.hidden_groups({"all": int(present_at[c].sum()), **{
+        g: int(present_at.loc[group_of == g, c].sum()) for g in groups}}, min_cell) for c in wide.columns]
     for group in groups:
         values = wide[group_of == group].to_numpy(dtype=float)
         if min_cell == 0:
             for row in values:
                 seen = ~np.isnan(row)
                 ax.plot(x[seen], row[seen], color=colours[group], alpha=0.3, linewidth=0.8)
-        elif len(values) < min_cell:
+        elif disclosure.hidden_groups({"all": len(wide), **{g: int((group_of == g).sum()) for g in groups}},
+                                      min_cell) & {group}:
             continue
         counts = (~np.isnan(values)).sum(axis=0)
-        means = [values[~np.isnan(values[:, j]), j].mean() if counts[j] >= max(min_cell, 1) else np.nan
-                 for j in range(len(x))]
+        means = [values[~np.isnan(values[:, j]), j].mean() if counts[j] >= 1 and group not in hidden_at[j]
+                 else np.nan for j in range(len(x))]
         ax.plot(x, means, color=colours[group], linewidth=3, marker="o",
                 label=f"{labels.group(group)}: mean (n = {len(values)})")
     ax.set_xticks(x, ["Baseline", *(labels.timepoint(tp, day) for tp, day in timepoints.items())])
@@ -264,13 +271,14 @@ def evaluated_over_time(panels: list[tuple], min_cell: int = 0) -> Figure:
         colours = _palette(arms)
         ticks = [0.0] + [labels.months(d) for d in timepoints.values()]
         for arm in arms:
-            ns = [sizes[arm]] + [int(table.loc[(tp, arm), "n"]) for tp in timepoints]
-            ax.plot(ticks, [100 * n / sizes[arm] for n in ns], marker="o", color=colours[arm],
-                    label=f"{labels.arm(arm)} (N = {sizes[arm]})")
-            for x, n in zip(ticks, ns):
-                ax.annotate(f"< {min_cell}" if 0 < n < min_cell else str(n), (x, 100 * n / sizes[arm]),
-                            xytext=(0, 7 if arm == arms[0] else -13), textcoords="offset points", ha="center",
-                            fontsize=7, color=colours[arm])
+            ns = [sizes[arm]] + [table.loc[(tp, arm), "n"] for tp in timepoints]
+            shown = [n == n and not (min_cell > 0 and disclosure.share_hidden(n, sizes[arm], min_cell)) for n in ns]
+            ax.plot([t for t, ok in zip(ticks, shown) if ok], [100 * n / sizes[arm] for n, ok in zip(ns, shown) if ok],
+                    marker="o", color=colours[arm], label=f"{labels.arm(arm)} (N = {sizes[arm]})")
+            for x, n, ok in zip(ticks, ns, shown):
+                if ok:
+                    ax.annotate(str(int(n)), (x, 100 * n / sizes[arm]), xytext=(0, 7 if arm == arms[0] else -13),
+                                textcoords="offset points", ha="center", fontsize=7, color=colours[arm])
         ax.set_xticks(ticks, [f"{t:.0f}" for t in ticks])
         ax.set_xlabel("Months since baseline")
         ax.set_ylim(0, 110)

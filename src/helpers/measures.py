@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from . import published, results
+from . import disclosure, published, results
 from .events import POOR_OUTCOME, adverse_event_comparison, time_to_event
 from .response import WINDOW, Criteria, classify, summarise
 from .stats import logrank, response_comparison
@@ -34,35 +34,66 @@ def groups(frame: pd.DataFrame, by: str) -> list[tuple[str, pd.DataFrame]]:
     return [("all", frame)] + [(g, part) for g, part in frame.groupby(by, sort=True)]
 
 
-def response_by_group(at_tp: pd.DataFrame, by: str = "prior_response") -> pd.DataFrame:
-    """response.summarise for everyone and per group, with a `group` column (the timepoints of `at_tp` only)."""
+def response_by_group(at_tp: pd.DataFrame, by: str = "prior_response", min_cell: int = 0) -> pd.DataFrame:
+    """response.summarise for everyone and per group, with a `group` column (the timepoints of `at_tp`
+    only); with min_cell > 0, hidden counts are NaN (disclosure.mask_response: the groups add up to
+    'all', and evaluated + not evaluated to the group)."""
     out = pd.concat([summarise(rows.assign(group=name), by="group") for name, rows in groups(at_tp, by)],
                     ignore_index=True)
-    return out[out["timepoint"].isin(set(at_tp["timepoint"]))].reset_index(drop=True)
+    out = out[out["timepoint"].isin(set(at_tp["timepoint"]))].reset_index(drop=True)
+    sizes = {name: len(rows.drop_duplicates("patient_id")) for name, rows in groups(at_tp, by)}
+    return disclosure.mask_response(out, "group", min_cell, sizes, total="all")
 
 
-def cohort_rows(study: str, patients: pd.DataFrame, by: str) -> list[dict]:
+def lab_hidden(at_tp: pd.DataFrame, by: str = "prior_response", min_cell: int = 0) -> set:
+    """Groups whose lab statistics are hidden at this timepoint: disclosure.hidden_groups on the
+    number of values at baseline, at the timepoint, and at both (the paired change)."""
+    hidden = set()
+    if min_cell <= 0:
+        return hidden
+    for column in LABS.values():
+        counts = {"baseline": at_tp[f"baseline_{column}"].notna(), "later": at_tp[column].notna()}
+        counts["both"] = counts["baseline"] & counts["later"]
+        for present in counts.values():
+            sizes = {g: int(present[part.index].sum()) for g, part in groups(at_tp, by)}
+            hidden |= disclosure.hidden_groups(sizes, min_cell)
+    return hidden
+
+
+def cohort_rows(study: str, patients: pd.DataFrame, by: str, min_cell: int = 0) -> list[dict]:
     """Size, sex, age and tacrolimus monotherapy, overall and per group; also the size of every
-    union of groups ('none+partial'), which a source may report (study B's 12 refractory patients)."""
+    union of groups ('none+partial'), which a source may report (study B's 12 refractory patients).
+    With min_cell > 0, a hidden group (disclosure.hidden_groups) gives no values, a share is shown
+    only by disclosure.share_hidden's rules, and unions are left out (they would give a hidden
+    group by subtraction)."""
     rows = []
     parts = groups(patients, by)
     labels = [g for g, _ in parts[1:]]
-    for size in range(2, len(labels)) if len(labels) <= 5 else ():
+    hidden = disclosure.hidden_groups({g: len(part) for g, part in parts}, min_cell)
+    for size in range(2, len(labels)) if len(labels) <= 5 and min_cell <= 0 else ():
         for combo in itertools.combinations(labels, size):
             n = int(members(patients, "+".join(combo), by).sum())
             rows.append(results.row(study, "n_patients", "count", n, group="+".join(combo), detail=f"{n} patients"))
     for group, part in parts:
         n = len(part)
+        if group in hidden:
+            rows += [results.row(study, measure, statistic, math.nan, group=group, detail=disclosure.HIDDEN,
+                                 timepoint="baseline" if measure == "age" else None)
+                     for measure, statistic in (("n_patients", "count"), ("female", "percent"), ("age", "mean"),
+                                                ("age", "sd"))]
+            continue
         female = int(part["sex"].eq("F").sum())
+        shown = not disclosure.share_hidden(female, n, min_cell)
         rows += [
             results.row(study, "n_patients", "count", n, group=group, detail=f"{n} patients"),
-            results.row(study, "female", "percent", 100 * female / n, group=group, detail=f"{female}/{n}"),
+            results.row(study, "female", "percent", 100 * female / n if shown else math.nan, group=group,
+                        detail=f"{female}/{n}" if shown else disclosure.HIDDEN),
             results.row(study, "age", "mean", part["age"].mean(), group=group, timepoint="baseline", detail=f"n = {n}"),
             results.row(study, "age", "sd", part["age"].std(ddof=1), group=group, timepoint="baseline",
                         detail=f"n = {n}"),
         ]
         mono = int(part["maintenance"].eq("tacrolimus").sum())
-        if mono:
+        if mono and not disclosure.share_hidden(mono, n, min_cell):
             rows += [results.row(study, "tacrolimus_monotherapy", "count", mono, group=group, detail=f"{mono}/{n}"),
                      results.row(study, "tacrolimus_monotherapy", "percent", 100 * mono / n, group=group,
                                  detail=f"{mono}/{n}")]
@@ -84,11 +115,26 @@ class ArmResponse:
 
 
 def arm_response(cohort, arms, timepoints: dict[str, int], window: int = WINDOW, criteria: Criteria | None = None,
-                 missing: str = "complete_case", test: str = "pearson") -> ArmResponse:
-    """Classify every patient at every timepoint and compare the arms."""
-    summary = summarise(classify(cohort, timepoints, window, criteria or Criteria(), missing), by="arm")
-    return ArmResponse(list(arms), dict(timepoints), summary,
-                       {o: response_comparison(summary, o, list(arms), test) for o in OUTCOMES})
+                 missing: str = "complete_case", test: str = "pearson", min_cell: int = 0) -> ArmResponse:
+    """Classify every patient at every timepoint and compare the arms. With min_cell > 0 the hidden
+    counts are NaN in the summary and in the comparisons, which then give no effect and no p beside
+    them (disclosure.mask_response, mask_comparison)."""
+    raw = summarise(classify(cohort, timepoints, window, criteria or Criteria(), missing), by="arm")
+    sizes = cohort.patients["arm"].value_counts().to_dict()
+    summary = disclosure.mask_response(raw, "arm", min_cell, sizes)
+    comparisons = {}
+    for outcome in OUTCOMES:
+        comparison = response_comparison(raw, outcome, list(arms), test)
+        if min_cell > 0:
+            shown = summary.set_index(["timepoint", "arm"])
+            for arm in arms:
+                keys = list(zip(comparison["timepoint"], [arm] * len(comparison)))
+                for column, source in ((f"{arm}_k", outcome), (f"{arm}_n", "n")):
+                    visible = shown[source].reindex(keys).notna().to_numpy() | (comparison[f"{arm}_n"] == 0).to_numpy()
+                    comparison[column] = comparison[column].astype(float).where(visible)
+            comparison = disclosure.mask_comparison(comparison, list(arms))
+        comparisons[outcome] = comparison
+    return ArmResponse(list(arms), dict(timepoints), summary, comparisons)
 
 
 def by_timepoint(classified: pd.DataFrame, timepoints) -> dict[str, pd.DataFrame]:
@@ -100,69 +146,84 @@ def group_rows(study: str, classified: pd.DataFrame, timepoints, min_cell: int =
     """Response by group and lab means and SDs at each timepoint (a single-arm study's subgroups)."""
     rows = []
     for tp, at_tp in by_timepoint(classified, timepoints).items():
-        rows += response_rows(study, response_by_group(at_tp), by="group")
+        rows += response_rows(study, response_by_group(at_tp, min_cell=min_cell), by="group")
         rows += lab_rows(study, at_tp, tp, min_cell=min_cell)
     return rows
 
 
 def response_rows(study: str, summary: pd.DataFrame, by: str = "arm", outcomes=OUTCOMES) -> list[dict]:
     """Percent rows from response.summarise(): one per timepoint, group and outcome, and the number
-    of patients evaluated."""
+    of patients evaluated (a hidden count, NaN, gives no value and the detail 'suppressed')."""
     out = []
     for r in summary.itertuples(index=False):
-        out.append(results.row(study, "n_patients", "count", int(r.n), group=getattr(r, by),
-                               timepoint=str(r.timepoint), detail=f"{int(r.n)} evaluated"))
+        n = r.n
+        out.append(results.row(study, "n_patients", "count", n if n == n else math.nan, group=getattr(r, by),
+                               timepoint=str(r.timepoint),
+                               detail=f"{int(n)} evaluated" if n == n else disclosure.HIDDEN))
         for outcome in outcomes:
-            k, n = int(getattr(r, outcome)), int(r.n)
-            out.append(results.row(study, "response", "percent", 100 * k / n if n else math.nan,
+            k = getattr(r, outcome)
+            shown = k == k and n == n
+            out.append(results.row(study, "response", "percent", 100 * k / n if shown and n else math.nan,
                                    group=getattr(r, by), outcome=outcome, timepoint=str(r.timepoint),
-                                   detail=f"{k}/{n}"))
+                                   detail=f"{int(k)}/{int(n)}" if shown else disclosure.HIDDEN))
     return out
 
 
 def p_value_rows(study: str, comparisons: dict[str, pd.DataFrame], arms) -> list[dict]:
-    """One row per outcome and timepoint: the p-value of stats.response_comparison, its counts and test."""
+    """One row per outcome and timepoint: the p-value of stats.response_comparison, its counts and test
+    (none beside a hidden count)."""
     arms = list(arms)
     out = []
     for outcome, c in comparisons.items():
         for r in c.to_dict("records"):
-            counts = " vs ".join(f"{r[f'{a}_k']}/{r[f'{a}_n']}" for a in arms)
+            counts = [(r[f"{a}_k"], r[f"{a}_n"]) for a in arms]
+            if any(k != k or n != n for k, n in counts):
+                detail, test = disclosure.HIDDEN, ""
+            else:
+                detail = " vs ".join(f"{int(k)}/{int(n)}" for k, n in counts) + (f"; {r['note']}" if r["note"] else "")
+                test = r["test"]
             out.append(results.row(study, "response", "p_value", r["p"], group=" vs ".join(arms), outcome=outcome,
-                                   timepoint=str(r["timepoint"]),
-                                   detail=counts + (f"; {r['note']}" if r["note"] else ""), test=r["test"]))
+                                   timepoint=str(r["timepoint"]), detail=detail, test=test))
     return out
 
 
 def lab_rows(study: str, at_tp: pd.DataFrame, timepoint: str, by: str = "prior_response",
              min_cell: int = 0) -> list[dict]:
     """Mean and SD of each lab at baseline and at the timepoint, per group, as result rows
-    (a group of fewer than min_cell patients gives no value)."""
+    (a hidden group, lab_hidden, gives no value)."""
     rows = []
+    hidden = lab_hidden(at_tp, by, min_cell)
     for measure, column in LABS.items():
         for group, part in groups(at_tp, by):
             for when, values in (("baseline", part[f"baseline_{column}"]), (timepoint, part[column])):
                 values = values.dropna()
-                hidden = 0 < len(values) < min_cell
                 for statistic, value in (("mean", values.mean()), ("sd", values.std(ddof=1))):
-                    rows.append(results.row(study, measure, statistic, math.nan if hidden else value,
-                                            group=group, timepoint=when, detail=f"n = {len(values)}"))
+                    rows.append(results.row(study, measure, statistic, math.nan if group in hidden else value,
+                                            group=group, timepoint=when,
+                                            detail=disclosure.HIDDEN if group in hidden else f"n = {len(values)}"))
     return rows
 
 
-def survival_rows(study: str, times: dict[str, pd.DataFrame], tests: dict[str, dict], arms) -> list[dict]:
-    """The log-rank p of each time-to-event outcome, with the events per arm."""
+def survival_rows(study: str, times: dict[str, pd.DataFrame], tests: dict[str, dict], arms,
+                  min_cell: int = 0) -> list[dict]:
+    """The log-rank p of each time-to-event outcome, with the events per arm (neither beside an
+    event count hidden by disclosure.share_hidden)."""
     rows = []
     for name, result in tests.items():
-        events = times[name].groupby("arm")["event"].sum()
-        rows.append(results.row(study, name, "logrank_p", result["p"], group=" vs ".join(arms), test=result["test"],
-                                detail=" vs ".join(f"{int(events.get(arm, 0))} events" for arm in arms)))
+        t = times[name]
+        counts = [(int(t.loc[t["arm"] == arm, "event"].sum()), int((t["arm"] == arm).sum())) for arm in arms]
+        hidden = any(disclosure.share_hidden(k, n, min_cell) for k, n in counts) if min_cell > 0 else False
+        rows.append(results.row(study, name, "logrank_p", math.nan if hidden else result["p"], group=" vs ".join(arms),
+                                test="" if hidden else result["test"],
+                                detail=disclosure.HIDDEN if hidden else " vs ".join(f"{k} events" for k, _ in counts)))
     return rows
 
 
 def adverse_event_rows(study: str, comparison: pd.DataFrame, arms) -> list[dict]:
     """The p-value of each adverse-event category (events.adverse_event_comparison)."""
     return [results.row(study, "adverse_event:" + r["category"], "p_value", r["p"], group=" vs ".join(arms),
-                        test=r["test"], detail=r["note"]) for r in comparison.to_dict("records")]
+                        test=r["test"] if r["p"] == r["p"] else "", detail=r["note"])
+            for r in comparison.to_dict("records")]
 
 
 def survival(cohort) -> tuple[dict, dict]:

@@ -7,7 +7,7 @@ import warnings
 import matplotlib
 import pandas as pd
 
-from . import data, published, results, tables
+from . import data, disclosure, published, results, tables
 from .marks import LEGEND, Marker
 from .paths import PUBLISHED_DIR, REPO_ROOT, in_reconstruction
 
@@ -40,11 +40,12 @@ class NotApplicable(Exception):
     """This chapter does not apply to the cohort in data_dir; the book pipeline leaves it out and says so."""
 
 
-def cohorts(data_dir: str) -> dict[str, data.Cohort]:
-    """Every cohort in data_dir (the folder itself, or its sub-folders), by the study its patients belong to."""
+def cohorts(data_dir: str, min_cell: int = 0) -> dict[str, data.Cohort]:
+    """Every cohort in data_dir (the folder itself, or its sub-folders), by the study its patients
+    belong to; with min_cell > 0, free-text values of fewer patients folded into 'other'."""
     found = {}
     for folder in data.cohort_folders(results.resolve(data_dir)):
-        cohort = data.load(folder)
+        cohort = disclosure.fold_rare(data.load(folder), min_cell)
         names = list(pd.unique(cohort.patients["study"]))
         found[names[0] if len(names) == 1 else folder.name] = cohort
     return found
@@ -78,11 +79,11 @@ class Chosen(dict):
                             self.left_out.items()))
 
 
-def select(data_dir: str, study: str | None = None, needs: str = "any") -> Chosen:
+def select(data_dir: str, study: str | None = None, needs: str = "any", min_cell: int = 0) -> Chosen:
     """The studies of the chapter with their cohorts: `study` alone when named, else every study in
     data_dir with what the chapter `needs`; NotApplicable, in words, when there is none (the chapter
-    then says so)."""
-    found = cohorts(data_dir)
+    then says so); min_cell as in `cohorts`."""
+    found = cohorts(data_dir, min_cell)
     if study is not None and study not in found:
         raise NotApplicable(f"{study} is not in {data_dir} (it holds {', '.join(found) or 'nothing'})")
     candidates = [study] if study is not None else list(found)

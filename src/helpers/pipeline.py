@@ -63,7 +63,7 @@ GLOBALS = {
     "criteria": "overrides of the response criteria (helpers.response.Criteria fields)",
     "missing": "missing-data rule: complete_case (as published) or nonresponder",
     "test": "test for proportions: pearson, yates, fisher or auto",
-    "min_cell": "counts below this are shown as '< min_cell' (0: no suppression)",
+    "min_cell": "disclosure control: nothing about fewer patients is shown (helpers.disclosure; 0: off)",
     "alpha": "significance level",
     "timepoints": "nominal timepoints {name: day since baseline}, for a cohort without a study file",
     "compare_with": "{study in the data: published study} to compare a real cohort with (default: none)",

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from . import labels, tables
+from . import disclosure, labels, tables
 from .figures import lab_label
-from .measures import LABS, groups
+from .measures import LABS, groups, lab_hidden
 from .stats import paired_change
 
 
@@ -17,11 +17,13 @@ def _ordered(names, order) -> list[str]:
 
 
 def cohort_view(patients: pd.DataFrame, marker=None, min_cell: int = 0) -> tables.Table:
-    """Size, age and sex of the whole cohort, with the published values and marks."""
+    """Size, age and sex of the whole cohort, with the published values and marks (nothing but
+    'suppressed' for a cohort of fewer than min_cell patients)."""
     marker = marker.fresh() if marker is not None and marker.active else None
     n, age = len(patients), patients["age"]
     female = int((patients["sex"] == "F").sum())
-    rows = [("Patients", str(n), marker.mark(n, "n_patients", "count") if marker else ""),
+    tiny = disclosure.small(n, min_cell)
+    rows = [("Patients", disclosure.HIDDEN if tiny else str(n), marker.mark(n, "n_patients", "count") if marker else ""),
             ("Age, years, mean ± SD", tables.mean_sd(age, min_cell=min_cell),
              marker.mark_mean_sd(age.mean(), age.std(ddof=1), "age", "all", "baseline") if marker else ""),
             ("Female, n/N (%)", tables.n_of_N(female, n, min_cell=min_cell),
@@ -34,17 +36,19 @@ def cohort_view(patients: pd.DataFrame, marker=None, min_cell: int = 0) -> table
 
 def response_view(by_group: pd.DataFrame, order=(), marker=None, timepoint: str | None = None,
                   min_cell: int = 0) -> tables.Table:
-    """CR, PR and overall response, n/N (%), for everyone and per group, with marks."""
+    """CR, PR and overall response, n/N (%), for everyone and per group, with marks (counts hidden
+    upstream, NaN, read 'suppressed': measures.response_by_group)."""
     marker = marker.fresh() if marker is not None and marker.active else None
     table = by_group.set_index("group")
     rows = []
     for group in _ordered(table.index, order):
         r = table.loc[group]
-        row = {"Group": labels.group(group), "Evaluated": str(int(r["n"]))}
+        n = r["n"]
+        row = {"Group": labels.group(group), "Evaluated": disclosure.cells_text(n)}
         for outcome in ("CR", "PR", "overall"):
-            k, n = int(r[outcome]), int(r["n"])
+            k = r[outcome]
             cell = tables.n_of_N(k, n, min_cell=min_cell)
-            if marker and n and not (0 < k < min_cell or 0 < n < min_cell):
+            if marker and n and k == k and n == n and not disclosure.share_hidden(k, n, min_cell):
                 cell += marker.mark(100 * k / n, "response", "percent", group, outcome, timepoint)
             row[f"{labels.OUTCOMES[outcome]}, n/N (%)"] = cell
         rows.append(row)
@@ -57,30 +61,32 @@ def lab_changes(at_tp: pd.DataFrame, by: str = "prior_response", test: str = "pa
     marks), the mean paired change with its 95% CI over the patients measured at both, and its test."""
     marker = marker.fresh() if marker is not None and marker.active else None
     parts = dict(groups(at_tp, by))
+    concealed = lab_hidden(at_tp, by, min_cell)
     rows, tests = [], set()
     for measure, column in LABS.items():
         for group in _ordered(parts, order):
             part = parts[group]
             before, later = part[f"baseline_{column}"], part[column]
             result = paired_change(before, later, test)
-            hidden = 0 < result["n"] < min_cell
+            hidden = group in concealed
             cells = {}
             for label, values, when in (("Baseline", before, "baseline"), (after, later, timepoint)):
                 values = values.dropna()
-                cell = f"{tables.mean_sd(values, 2, min_cell)} ({len(values)})"
-                if marker and len(values) > 1 and not 0 < len(values) < min_cell:
+                cell = disclosure.HIDDEN if hidden else f"{tables.mean_sd(values, 2)} ({len(values)})"
+                if marker and len(values) > 1 and not hidden:
                     cell += marker.mark_mean_sd(values.mean(), values.std(ddof=1), measure, group, when)
                 cells[f"{label}, mean ± SD (n)"] = cell
-            tests.add(result["test"])
+            if not hidden:
+                tests.add(result["test"])
             if hidden:
-                change = f"suppressed (n < {min_cell})"
+                change = disclosure.HIDDEN
             elif result["ci_low"] == result["ci_low"]:
                 change = f"{tables.interval(result['mean_change'], result['ci_low'], result['ci_high'], 2)} ({result['n']})"
             else:
                 change = f"not estimable ({result['n']})"
             rows.append({"Lab": lab_label(column), "Group": labels.group(group), **cells,
                          "Change, mean (95% CI) (n)": change,
-                         "p": "suppressed" if hidden else tables.format_p(result["p"])})
+                         "p": disclosure.HIDDEN if hidden else tables.format_p(result["p"])})
     notes = [f"p: {', '.join(sorted(tests))} (pingouin), on the patients measured at both visits; the change's "
              f"95% CI from the t distribution. Baseline and {after} means use everyone measured then."]
     return tables.Table(pd.DataFrame(rows), notes + (marker.footnotes() if marker else []))

@@ -292,9 +292,16 @@ def summarise(classified: pd.DataFrame, by: str | list[str] = "arm") -> pd.DataF
     """Counts per timepoint and group: N evaluated, CR, PR, overall (CR + PR), NR."""
     by = [by] if isinstance(by, str) else list(by)
     evaluated = classified[classified["response"].notna()]
-    counts = (pd.crosstab([evaluated["timepoint"]] + [evaluated[b] for b in by], evaluated["response"],
-                          dropna=False)
-              .reindex(columns=list(RESPONSES), fill_value=0))
+    if evaluated.empty:   # nobody evaluated: zeros for every timepoint and group (crosstab needs rows)
+        times = classified["timepoint"]
+        index = pd.MultiIndex.from_product(
+            [times.cat.categories if isinstance(times.dtype, pd.CategoricalDtype) else pd.unique(times),
+             *[pd.unique(classified[b].dropna()) for b in by]], names=["timepoint", *by])
+        counts = pd.DataFrame(0, index=index, columns=list(RESPONSES))
+    else:
+        counts = (pd.crosstab([evaluated["timepoint"]] + [evaluated[b] for b in by], evaluated["response"],
+                              dropna=False)
+                  .reindex(columns=list(RESPONSES), fill_value=0))
     counts["overall"] = counts["CR"] + counts["PR"]
     counts.insert(0, "n", counts[list(RESPONSES)].sum(axis=1))
     return counts.reset_index().rename_axis(columns=None)

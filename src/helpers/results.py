@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from . import disclosure
 from .paths import REPO_ROOT
 
 COLUMNS = ["study", "measure", "outcome", "timepoint", "group", "statistic", "value", "detail", "test"]
@@ -29,14 +30,14 @@ def row(study, measure, statistic, value, group="all", outcome=None, timepoint=N
 
 
 def write(rows: list[dict] | pd.DataFrame, output_dir: str | Path, name: str, min_cell: int = 0) -> Path:
-    """Write result rows to output_dir/name.csv (deterministic formatting). With min_cell > 0,
-    a row whose count k of 'k/n' is below min_cell keeps neither k nor its value."""
+    """Write result rows to output_dir/name.csv (deterministic formatting). With min_cell > 0, a row
+    whose 'k/n' disclosure.share_hidden hides keeps neither its counts nor its value."""
     frame = pd.DataFrame(rows, columns=COLUMNS) if not isinstance(rows, pd.DataFrame) else rows[COLUMNS].copy()
-    if min_cell:
-        counts = frame["detail"].astype(str).str.extract(r"^(\d+)/(\d+)$").astype(float)
-        small = ((counts[0] > 0) & (counts[0] < min_cell)) | ((counts[1] > 0) & (counts[1] < min_cell))
-        frame.loc[small, "value"] = math.nan
-        frame.loc[small, "detail"] = f"< {min_cell}/" + counts.loc[small, 1].astype(int).astype(str)
+    if min_cell:   # the helpers hide by helpers.disclosure upstream; this is the last line of defence
+        counts = frame["detail"].astype(str).str.extract(r"^(\d+)/(\d+)").astype(float)
+        hidden = [k == k and disclosure.share_hidden(k, n, min_cell) for k, n in zip(counts[0], counts[1])]
+        frame.loc[hidden, "value"] = math.nan
+        frame.loc[hidden, "detail"] = disclosure.HIDDEN
     folder = resolve(output_dir)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.csv"

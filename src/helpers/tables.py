@@ -5,22 +5,22 @@ import html
 
 import pandas as pd
 
-from . import labels
+from . import disclosure, labels
 from .consistency import rounds_to
 
 NOT_ESTIMABLE = "not estimable"
 
 
-def n_of_N(k: int, n: int, decimals: int = 1, min_cell: int = 0) -> str:  # noqa: N802 (the usual notation)
-    """'12/40 (30.0%)'; '0/0 (not estimable)' when n is 0; with disclosure control (min_cell > 0)
-    a count below min_cell is shown as '< 5/40' without its percentage."""
+def n_of_N(k, n, decimals: int = 1, min_cell: int = 0) -> str:  # noqa: N802 (the usual notation)
+    """'12/40 (30.0%)'; '0/0 (not estimable)' when n is 0; 'suppressed' for a count hidden upstream
+    (NaN) or, with min_cell > 0, by disclosure.share_hidden (k, n - k or n below min_cell)."""
     if n == 0:
-        return f"{k}/{n} ({NOT_ESTIMABLE})"
-    if 0 < n < min_cell:
-        return f"suppressed (N < {min_cell})"
-    if 0 < k < min_cell:
-        return f"< {min_cell}/{n}"
-    return f"{k}/{n} ({100 * k / n:.{decimals}f}%)"
+        return f"0/0 ({NOT_ESTIMABLE})"
+    if k != k or n != n:
+        return disclosure.HIDDEN
+    if disclosure.share_hidden(k, n, min_cell):
+        return disclosure.HIDDEN if disclosure.small(n, min_cell) else f"{disclosure.HIDDEN}/{int(n)}"
+    return f"{int(k)}/{int(n)} ({100 * k / n:.{decimals}f}%)"
 
 
 def _clean(values) -> pd.Series:
@@ -29,10 +29,10 @@ def _clean(values) -> pd.Series:
 
 def mean_sd(values, decimals: int = 1, min_cell: int = 0) -> str:
     """'31.4 ± 6.0' (sample SD; missing values dropped); 'not estimable' with fewer than 2 values;
-    'suppressed (n < 5)' with fewer than min_cell values."""
+    'suppressed' with fewer than min_cell values."""
     v = _clean(values)
-    if 0 < len(v) < min_cell:
-        return f"suppressed (n < {min_cell})"
+    if disclosure.small(len(v), min_cell):
+        return disclosure.HIDDEN
     return NOT_ESTIMABLE if len(v) < 2 else f"{v.mean():.{decimals}f} ± {v.std():.{decimals}f}"
 
 
@@ -56,11 +56,6 @@ def format_p(p, decimals: int = 3) -> str:
 def with_test(p, test: str, decimals: int = 3) -> str:
     """'0.042 (Pearson chi-square)': the p-value beside the test that produced it."""
     return f"{format_p(p, decimals)} ({test})" if test else format_p(p, decimals)
-
-
-def suppress_small(k: int, min_cell: int) -> str:
-    """'< 5' when 0 < k < min_cell, else the count itself; min_cell 0 disables suppression."""
-    return f"< {min_cell}" if 0 < k < min_cell else str(k)
 
 
 class Table:
@@ -122,10 +117,11 @@ def comparison_table(comparison: pd.DataFrame, arms, key_label: str, key_text=No
         row = {key_label: key_text(r[key]) if key_text else str(r[key])}
         hidden = False
         for arm in arms:
-            k, n = int(r[f"{arm}_k"]), int(r[f"{arm}_n"])
-            hidden |= 0 < k < min_cell or 0 < n - k < min_cell or 0 < n < min_cell
+            k, n = r[f"{arm}_k"], r[f"{arm}_n"]
+            concealed = k != k or n != n or disclosure.share_hidden(k, n, min_cell) and n != 0
+            hidden |= concealed
             cell = n_of_N(k, n, min_cell=min_cell)
-            if mark and n and not (0 < k < min_cell or 0 < n < min_cell):
+            if mark and n and not concealed:
                 cell += mark(r[key], arm, 100 * k / n)
             row[f"{labels.arm(arm)}, n/N (%)"] = cell
         if len(arms) == 2:
@@ -133,18 +129,22 @@ def comparison_table(comparison: pd.DataFrame, arms, key_label: str, key_text=No
                                                                              scale=100)
             row["Odds ratio (95% CI)"] = "" if hidden else interval(r["or"], r["or_low"], r["or_high"], 2)
             shown = p_text(r[key], r["p"]) if p_text and r["p"] == r["p"] else format_p(r["p"])
-            row["p"] = f"suppressed (n < {min_cell})" if hidden else \
+            row["p"] = disclosure.HIDDEN if hidden else \
                 shown + (mark(r[key], None, r["p"]) if mark and r["p"] == r["p"] else "")
-            row["Test"] = r["test"]
+            row["Test"] = "" if hidden else r["test"]
         if published:
             row["Published"] = published(r[key])
-        if r.get("note"):
+        if r.get("note") and not hidden:
             test_notes.append(f"{row[key_label]}: {r['note']}")
         rows.append(row)
     frame = pd.DataFrame(rows)
-    if "Test" in frame and frame["Test"].nunique() == 1:
-        test_notes.insert(0, f"p: {frame['Test'].iloc[0]}; {arms_text(arms)}.")
+    named = frame["Test"][frame["Test"] != ""] if "Test" in frame else pd.Series(dtype=str)
+    if "Test" in frame and named.nunique() <= 1:
+        test_notes.insert(0, f"p: {named.iloc[0] if len(named) else 'none shown'}; {arms_text(arms)}.")
         frame = frame.drop(columns="Test")
+    if (frame.get("p", pd.Series(dtype=str)) == disclosure.HIDDEN).any():
+        test_notes.append(f"{disclosure.HIDDEN}: fewer than {min_cell} patients, or hidden so that such a count "
+                          f"cannot be worked out from the others; no effect or p beside it (see Methods).")
     return Table(frame, [*test_notes, *notes])
 
 
