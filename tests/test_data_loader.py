@@ -248,7 +248,8 @@ CASES = {
     "byte-order-mark": Case(edit_bytes("labs.csv", lambda b: b"\xef\xbb\xbf" + b), "labs.csv", 1, None,
                             "byte-order mark (BOM); save as UTF-8 without BOM"),
     "truncated-last-line": Case(_truncate_last_line("labs.csv", 7), "labs.csv", 7, None,
-                                "has 7 fields, " + BAD_FIELDS + "; the line may be truncated"),
+                                "has 7 fields, " + BAD_FIELDS + ", and the file ends here without a final newline: "
+                                "the file looks cut off (truncated)"),
     "unclosed-quote": Case(set_cell("labs.csv", 7, "patient_id", '"P03'), "labs.csv", 7, None,
                            "is not valid CSV"),
     "enormous-line": Case(set_cell("events.csv", 3, "category", "x" * 20_000), "events.csv", 3, None,
@@ -414,5 +415,5 @@ def test_numbers_are_plain_ascii(valid_cohort: Path, text):
 def test_a_folder_named_like_a_table_is_said_to_be_a_folder(valid_cohort: Path):
     (valid_cohort / "labs.csv").unlink()
     (valid_cohort / "labs.csv").mkdir()
-    with pytest.raises(DataError, match="labs.csv: is a folder, not a file"):
+    with pytest.raises(DataError, match="labs.csv: is a directory, not a file"):
         load(valid_cohort)

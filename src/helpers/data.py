@@ -1,13 +1,31 @@
 """Load and validate a cohort folder (patients, labs, events).
 
 `load(path)` returns a `Cohort` or raises `DataError`, whose message names the file, the line
-(as a text editor counts them: the header is line 1; in a spreadsheet, its row), the column and
-what was expected, for every problem found in one pass (the first MAX_PROBLEMS_SHOWN shown).
+(in a spreadsheet, its row), the column and what was expected, for every problem found in one
+pass (the first MAX_PROBLEMS_SHOWN shown).
 
 Each table is a CSV (UTF-8), an Excel workbook (.xlsx, first sheet, read with openpyxl) or a
 Parquet file (pyarrow). Days may be given as ISO dates instead (`date`, `last_followup_date`),
 converted to days since the patient's `baseline_date`. Columns the format does not use are kept
 out of the analysis and reported as notes, not rejected. Inputs are only read, never written.
+
+Lines of a CSV file are counted as the csv module reads them: a line ends at \n, \r\n or \r,
+never at the other characters str.splitlines() breaks at (U+2028, U+2029, U+0085, \v, \f,
+\x1c-\x1e), which stay inside their field. The header is line 1; a row is named by the line it
+starts on (a quoted field may hold a line break, so a row may span several lines).
+
+Cells are trimmed of spaces and tabs only; any other character around a value (a no-break
+space, a line separator) stays in it and is reported. A number is written in ASCII: an
+optional sign, digits 0-9, optionally a point followed by digits ("0.5", ".5"; not "5."),
+optionally an exponent ("1e3", "2.5E-2"). Refused, like a decimal comma: digit grouping
+("1,200", "1_200", "1 200"), other digits ("１２", "٣"), other minus signs ("−3"), "nan",
+"inf", hexadecimal. A whole number may be written "12.0" or "1.2e1", not "12.5". An empty
+cell is a missing value.
+
+A CSV file may end without a final newline. If its last line then has fewer fields than the
+header, the file looks cut off, and the problem names that line. A file cut right after a
+complete field (a last value "800" cut to "80", a last row cut after a comma) cannot be told
+from a complete one: it loads, with a note that the file ends without a final newline.
 """
 from __future__ import annotations
 
@@ -16,6 +34,7 @@ import datetime as dt
 import io
 import math
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +47,9 @@ from .paths import PUBLISHED_DIR
 MAX_LINE_CHARS = 10_000
 MAX_PROBLEMS_SHOWN = 50
 ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+NUMBER = re.compile(r"[+-]?([0-9]+(\.[0-9]+)?|\.[0-9]+)([eE][+-]?[0-9]+)?")   # ASCII only: see the docstring
+LINE_END = re.compile(r"\r\n|\r|\n")   # as the csv module ends lines (not U+2028 and the like)
+BLANKS = " \t"   # what a cell is trimmed of
 
 
 @dataclass(frozen=True)
@@ -75,6 +97,7 @@ class _Raw:
     rows: list[list[str]]
     lines: list[int]
     unit: str = "line"
+    note: str | None = None   # said to the reader, not an error (e.g. no final newline)
 
 
 def load(path: str | Path) -> Cohort:
@@ -96,6 +119,8 @@ def load(path: str | Path) -> Cohort:
         raw = raws[name]
         found, used, unused = _columns(raw, name)
         problems += found
+        if raw.note:
+            notes.append(f"{raw.label}: {raw.note}")
         if unused:
             notes.append(f"{raw.label}: column(s) {', '.join(unused)} not used by the analysis")
         if found:
@@ -107,7 +132,7 @@ def load(path: str | Path) -> Cohort:
         problems += found
         if frame is None:
             continue
-        found = _validate(raw, name, frame)
+        found = _validate(raw, name, frame, rows)
         problems += found
         if not found:
             frame.attrs["lines"], frame.attrs["unit"], frame.attrs["label"] = raw.lines, raw.unit, raw.label
@@ -130,7 +155,7 @@ def read_table(file: Path) -> pd.DataFrame:
             for row in raw.rows]
     found = _dates_to_days(raw, name, used, rows, {})   # a table alone: only its own baseline dates
     frame, typed = _typed_frame(raw, schema.FILES[name], rows)
-    found += typed + (_validate(raw, name, frame) if frame is not None else [])
+    found += typed + (_validate(raw, name, frame, rows) if frame is not None else [])
     if found:
         raise DataError(found)
     frame.attrs["lines"] = raw.lines
@@ -145,21 +170,38 @@ def read_patients(folder: str | Path) -> pd.DataFrame:
 # --- finding and reading the files -------------------------------------------------------------
 
 def _locate(folder: Path, name: str) -> Path:
+    """The one file that holds table `name` in `folder` (as .csv, .xlsx or .parquet)."""
     stem = Path(name).stem
     candidates = [folder / f"{stem}{ext}" for ext in schema.FORMATS]
-    present = [c for c in candidates if c.exists()]
+    present = [c for c in candidates if c.exists() or c.is_symlink()]
     if not present:
         raise DataError([Problem(str(folder / name), None, None,
                                  f"file not found (nor {stem}.xlsx, {stem}.parquet)")])
+    not_files = [p for p in map(_not_a_file, present) if p is not None]
+    if not_files:   # said before "given twice": a directory beside the real file is a mistake of its own
+        raise DataError(not_files)
     if len(present) > 1:
         raise DataError([Problem(str(folder / stem), None, None, "given twice: " + ", ".join(p.name for p in present)
                                  + "; keep one")])
-    if not present[0].is_file():
-        raise DataError([Problem(str(present[0]), None, None, "is a folder, not a file")])
     return present[0]
 
 
+def _not_a_file(path: Path) -> Problem | None:
+    """Why `path` cannot be read as a table, or None when it is a regular file."""
+    if path.is_dir():
+        return Problem(str(path), None, None, "is a directory, not a file")
+    if not path.exists():
+        return Problem(str(path), None, None, "is a link to a file that does not exist")
+    if not path.is_file():
+        return Problem(str(path), None, None, "is not a regular file (a pipe, socket or device); save the table "
+                                              "as a file")
+    return None
+
+
 def _read(file: Path) -> _Raw:
+    problem = _not_a_file(file)
+    if problem is not None:
+        raise DataError([problem])
     if file.suffix == ".csv":
         return _read_csv(file)
     try:
@@ -195,12 +237,15 @@ def _text(value) -> str:
         return value.isoformat()
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    return str(value).strip()
+    return str(value).strip(BLANKS)
 
 
 def _read_csv(file: Path) -> _Raw:
     label = str(file)
-    raw = file.read_bytes()
+    try:
+        raw = file.read_bytes()
+    except OSError as err:
+        raise DataError([Problem(label, None, None, f"cannot be read: {err.strerror}")]) from None
     if not raw.strip():
         raise DataError([Problem(label, None, None, "file is empty; expected a header line: "
                                  + ",".join(f.name for f in schema.FILES[file.name]))])
@@ -209,35 +254,63 @@ def _read_csv(file: Path) -> _Raw:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as err:
-        line = raw[: err.start].count(b"\n") + 1
+        line = len(LINE_END.split(raw[: err.start].decode("utf-8")))
         raise DataError([Problem(label, line, None,
                                  f"byte 0x{raw[err.start]:02x} is not UTF-8; save the file as UTF-8")]) from None
-    for number, line_text in enumerate(text.split("\n"), 1):
+    for number, line_text in enumerate(LINE_END.split(text), 1):
         if len(line_text) > MAX_LINE_CHARS:
             raise DataError([Problem(label, number, None,
                                      f"line is {len(line_text):,} characters long (at most {MAX_LINE_CHARS:,})")])
+    return _parse_csv(label, text)
+
+
+def _parse_csv(label: str, text: str) -> _Raw:
+    """The rows of a decoded CSV file, each with the line it starts on (see the module docstring)."""
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    unterminated = not text.endswith(("\n", "\r"))
+    last_line = len(LINE_END.split(text))
     rows, lines, problems = [], [], []
+    start = 1   # the line the next row starts on
     try:
-        header = [h.strip() for h in next(reader)]
+        header = [h.strip(BLANKS) for h in next(reader)]
+        start = reader.line_num + 1
         duplicated = sorted({n for n in header if n and header.count(n) > 1})
         if duplicated:   # said before the rows, which would all seem to have a field too few
             raise DataError([Problem(label, 1, ", ".join(duplicated), "column appears more than once")])
         for row in reader:
-            if not row or all(not cell.strip() for cell in row):
+            line, start = start, reader.line_num + 1
+            if not row or all(not cell.strip(BLANKS) for cell in row):
                 continue  # blank line
             if len(row) != len(header):
-                problems.append(Problem(label, reader.line_num, None,
-                                        f"has {len(row)} fields, expected {len(header)} ({','.join(header)});"
-                                        " the line may be truncated or have a stray comma"))
+                cut = unterminated and len(row) < len(header) and reader.line_num == last_line
+                problems.append(Problem(label, line, None, _field_count_message(row, header, cut)))
                 continue
-            rows.append([cell.strip() for cell in row])
-            lines.append(reader.line_num)
+            rows.append([cell.strip(BLANKS) for cell in row])
+            lines.append(line)
     except csv.Error as err:
-        raise DataError([Problem(label, reader.line_num, None, f"is not valid CSV ({err})")]) from None
+        raise DataError([Problem(label, start, None, _csv_error_message(err, unterminated))]) from None
     if problems:
         raise DataError(problems)
-    return _Raw(label, header, rows, lines)
+    note = (f"ends without a final newline; its last row (line {lines[-1]}) has all its fields, but a last value "
+            "cut short would look the same: check it against the source") if unterminated and rows else None
+    return _Raw(label, header, rows, lines, note=note)
+
+
+def _csv_error_message(err: csv.Error, unterminated: bool) -> str:
+    """What the csv module refused, in words; `unterminated`: the file lacks its final newline."""
+    if "unexpected end of data" not in str(err):
+        return f"is not valid CSV ({err})"
+    return ("is not valid CSV: a quote opened in the row that starts on this line is never closed"
+            + ("; the file ends without a final newline: it looks cut off (truncated)" if unterminated else ""))
+
+
+def _field_count_message(row: list[str], header: list[str], cut: bool) -> str:
+    """Why a row with the wrong number of fields is refused; `cut`: it is the last line and lacks its newline."""
+    expected = f"expected {len(header)} ({','.join(header)})"
+    if cut:
+        return (f"has {len(row)} fields, {expected}, and the file ends here without a final newline: "
+                "the file looks cut off (truncated)")
+    return f"has {len(row)} fields, {expected}; the line may be truncated or have a stray comma"
 
 
 def _columns(raw: _Raw, name: str) -> tuple[list[Problem], dict[str, int | None], list[str]]:
@@ -323,11 +396,13 @@ def _date(text: str) -> dt.date | None:
 # --- cells and checks --------------------------------------------------------------------------
 
 def _parse(cell: str, kind: str):
+    """The value of a cell of `kind` ("str", "int", "float"); None when empty; ValueError when not
+    a number written as the module docstring says (float() alone would take "1_200", "１２", "nan")."""
     if cell == "":
         return None
     if kind == "str":
         return cell
-    if not re.fullmatch(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?", cell):   # ASCII digits only: no "1_200"
+    if not NUMBER.fullmatch(cell):
         raise ValueError
     if kind == "int":
         number = float(cell)  # accepts "12" and "12.0"; "12.5" is rejected below
@@ -349,7 +424,8 @@ def _typed_frame(raw: _Raw, fields, rows) -> tuple[pd.DataFrame | None, list[Pro
             try:
                 value = _parse(cell, f.kind)
             except ValueError:
-                problems.append(Problem(raw.label, line, f.name, f"'{_short(cell)}' is not {f.expected()}", raw.unit))
+                problems.append(Problem(raw.label, line, f.name, f"'{_short(cell)}' is not {f.expected()}"
+                                        + _non_ascii(cell), raw.unit))
                 value = None
             if value is None and f.required and cell == "":
                 problems.append(Problem(raw.label, line, f.name, f"is empty; expected {f.expected()}", raw.unit))
@@ -365,11 +441,23 @@ def _typed_frame(raw: _Raw, fields, rows) -> tuple[pd.DataFrame | None, list[Pro
     return frame, []
 
 
-def _validate(raw: _Raw, name: str, frame: pd.DataFrame) -> list[Problem]:
+def _non_ascii(cell: str) -> str:
+    """Names the non-ASCII characters of a cell that is not a number ("１２" looks like one)."""
+    odd = list(dict.fromkeys(c for c in cell if not c.isascii()))
+    if not odd:
+        return ""
+    names = ", ".join(f"U+{ord(c):04X} {unicodedata.name(c, 'unnamed')}" for c in odd[:3])
+    more = ", ..." if len(odd) > 3 else ""
+    return f"; it holds non-ASCII characters ({names}{more}): a number is written with ASCII digits 0-9, - and ."
+
+
+def _validate(raw: _Raw, name: str, frame: pd.DataFrame, rows: list[list[str]]) -> list[Problem]:
+    """Checks of the schema (ranges, allowed values, keys); a value is shown as written in `rows`."""
     try:
         schema.dataframe_schema(name).validate(frame, lazy=True)
     except pandera.errors.SchemaErrors as err:
         fields = {f.name: f for f in schema.FILES[name]}
+        positions = {f.name: j for j, f in enumerate(schema.FILES[name])}
         problems = []
         for case in err.failure_cases.itertuples(index=False):
             index = case.index
@@ -382,7 +470,8 @@ def _validate(raw: _Raw, name: str, frame: pd.DataFrame) -> list[Problem]:
                 message = f"duplicate {' + '.join(keys)}: each must appear once"
                 column = ", ".join(keys)
             elif column in fields:
-                message = f"'{_short(str(case.failure_case))}' is not {fields[column].expected()}"
+                written = rows[int(index)][positions[column]] if line is not None else case.failure_case
+                message = f"'{_short(str(written))}' is not {fields[column].expected()}"
             else:
                 message = f"failed check {check}: {case.failure_case}"
             problems.append(Problem(raw.label, line, column, message, raw.unit))
