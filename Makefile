@@ -10,10 +10,12 @@ PARAMS ?= params/default.yaml
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help setup data check test book bench lock clean
+.PHONY: help setup data check test test-fast lint book bench lock clean
 
 help:
 	@echo "make test    set up .venv (and chromium), build the book, run every test"
+	@echo "make test-fast  unit tests and nbval: no browser, no whole-book builds (about a minute)"
+	@echo "make lint    ruff (configured in pyproject.toml)"
 	@echo "make book    set up .venv and build the book into _build/html"
 	@echo "             make book PARAMS=params/strict_cr.yaml  ->  _build/variants/strict_cr/html"
 	@echo "make data    regenerate data/reconstructed/ from data/published/ (deterministic)"
@@ -59,6 +61,14 @@ bench: $(STAMP)
 test: override PARAMS = params/default.yaml
 test: $(STAMP) $(CHROMIUM) book
 	LN_REQUIRE_BOOK=1 $(BIN)/python -m pytest
+
+# The inner loop: unit tests and the notebooks' stored outputs (nbval), without the
+# tests marked `book` (whole-book builds, the browser).
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not book" -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
 
 # Re-resolve the pins from requirements.in (needs the package registry).
 lock:

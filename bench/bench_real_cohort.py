@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Benchmark: the whole book built on a real-sized cohort given as a real cohort would be.
 
-Writes a synthetic registry of --patients patients (helpers.registry, not a model of any real
+Writes a synthetic registry of --patients patients (bench/registry.py, not a model of any real
 cohort) as three CSV files to a temporary folder outside the repository, writes a params file
 for it (min_cell 5, the registry's timepoints), then times, each in a fresh process:
 
@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from helpers import registry  # noqa: E402
+import registry  # noqa: E402  (bench/, beside this script)
 
 NAME = "bench_real_cohort"
 

@@ -4,9 +4,9 @@
 For each size this runs, each in a fresh Python subprocess (so one step's
 memory does not count against the next):
 
-  generate   helpers.registry.synthetic_registry(n)
+  generate   registry.synthetic_registry (bench/registry.py)(n)
   classify   helpers.response.classify at study A's timepoints, window 45
-  table1     helpers.cohort.baseline_frame + helpers.table1.table_one (grouped by arm)
+  table1     helpers.cohort.baseline_frame + table1.table_one (bench/table1.py) (grouped by arm)
   tableone   the same Table 1 by tableone.TableOne (same frame, same arguments),
              then checks that both tables are identical
   pipeline   generate, then classify + baseline_frame + table_one in one process:
@@ -76,10 +76,10 @@ def worker(step: str, n: int, labs_per_patient: int, seed: int, tableone_rows: i
     import warnings
 
     import pandas as pd
+    import table1
+    from registry import TIMEPOINTS, synthetic_registry
 
     from helpers import cohort as cohort_mod
-    from helpers import table1
-    from helpers.registry import TIMEPOINTS, synthetic_registry
     from helpers.response import WINDOW, classify
 
     result: dict = {"step": step, "n": n}
@@ -259,7 +259,8 @@ def main(argv=None) -> int:
             gb(r["generate"]["peak"]), gb(r["classify"]["step_peak"]), gb(r["table1"]["step_peak"]),
             gb(t["step_peak"]) if t else "-", gb(p["step_peak"]), gb(p["peak"]),
         ])
-        line = [f"time {p['seconds']:.2f} s <= {TARGET_SECONDS:g} s: {'met' if p['seconds'] <= TARGET_SECONDS else 'NOT met'}",
+        met = "met" if p["seconds"] <= TARGET_SECONDS else "NOT met"
+        line = [f"time {p['seconds']:.2f} s <= {TARGET_SECONDS:g} s: {met}",
                 f"peak {gb(p['peak'])} GB <= {TARGET_GB:g} GB: {'met' if p['peak'] <= TARGET_GB * 1e9 else 'NOT met'}"]
         if t:
             line.append(f"table_one {ratio:.0f}x faster than tableone (>= {TARGET_RATIO:g}x): "
@@ -272,10 +273,11 @@ def main(argv=None) -> int:
             print("  ".join("-" * w for w in widths))
     print()
     print("generate = registry.synthetic_registry; classify = response.classify at 6m, 1y, 2y, 3y, 5y (window 45);")
-    print("baseline = cohort.baseline_frame; table_one = helpers.table1.table_one (by arm, cohort.table_one's")
+    print("baseline = cohort.baseline_frame; table_one = table1.table_one (by arm, cohort.table_one's")
     print("arguments); pipeline = classify + baseline + table_one in one process; tableone = tableone.TableOne on the")
     print("same frame and arguments; ratio = tableone / table_one on the same rows; same = the tables are identical.")
-    print("Step peaks: highest RSS during the step with the cohort loaded; process peak: pipeline process incl. generation.")
+    print("Step peaks: highest RSS during the step with the cohort loaded; "
+          "process peak: pipeline process incl. generation.")
     print()
     for line in checks:
         print(line)

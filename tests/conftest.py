@@ -1,7 +1,10 @@
-"""Shared fixtures."""
+"""Shared fixtures; bench/ on the path, for the tests of the benchmarks' own code (table1, registry)."""
+import sys
 from pathlib import Path
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 
 
 @pytest.fixture

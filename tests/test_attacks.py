@@ -15,11 +15,13 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
+from attack_cohort import craft
 from scipy.optimize import linprog
 
-from attack_cohort import craft
 from helpers import data, disclosure, events, figures, measures, proportions, response, stats
 from helpers.paths import REPO_ROOT
+
+pytestmark = pytest.mark.book   # builds a whole book: left out of `make test-fast`
 
 MIN_CELL = 5
 NAME = f"attack_test_{os.getpid()}"
@@ -95,7 +97,7 @@ def test_planted_free_text_reaches_no_file_the_build_wrote(attacked):
             leaks += [f"{path.relative_to(folder.parent)}: {t}" for t in planted["tokens"] if t in text]
     assert not leaks, leaks[:10]
     scanned = {p.name for p in VARIANT.rglob("*")} | {p.suffix for p in STAGING.rglob("*")}
-    assert {"searchindex.js", "03_safety_flares.html", ".csv", ".ipynb"} <= scanned    # index, pages, results, notebooks
+    assert {"searchindex.js", "03_safety_flares.html", ".csv", ".ipynb"} <= scanned   # index, pages, results, runs
 
 
 def test_rare_free_text_is_folded_into_other(attacked):

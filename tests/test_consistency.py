@@ -1,6 +1,5 @@
 """GRIM and rounding helpers against hand-checked values."""
-from helpers.consistency import (grim_mean, grim_percent, mixture_splits, percent_counts, rounds_clearly_to,
-                                 rounds_to)
+from helpers.consistency import grim_mean, mixture_splits, percent_counts, rounds_clearly_to, rounds_to
 
 
 def test_rounds_half_up_like_people():
@@ -14,11 +13,6 @@ def test_percent_counts():
     assert percent_counts(49.5, 1, 91) == [45]
     assert percent_counts(82.8, 1, 20) == []       # 16/20 = 80.0, 17/20 = 85.0
     assert percent_counts(33.0, 1, 91) == [30]
-
-
-def test_grim_percent_first_sample_sizes():
-    assert grim_percent(82.8, 1, 1, 29) == [(24, 29)]
-    assert grim_percent(25.9, 1, 1, 27) == [(7, 27)]
 
 
 def test_grim_mean_brown_heathers_example():

@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import pandas as pd
 import pytest
 
 from helpers import schema
 from helpers.data import Cohort, DataError, load
-
 
 # --------------------------------------------------------------------------- helpers
 
@@ -173,7 +172,8 @@ def _crlf_then(name: str, then: Callable[[Path], None]) -> Callable[[Path], None
 
 NUMBER_UPCR = "is not a number from 0 to 50 (g/g)"
 WHOLE_DAY = "is not a whole number from 0 to 20000 (days since baseline)"
-BAD_FIELDS = "expected 9 (patient_id,day,upcr_g_g,creatinine_mg_dl,egfr,albumin_g_dl,c3_mg_dl,c4_mg_dl,anti_dsdna_iu_ml)"
+BAD_FIELDS = ("expected 9 (patient_id,day,upcr_g_g,creatinine_mg_dl,egfr,albumin_g_dl,c3_mg_dl,c4_mg_dl,"
+              "anti_dsdna_iu_ml)")
 
 CASES = {
     # header

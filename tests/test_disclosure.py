@@ -2,6 +2,8 @@
 import math
 
 import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from helpers import disclosure, figures, results, tables
 
@@ -68,3 +70,13 @@ def test_effect_sizes_and_p_are_hidden_beside_small_counts():
     row = table.frame.iloc[0]
     assert row["A, n/N (%)"] == "suppressed/40" and row["Difference, % points (95% CI)"] == ""
     assert row["p"] == "suppressed"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 40), min_size=2, max_size=6), st.integers(1, 10))
+def test_no_line_is_left_with_one_hidden_count_or_a_small_hidden_sum(counts, min_cell):
+    cells = {i: k for i, k in enumerate(counts)}
+    hidden = disclosure.protect(cells, [disclosure.Line(tuple(cells))], min_cell)
+    assert {i for i, k in cells.items() if 0 < k < min_cell} <= hidden
+    if hidden and len(hidden) < len(cells):        # the total is shown: what is hidden is not alone, nor small
+        assert len(hidden) >= 2 and not disclosure.small(sum(cells[i] for i in hidden), min_cell)

@@ -13,6 +13,8 @@ import yaml
 from helpers import pipeline
 from helpers.paths import REPO_ROOT
 
+pytestmark = pytest.mark.book   # builds a whole book: left out of `make test-fast`
+
 NOTEBOOKS = ["02_response.ipynb", "03_safety_flares.ipynb"]  # only 02_response reads alpha
 
 

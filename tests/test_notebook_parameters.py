@@ -1,6 +1,6 @@
 """Notebooks re-run with other parameters: their result tables move the expected way."""
-import papermill
 import pandas as pd
+import papermill
 import pytest
 
 from helpers.paths import REPO_ROOT

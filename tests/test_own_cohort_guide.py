@@ -15,6 +15,8 @@ import pytest
 
 from helpers.paths import REPO_ROOT
 
+pytestmark = pytest.mark.book   # builds a whole book: left out of `make test-fast`
+
 GUIDE = REPO_ROOT / "book" / "own_cohort.md"
 NAME = f"guide_cohort_{os.getpid()}"
 VARIANT = REPO_ROOT / "_build" / "variants" / NAME / "html"

@@ -1,4 +1,6 @@
 """Published targets load, validate, and reject malformed entries."""
+import dataclasses
+
 import pytest
 import yaml
 
@@ -13,7 +15,7 @@ def test_both_studies_load_with_quotes():
 
 
 def test_criteria_defaults_are_the_published_criteria():
-    defaults = Criteria().as_dict()
+    defaults = dataclasses.asdict(Criteria())
     for c in published.load("study_a").criteria:
         assert defaults[c.parameter] == c.value, c.parameter
 

@@ -321,7 +321,8 @@ def test_reconstruction_is_byte_identical_on_every_kernel_and_committed(tmp_path
             for file in schema.FILES:
                 fresh = (tmp_path / name.replace(" ", "_").replace(",", "") / study / file).read_bytes()
                 committed = (RECONSTRUCTED_DIR / study / file).read_bytes()
-                assert fresh == committed, f"{study}/{file} under {name} differs from the committed file: run `make data`"
+                assert fresh == committed, \
+                    f"{study}/{file} under {name} differs from the committed file: run `make data`"
 
 
 def test_write_replaces_the_folder_only_when_complete(tmp_path):

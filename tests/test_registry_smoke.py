@@ -2,10 +2,11 @@
 import numpy as np
 import pandas as pd
 import pytest
+import table1
+from registry import TIMEPOINTS, synthetic_registry, to_schema_dtypes, write
 
-from helpers import cohort, data, response, schema, table1
+from helpers import cohort, data, response, schema
 from helpers.data import Cohort
-from helpers.registry import TIMEPOINTS, synthetic_registry, to_schema_dtypes, write
 
 N = 2000
 

@@ -23,7 +23,8 @@ def cohort(rows, sex="F", arm="tacrolimus"):
 
 
 def responses(rows, **kwargs):
-    return list(classify(cohort(rows), TIMEPOINTS, **kwargs)["response"].astype(object).where(lambda s: s.notna(), None))
+    graded = classify(cohort(rows), TIMEPOINTS, **kwargs)["response"].astype(object)
+    return list(graded.where(graded.notna(), None))
 
 
 def test_each_category_by_the_published_criteria():

@@ -1,15 +1,16 @@
-"""helpers.table1.table_one gives tableone's Table 1: the same rows, formatted strings and p-values."""
+"""table1.table_one (bench/table1.py) gives tableone's Table 1: the same rows, formatted strings and p-values."""
 import re
 import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
+import table1
+from registry import synthetic_registry
 from tableone import TableOne
 
-from helpers import cohort, data, table1
+from helpers import cohort, data
 from helpers.paths import RECONSTRUCTED_DIR
-from helpers.registry import synthetic_registry
 
 
 @pytest.fixture(scope="module")

@@ -23,13 +23,6 @@ def test_mean_sd():
     assert tables.mean_sd([]) == "not estimable"
 
 
-def test_median_iqr():
-    assert tables.median_iqr([1, 2, 3, 4, 5]) == "3.0 [2.0–4.0]"
-    assert tables.median_iqr([1, 2, 3, 4], decimals=2) == "2.50 [1.75–3.25]"  # R quantile type 7
-    assert tables.median_iqr([np.nan, 2.4]) == "2.4 [2.4–2.4]"
-    assert tables.median_iqr([np.nan]) == "not estimable"
-
-
 def test_format_p():
     assert tables.format_p(0.005837) == "0.006"
     assert tables.format_p(0.0004) == "< 0.001"
@@ -40,12 +33,6 @@ def test_format_p():
     assert tables.format_p(math.nan) == "not estimable"
     assert tables.format_p(None) == "not estimable"
     assert tables.format_p(np.float64("nan")) == "not estimable"
-
-
-def test_with_test():
-    assert tables.with_test(0.005837, "Pearson chi-square") == "0.006 (Pearson chi-square)"
-    assert tables.with_test(1e-6, "log-rank") == "< 0.001 (log-rank)"
-    assert tables.with_test(math.nan, "Fisher exact") == "not estimable (Fisher exact)"
 
 
 def test_comparison_table_with_effect_sizes_and_one_test_named_once():

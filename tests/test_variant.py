@@ -1,9 +1,12 @@
 """A variant book differs from the default exactly where its parameters say: under
 params/strict_cr.yaml the CR and PR rows move, every other result stays the same."""
 import pandas as pd
+import pytest
 
 from helpers import pipeline, results
 from helpers.paths import REPO_ROOT
+
+pytestmark = pytest.mark.book   # builds a whole book: left out of `make test-fast`
 
 NOTEBOOKS = [REPO_ROOT / "notebooks" / n for n in ("01_cohort_description.ipynb", "02_response.ipynb")]
 

@@ -215,7 +215,8 @@ def sample_sizes(pub: published.Study) -> pd.DataFrame:
         elif int(n.value) == sum(arms.values()):
             verdict = "agrees with the sum of the arms"
         else:
-            verdict = f"DISAGREES with the sum of the arms ({' + '.join(map(str, arms.values()))} = {sum(arms.values())})"
+            parts = " + ".join(map(str, arms.values()))
+            verdict = f"DISAGREES with the sum of the arms ({parts} = {sum(arms.values())})"
         rows.append({"id": n.id, "source": n.source, "stated n": int(n.value), "verdict": verdict})
     return pd.DataFrame(rows)
 

@@ -12,7 +12,6 @@ from .data import Cohort
 from .response import WINDOW, Criteria
 
 
-
 def compare(pub: published.Study, cohort: Cohort, criteria: Criteria | None = None,
             window: int = WINDOW) -> pd.DataFrame:
     """One row per published number: published, recomputed from the rows, match, role, reason.

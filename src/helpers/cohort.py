@@ -29,7 +29,7 @@ def baseline_frame(cohort, window: int) -> pd.DataFrame:
 
 
 def table_one_arguments(frame: pd.DataFrame, by: str) -> dict:
-    """TableOne's arguments for Table 1 of `frame` by `by` (also used by helpers.table1's benchmark)."""
+    """TableOne's arguments for Table 1 of `frame` by `by` (also used by the benchmark's bench/table1.py)."""
     columns = [c for c in ["age", *CATEGORICAL, *LABS]
                if c != by and frame[c].notna().any() and frame[c].nunique() > 1]
     return dict(columns=columns, categorical=[c for c in CATEGORICAL if c in columns],
@@ -61,8 +61,8 @@ def table_one_view(cohort, by: str, groups: list[str], marker=None, window: int 
     dark, dark_cells, untested = disclosure.table_hidden(frame, by, arguments["categorical"], min_cell)
     header = raw.columns[0][0]
     table = raw[header]
-    present = [g for g in groups if g in table.columns] + [g for g in table.columns
-                                                            if g not in groups and g not in ("Overall", "P-Value", "Test")]
+    present = [g for g in groups if g in table.columns]
+    present += [g for g in table.columns if g not in groups and g not in ("Overall", "P-Value", "Test")]
     columns = ["Overall", *present, *[c for c in ("P-Value", "Test") if c in table.columns]]
     shown_as = {**{g: labels.group(g) for g in present}, "P-Value": "p"}
     table = table[columns].rename(columns=shown_as)

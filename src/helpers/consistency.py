@@ -31,11 +31,6 @@ def percent_counts(percent: float, decimals: int, n: int) -> list[int]:
             if rounds_to(100 * k / n, percent, decimals)]
 
 
-def grim_percent(percent: float, decimals: int, n_min: int = 1, n_max: int = 1000) -> list[tuple[int, int]]:
-    """All (k, n) with n_min <= n <= n_max and 100*k/n rounding to `percent`."""
-    return [(k, n) for n in range(n_min, n_max + 1) for k in percent_counts(percent, decimals, n)]
-
-
 def grim_mean(mean: float, decimals: int, n: int, resolution: float = 1.0) -> bool:
     """Can n values on a grid of `resolution` (1 for whole years) have this mean at this rounding?"""
     units = mean * n / resolution

@@ -6,7 +6,8 @@ GROUPS = {"all": "All patients", "partial": "Partial response to induction", "no
           "flare": "Flare after complete response"}
 OUTCOMES = {"CR": "Complete response", "PR": "Partial response", "overall": "Overall response (CR or PR)",
             "NR": "No response"}
-EVENTS = {"renal_flare": "Renal flare", "poor_outcome": "End-stage renal disease or death", "esrd": "End-stage renal disease",
+EVENTS = {"renal_flare": "Renal flare", "poor_outcome": "End-stage renal disease or death",
+          "esrd": "End-stage renal disease",
           "death": "Death", "adverse_event": "Adverse event"}
 CATEGORIES = {"herpes_zoster": "Herpes zoster", "gastrointestinal": "Gastrointestinal"}
 DAYS_PER_MONTH = 365.25 / 12

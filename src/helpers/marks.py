@@ -45,7 +45,7 @@ class Marker:
     def __post_init__(self):
         self.roles = roles(self.pub) if self.pub is not None and self.reconstructed else {}
 
-    def fresh(self) -> "Marker":
+    def fresh(self) -> Marker:
         """A marker for another table: the same study, no footnotes used yet."""
         return Marker(self.pub, self.reconstructed)
 

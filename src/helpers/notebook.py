@@ -210,7 +210,8 @@ def parameters_table(**values) -> tables.Table:
     return tables.Table(frame, ["Set by the book's params file, or by papermill's -p; see Methods."])
 
 
-__all__ = ["setup", "cohorts", "select", "Chosen", "timepoints_for", "arms_for", "groups_for", "heading", "per_study", "say",
+__all__ = ["setup", "cohorts", "select", "Chosen", "timepoints_for", "arms_for", "groups_for", "heading", "per_study",
+           "say",
            "NotApplicable", "title", "audit_studies", "marker", "banner", "parameters_table", "REPO_ROOT"]
 
 

@@ -6,16 +6,14 @@ never printed as results.
 """
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
-import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .paths import PUBLISHED_DIR
-
 
 
 def studies(folder: Path = PUBLISHED_DIR) -> list[str]:
@@ -136,9 +134,6 @@ class Study(_Strict):
     def number(self, id: str) -> Number:
         return next(n for n in self.numbers if n.id == id)
 
-    def resolution(self, id: str) -> Resolution:
-        return next(r for r in self.resolutions if r.id == id)
-
     @property
     def set_aside(self) -> set[str]:
         return {i for r in self.resolutions for i in r.sets_aside}
@@ -147,18 +142,11 @@ class Study(_Strict):
         """The published numbers the reconstruction aims to reproduce."""
         return [n for n in self.numbers if n.id not in self.set_aside]
 
-    def assumption(self, id: str) -> Assumption:
-        return next(a for a in self.assumptions if a.id == id)
-
-    def numbers_frame(self) -> pd.DataFrame:
-        return pd.DataFrame([n.model_dump() for n in self.numbers])
-
-
 class PublishedError(ValueError):
     pass
 
 
-@lru_cache(maxsize=None)
+@cache
 def load(study: str, folder: Path = PUBLISHED_DIR) -> Study:
     """The validated published targets of `study` (data/published/<study>.yaml)."""
     path = Path(folder) / f"{study}.yaml"

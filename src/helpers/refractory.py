@@ -23,7 +23,8 @@ def cohort_view(patients: pd.DataFrame, marker=None, min_cell: int = 0) -> table
     n, age = len(patients), patients["age"]
     female = int((patients["sex"] == "F").sum())
     tiny = disclosure.small(n, min_cell)
-    rows = [("Patients", disclosure.HIDDEN if tiny else str(n), marker.mark(n, "n_patients", "count") if marker else ""),
+    rows = [("Patients", disclosure.HIDDEN if tiny else str(n),
+             marker.mark(n, "n_patients", "count") if marker else ""),
             ("Age, years, mean ± SD", tables.mean_sd(age, min_cell=min_cell),
              marker.mark_mean_sd(age.mean(), age.std(ddof=1), "age", "all", "baseline") if marker else ""),
             ("Female, n/N (%)", tables.n_of_N(female, n, min_cell=min_cell),
@@ -81,7 +82,8 @@ def lab_changes(at_tp: pd.DataFrame, by: str = "prior_response", test: str = "pa
             if hidden:
                 change = disclosure.HIDDEN
             elif result["ci_low"] == result["ci_low"]:
-                change = f"{tables.interval(result['mean_change'], result['ci_low'], result['ci_high'], 2)} ({result['n']})"
+                estimate = tables.interval(result["mean_change"], result["ci_low"], result["ci_high"], 2)
+                change = f"{estimate} ({result['n']})"
             else:
                 change = f"not estimable ({result['n']})"
             rows.append({"Lab": lab_label(column), "Group": labels.group(group), **cells,

@@ -9,7 +9,7 @@ rounding boundary depending on the machine's vector unit.
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal, localcontext
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 
@@ -21,8 +21,8 @@ _SLOPE = Decimal("-1.209")
 _AGE_BASE = Decimal("0.993")
 
 
-def _constants(age, sex):
-    female = np.asarray(sex) == "F"
+def _constants(age, sex=None, female=None):
+    female = np.asarray(sex) == "F" if female is None else np.asarray(female, bool)
     kappa = np.where(female, 0.7, 0.9)
     alpha = np.where(female, -0.329, -0.411)
     k = 141 * 0.993 ** np.asarray(age, float) * np.where(female, 1.018, 1.0)
@@ -31,7 +31,12 @@ def _constants(age, sex):
 
 def ckd_epi_2009(creatinine_mg_dl, age, sex):
     """eGFR (mL/min/1.73 m²) by the CKD-EPI 2009 creatinine equation (no race term)."""
-    kappa, alpha, k = _constants(age, sex)
+    return ckd_epi_2009_female(creatinine_mg_dl, age, np.asarray(sex) == "F")
+
+
+def ckd_epi_2009_female(creatinine_mg_dl, age, female):
+    """ckd_epi_2009 with sex given as a boolean array (True: female), for large cohorts."""
+    kappa, alpha, k = _constants(age, female=female)
     r = np.asarray(creatinine_mg_dl, float) / kappa
     return k * np.minimum(r, 1) ** alpha * np.maximum(r, 1) ** -1.209
 
@@ -61,7 +66,7 @@ def ckd_epi_2009_exact(creatinine_mg_dl, age, sex: str) -> Decimal:
         return _FACTOR[sex] * low * high * _AGE_BASE ** age
 
 
-@lru_cache(maxsize=None)
+@cache
 def egfr_tenths(creatinine_hundredths: int, age: int, sex: str) -> int:
     """eGFR in tenths of mL/min/1.73 m² (rounded half up) for a creatinine of
     `creatinine_hundredths` / 100 mg/dL: the value the reconstruction stores."""

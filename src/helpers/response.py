@@ -17,7 +17,7 @@ it; a patient without a UPCR at the visit is not evaluated at that timepoint.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 import pandas as pd
@@ -39,7 +39,7 @@ class Criteria:
     pr_egfr_drop_max: float = 0.10         # or within this fraction of baseline eGFR
 
     @classmethod
-    def from_params(cls, params: dict | None = None) -> "Criteria":
+    def from_params(cls, params: dict | None = None) -> Criteria:
         """Criteria with the named fields overridden; unknown names are an error."""
         params = dict(params or {})
         known = {f.name for f in fields(cls)}
@@ -47,10 +47,6 @@ class Criteria:
         if unknown:
             raise ValueError(f"unknown response criteria: {', '.join(unknown)}; known: {', '.join(sorted(known))}")
         return replace(cls(), **{k: float(v) for k, v in params.items()})
-
-    def as_dict(self) -> dict:
-        return asdict(self)
-
 
 def baseline_labs(labs: pd.DataFrame, window: int) -> pd.DataFrame:
     """Each patient's earliest visit within `window` days of baseline (day 0)."""

@@ -15,8 +15,15 @@ from lifelines import KaplanMeierFitter
 from lifelines.statistics import logrank_test
 from scipy import stats as sps
 
-from .proportions import (PROPORTION_TESTS, compare_proportions, compare_response_table, difference,  # noqa: F401
-                          fisher_midp, not_estimable, proportion_ci)
+from .proportions import (  # noqa: F401
+    PROPORTION_TESTS,
+    compare_proportions,
+    compare_response_table,
+    difference,
+    fisher_midp,
+    not_estimable,
+    proportion_ci,
+)
 
 
 def logrank(durations: pd.Series, events: pd.Series, groups: pd.Series) -> dict:
@@ -88,23 +95,6 @@ def _values(values) -> np.ndarray:
     return array[~np.isnan(array)]
 
 
-def compare_continuous(values_a, values_b, test: str = "welch") -> dict:
-    """Two-sided two-group comparison: Welch t-test or Mann-Whitney U (scipy); missing values dropped."""
-    if test not in CONTINUOUS_TESTS:
-        raise ValueError(f"test must be one of {', '.join(CONTINUOUS_TESTS)}, not {test!r}")
-    label = CONTINUOUS_TESTS[test]
-    a, b = _values(values_a), _values(values_b)
-    if min(len(a), len(b)) < 2:
-        return not_estimable(label, f"a group has fewer than 2 values ({len(a)} and {len(b)})")
-    if test == "welch" and a.std() == 0 and b.std() == 0:
-        return not_estimable(label, "no variation within either group")
-    if test == "mannwhitney" and np.ptp(np.concatenate([a, b])) == 0:
-        return not_estimable(label, "all values are equal")
-    result = (sps.ttest_ind(a, b, equal_var=False) if test == "welch"
-              else sps.mannwhitneyu(a, b, alternative="two-sided"))
-    return {"test": label, "statistic": float(result.statistic), "p": float(result.pvalue), "note": ""}
-
-
 def paired_change(before, after, test: str = "paired_t") -> dict:
     """Paired comparison of matched values (pingouin: paired t-test or Wilcoxon signed-rank) with
     means and SDs and the mean change with its 95% CI (t distribution); pairs with a missing value
@@ -152,19 +142,3 @@ def km_by_group(durations: pd.Series, events: pd.Series, groups: pd.Series) -> p
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
 
 
-def compare_categorical(table: pd.DataFrame) -> dict:
-    """Test of independence on an r x c table of counts: Pearson chi-square (scipy), or Fisher
-    exact for a 2x2 table with an expected count < 5."""
-    counts = np.asarray(table, dtype=float)
-    if min(counts.shape) < 2:
-        return not_estimable("Pearson chi-square", f"needs at least 2 rows and 2 columns, not {counts.shape}")
-    if (counts.sum(axis=0) == 0).any() or (counts.sum(axis=1) == 0).any():
-        return not_estimable("Pearson chi-square", "a row or column has no counts")
-    expected = sps.contingency.expected_freq(counts)
-    if counts.shape == (2, 2) and (expected < 5).any():
-        odds, p = sps.fisher_exact(counts.astype(int))
-        return {"test": "Fisher exact", "statistic": float(odds), "p": float(p),
-                "note": "expected count < 5: Fisher exact used"}
-    chi2, p, _, _ = sps.chi2_contingency(counts, correction=False)
-    note = "expected count < 5: chi-square approximation may be poor" if (expected < 5).any() else ""
-    return {"test": "Pearson chi-square", "statistic": float(chi2), "p": float(p), "note": note}

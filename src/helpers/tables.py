@@ -36,26 +36,12 @@ def mean_sd(values, decimals: int = 1, min_cell: int = 0) -> str:
     return NOT_ESTIMABLE if len(v) < 2 else f"{v.mean():.{decimals}f} ± {v.std():.{decimals}f}"
 
 
-def median_iqr(values, decimals: int = 1) -> str:
-    """'2.4 [1.6–3.5]': median [25th–75th percentile] (linear interpolation, R type 7)."""
-    v = _clean(values)
-    if v.empty:
-        return NOT_ESTIMABLE
-    q1, q2, q3 = v.quantile([0.25, 0.5, 0.75])
-    return f"{q2:.{decimals}f} [{q1:.{decimals}f}–{q3:.{decimals}f}]"
-
-
 def format_p(p, decimals: int = 3) -> str:
     """'0.042'; '< 0.001' below 10**-decimals; 'not estimable' for NaN / None."""
     if p is None or pd.isna(p):
         return NOT_ESTIMABLE
     floor = 10.0 ** -decimals
     return f"< {floor:.{decimals}f}" if p < floor else f"{p:.{decimals}f}"
-
-
-def with_test(p, test: str, decimals: int = 3) -> str:
-    """'0.042 (Pearson chi-square)': the p-value beside the test that produced it."""
-    return f"{format_p(p, decimals)} ({test})" if test else format_p(p, decimals)
 
 
 class Table:
@@ -194,7 +180,8 @@ def differences_sentence(comparisons: dict[str, pd.DataFrame], alpha: float, tim
     """'At alpha = 0.05: complete response differs at 1 year; ...' (p below alpha), or that none does."""
     found = []
     for outcome, comparison in comparisons.items():
-        hits = [labels.timepoint(str(tp), timepoints[str(tp)]) for tp, p in zip(comparison["timepoint"], comparison["p"])
+        hits = [labels.timepoint(str(tp), timepoints[str(tp)])
+                for tp, p in zip(comparison["timepoint"], comparison["p"])
                 if p == p and p < alpha]
         if hits:
             found.append(f"{labels.OUTCOMES[outcome].lower()} at {', '.join(hits)}")

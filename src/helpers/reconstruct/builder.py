@@ -36,9 +36,9 @@ from ..consistency import percent_counts
 from ..renal import egfr_tenths
 from ..response import WINDOW, Criteria
 from . import events, fit, labs, plan
-from .plan import expand
 from .draw import Draws, ln
 from .moments import SolveError
+from .plan import expand
 
 ATTEMPTS = 60        # fresh draws before the reconstruction gives up on a fit
 FAILS_TO_SET_ASIDE = 10   # draws a mean/SD or log-rank target may stop before it is set aside
@@ -300,7 +300,7 @@ class _Builder:
             ladders = {i: list(range(b[0], b[1] + 1)) for i, b in bands.items()}
             fitted = fit.fit_groups(
                 self.draws, self.pub, "upcr", tp, "0.01", self._members("upcr", tp, seen), ladders,
-                lambda i, mean, sd: fit.lognormal_position(self.draws, ladders[i], mean, sd))
+                lambda i, mean, sd, ladders=ladders: fit.lognormal_position(self.draws, ladders[i], mean, sd))
             for i in seen:
                 visits[i, j] = fitted[i] if fitted else labs.visit_upcr(self.draws, self.status[i, j], *bands[i],
                                                                         baseline[i])
@@ -360,7 +360,7 @@ class _Builder:
             before = {i: egfr_tenths(baseline[i], age[i], sex[i]) for i in seen}
             fitted = fit.fit_groups(
                 self.draws, self.pub, "egfr", tp, "0.1", self._members("egfr", tp, seen), ladders,
-                lambda i, mean, sd: fit.nearest(ladders[i], before[i] * (
+                lambda i, mean, sd, ladders=ladders, before=before, j=j: fit.nearest(ladders[i], before[i] * (
                     0.55 + 0.6 * self.draws.uniform() if self.status[i, j] == "NR" else
                     0.97 + 0.06 * self.draws.uniform())))
             for i in seen:

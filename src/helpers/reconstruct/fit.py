@@ -24,7 +24,9 @@ def targets(pub: published.Study, measure: str, timepoint: str) -> dict[str, tup
     found: dict[str, dict] = {}
     impossible = infeasible_moments(pub)
     for x in pub.targets():
-        if x.id not in impossible and x.measure == measure and x.timepoint == timepoint and x.statistic in ("mean", "sd"):
+        if x.id in impossible or x.statistic not in ("mean", "sd"):
+            continue
+        if x.measure == measure and x.timepoint == timepoint:
             found.setdefault(x.group, {})[x.statistic] = x
     return {g: (v["mean"], v["sd"]) for g, v in found.items() if {"mean", "sd"} <= set(v)}
 
@@ -108,7 +110,7 @@ def fit_groups(draws: Draws, pub: published.Study, measure: str, timepoint: str,
             mean, sd = goal.mean * scale, goal.sd * scale
         group_ladders = [ladders[i] for i in idx]
         first = [nearest(ladder, draft[i]) for ladder, i in zip(group_ladders, idx)] if draft else None
-        positions = fit(draws, group_ladders, lambda k: propose(idx[k], mean, sd), goal,
+        positions = fit(draws, group_ladders, lambda k, idx=idx, mean=mean, sd=sd: propose(idx[k], mean, sd), goal,
                         fixed if g == "all" else (), first)
         fitted = [ladder[p] for ladder, p in zip(group_ladders, positions)]
         out.update(zip(idx, fitted))

@@ -153,7 +153,8 @@ def lab_frame(rows: list[dict], age_of: dict, sex_of: dict) -> pd.DataFrame:
     """labs.csv from rows holding UPCR and creatinine in units: values in g/g and mg/dL, eGFR from
     the creatinine (CKD-EPI 2009, exactly), sorted by patient and day."""
     frame = pd.DataFrame(rows)
-    frame["egfr"] = [egfr_tenths(c, age_of[p], sex_of[p]) / 10 for p, c in zip(frame["patient_id"], frame["creatinine"])]
+    frame["egfr"] = [egfr_tenths(c, age_of[p], sex_of[p]) / 10
+                     for p, c in zip(frame["patient_id"], frame["creatinine"])]
     frame = frame.assign(upcr_g_g=frame["upcr"] / 100, creatinine_mg_dl=frame["creatinine"] / 100)
     return frame.sort_values(["patient_id", "day"], kind="stable").reset_index(drop=True)
 

@@ -124,8 +124,9 @@ def solve(ladders: list[list[int]], start: list[int], target: Target, draws: Dra
     def pull(new_value, old_value, index):   # change of the sum of squared distances to the draws
         return (new_value - origin[index]) ** 2 - (old_value - origin[index]) ** 2
 
-    best_violation, since_best = math.inf, 0
-    for iteration in range(max_iterations):
+    best_violation, since_best, moves = math.inf, 0, 0
+    while moves < max_iterations:
+        moves += 1
         values = grid[rows, pos]
         total = fixed_sum + int(values.sum())
         squares = fixed_squares + int((values * values).sum())
@@ -175,4 +176,4 @@ def solve(ladders: list[list[int]], start: list[int], target: Target, draws: Dra
                     pos[y] -= step_y
                 break
     raise SolveError(f"{target.describe()}: no values within their bands found (closest: {best_violation:.3g} "
-                     f"from the windows after {iteration + 1} moves)", target.ids)
+                     f"from the windows after {moves} moves)", target.ids)

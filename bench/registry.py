@@ -16,11 +16,13 @@ loader's types (object text, Int64 days, float64) for schema validation.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
-from . import schema
-from .data import Cohort
+from helpers import renal, schema
+from helpers.data import Cohort
 
 STUDY = "registry"
 TIMEPOINTS = {"6m": 182, "1y": 365, "2y": 730, "3y": 1095, "5y": 1826}
@@ -127,12 +129,7 @@ def synthetic_registry(n_patients: int, labs_per_patient: int = 10, seed: int = 
     drift = rng.normal(0, 0.08, n)  # change per year, as a fraction
     creat = base_creat[patient] * (1 + drift[patient] * years) * np.exp(rng.normal(0, 0.06, rows))
     creat = np.clip(creat, 0.3, 15).round(2)
-    # CKD-EPI 2009, in logs: one log and one exp per row
-    female = ~male
-    log_ratio = np.log(creat) - np.log(np.where(female, 0.7, 0.9))[patient]
-    alpha = np.where(female, -0.329, -0.411)[patient]
-    person = np.log(141) + age.astype(np.float64) * np.log(0.993) + np.where(female, np.log(1.018), 0.0)
-    egfr = np.exp(person[patient] + alpha * np.minimum(log_ratio, 0) - 1.209 * np.maximum(log_ratio, 0))
+    egfr = renal.ckd_epi_2009_female(creat, age.astype(np.float64)[patient], ~male[patient])
     egfr = np.clip(egfr, 5, 180).round(1)
 
     recovery = 1 - np.exp(-rate[patient] * years)
@@ -182,8 +179,6 @@ def to_schema_dtypes(cohort: Cohort) -> Cohort:
 
 def write(cohort: Cohort, folder) -> None:
     """Write the cohort as patients.csv, labs.csv, events.csv (the loader's format)."""
-    from pathlib import Path
-
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     plain = to_schema_dtypes(cohort)

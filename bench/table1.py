@@ -246,7 +246,7 @@ def _continuous_test(column, parts: list[np.ndarray], normal: bool):
     observed = [part[~np.isnan(part)].astype(np.float64) if part.dtype.kind == "f" else part.astype(np.int64)
                 for part in parts]
     if not observed or min(len(o) for o in observed) == 0:
-        warnings.warn(f"No P-Value was computed for {column} due to the low number of observations.")
+        warnings.warn(f"No P-Value was computed for {column} due to the low number of observations.", stacklevel=2)
         return np.nan, "Not tested"
     if normal and len(observed) == 2 and min(len(o) for o in observed) >= 2:
         return stats.ttest_ind(*observed, equal_var=False, nan_policy="omit").pvalue, "Welch’s T-test"
