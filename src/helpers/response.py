@@ -54,22 +54,6 @@ def baseline_labs(labs: pd.DataFrame, window: int) -> pd.DataFrame:
     return early.drop_duplicates("patient_id").set_index("patient_id")
 
 
-def visits_at(labs: pd.DataFrame, timepoints: dict[str, int], window: int) -> pd.DataFrame:
-    """For each patient and nominal timepoint, the visit with a UPCR closest to it
-    (within +/- `window` days; the earlier visit on a tie)."""
-    with_upcr = labs[labs["upcr_g_g"].notna()]
-    parts = []
-    for name, day in timepoints.items():
-        near = with_upcr[(with_upcr["day"] - day).abs() <= window].copy()
-        near["timepoint"] = name
-        near["nominal_day"] = day
-        near["distance"] = (near["day"] - day).abs()
-        parts.append(near)
-    visits = pd.concat(parts, ignore_index=True) if parts else with_upcr.iloc[0:0]
-    visits = visits.sort_values(["patient_id", "timepoint", "distance", "day"], kind="stable")
-    return visits.drop_duplicates(["patient_id", "timepoint"]).drop(columns="distance")
-
-
 def classify(cohort, timepoints: dict[str, int], window: int = WINDOW, criteria: Criteria | None = None,
              missing: str = "complete_case") -> pd.DataFrame:
     """One row per patient and timepoint: the visit used, its labs, the baseline
@@ -83,8 +67,9 @@ def classify(cohort, timepoints: dict[str, int], window: int = WINDOW, criteria:
         raise ValueError(f"missing must be one of {MISSING_RULES}, not {missing!r}")
     patients = cohort.patients[["patient_id", "arm", "sex", "prior_response"]]
     out = _grid_by_positions(patients, cohort.labs, timepoints, window)
-    if out is None:  # inputs outside the fast path's assumptions: the same frame by merges
-        out = _grid_by_merges(patients, cohort.labs, timepoints, window)
+    if out is None:
+        raise ValueError("classify needs timepoints and a cohort as helpers.data.load gives it: unique patient ids "
+                         "of one type in both tables, whole days without gaps, the lab columns of the schema")
 
     uln = np.where(out["sex"] == "M", criteria.creatinine_uln_male, criteria.creatinine_uln_female)
     creat, base_creat = out["creatinine_mg_dl"], out["baseline_creatinine_mg_dl"]
@@ -112,26 +97,10 @@ _GRID_COLUMNS = {"patient_id", "timepoint", "nominal_day", "arm", "sex", "prior_
                  "distance", "response", "baseline_upcr_g_g", "baseline_creatinine_mg_dl", "baseline_egfr"}
 
 
-def _grid_by_merges(patients: pd.DataFrame, labs: pd.DataFrame, timepoints: dict[str, int],
-                    window: int) -> pd.DataFrame:
-    """Patient x timepoint grid with the visit and baseline labs, by merges (any input)."""
-    base = baseline_labs(labs, window)[["upcr_g_g", "creatinine_mg_dl", "egfr"]].add_prefix("baseline_")
-    visits = visits_at(labs, timepoints, window)
-
-    grid = pd.MultiIndex.from_product([patients["patient_id"], list(timepoints)], names=["patient_id", "timepoint"])
-    out = (pd.DataFrame(index=grid).reset_index()
-           .merge(patients, on="patient_id", how="left")
-           .merge(visits.drop(columns=["nominal_day"]).rename(columns={"day": "visit_day"}),
-                  on=["patient_id", "timepoint"], how="left")
-           .merge(base, left_on="patient_id", right_index=True, how="left"))
-    out.insert(2, "nominal_day", out["timepoint"].map(timepoints).astype("Int64"))
-    out["timepoint"] = pd.Categorical(out["timepoint"], categories=list(timepoints), ordered=True)
-    return out.sort_values(["timepoint", "patient_id"], kind="stable").reset_index(drop=True)
-
-
 def _grid_by_positions(patients: pd.DataFrame, labs: pd.DataFrame, timepoints: dict[str, int],
                        window: int) -> pd.DataFrame | None:
-    """The frame `_grid_by_merges` returns, built from integer positions with numpy.
+    """Patient x timepoint grid with the visit and baseline labs, built from integer positions with
+    numpy (tests/grid_oracle.py builds the same frame by merges, as a test oracle).
 
     Each lab row gets its patient's position in `patients`; rows sorted by
     (patient, day) make "the first row of each patient" a comparison with the
@@ -269,7 +238,7 @@ def _first_per_patient(position: np.ndarray, selected: np.ndarray) -> tuple[np.n
 
 
 def _sort_order(ids: pd.Series) -> np.ndarray:
-    """Positions of `ids` in the order of a stable sort_values (the order of the merge path)."""
+    """Positions of `ids` in the order of a stable sort_values."""
     if isinstance(ids.dtype, pd.CategoricalDtype):
         return np.argsort(ids.cat.codes.to_numpy(), kind="stable")
     if pd.Index(ids).is_monotonic_increasing:
