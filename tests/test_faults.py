@@ -13,6 +13,8 @@ The processes of a build are found by a token in their environment, which every 
 """
 from __future__ import annotations
 
+import errno
+import html
 import json
 import os
 import shutil
@@ -25,9 +27,10 @@ import uuid
 from pathlib import Path
 
 import pytest
+from markdown_it import MarkdownIt
 
 from helpers import pipeline
-from helpers.paths import RECONSTRUCTED_DIR, REPO_ROOT
+from helpers.paths import RECONSTRUCTED_DIR, REPO_ROOT, shown
 
 NAME = f"faults_test_{os.getpid()}"
 VARIANT = REPO_ROOT / "_build" / "variants" / NAME / "html"
@@ -141,6 +144,20 @@ def variant(tmp_path_factory):
 
 
 # --- what the pages show ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("text", [PAYLOAD, "a`b", "`x`", " a ", "*not* [a](javascript:x) {doc}`y` <b>"])
+def test_text_is_shown_literally_in_myst(text):
+    """CommonMark (which MyST extends) renders a code span and escaped words as the text itself."""
+    md = MarkdownIt("commonmark")
+    assert md.renderInline(pipeline._code(text)) == f"<code>{html.escape(text, quote=False)}</code>"
+    assert md.renderInline(pipeline._words(text)) == html.escape(text, quote=False)
+
+
+def test_paths_are_shown_relative_to_the_repository_or_by_their_name():
+    assert shown("data/reconstructed") == shown(REPO_ROOT / "data" / "reconstructed") == "data/reconstructed"
+    assert shown(f"/somewhere/else/{PAYLOAD}") == PAYLOAD
+    assert shown(REPO_ROOT / "data" / ".." / ".." / "outside") == "outside"
+
 
 def test_the_parameters_reach_the_pages_only_escaped(variant):
     _, _, pages = variant
@@ -258,6 +275,17 @@ def test_an_unreadable_data_file_is_one_line_and_exit_code_1(variant):
     assert result.returncode == 1
     line = one_line_error(result)
     assert line.startswith("error: ") and "labs.csv: Permission denied" in line, line
+
+
+def test_a_full_disk_is_one_line_and_exit_code_1(monkeypatch, capsys):
+    """Simulated: a write that fails for want of space names no file (the OSError has no filename)."""
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(pipeline, "run", full)
+    assert pipeline.main(["--params", str(REPO_ROOT / "params" / "default.yaml")]) == 1
+    stderr = capsys.readouterr().err
+    assert stderr.startswith("error: No space left on device") and stderr.count("\n") == 1, stderr
 
 
 def test_a_read_only_build_folder_is_one_line_and_exit_code_1(variant, tmp_path):

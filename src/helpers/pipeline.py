@@ -10,7 +10,15 @@
 4. run `jupyter-book build` (execution off, -W -n --keep-going) into a temporary
    folder and, only if it succeeds, swap it into _build/html (params/default.yaml)
    or _build/variants/<name>/html (any other params file, with a banner on every
-   page listing its non-default parameters).
+   page listing its non-default parameters). The swap is one atomic step: the html
+   folder is a symlink to a version folder beside it (.html.<id>), replaced by os.replace.
+
+Faults: one run at a time (an flock on _build/.pipeline.lock, which records the run's PID;
+a dead run's lock is taken over with a note). The pool workers and jupyter-book die with the
+run, even when it is killed with SIGKILL (PR_SET_PDEATHSIG). A file that cannot be read or
+written is one line on stderr (exit 1), Ctrl-C one line (exit 130); the book in place stays whole.
+Published text: parameters and paths reach the pages as literal text (MyST code spans or
+escaped words), paths relative to the repository or by their last name only (paths.shown).
 
 Incremental, judged by content hashes (sha256 of file bytes), never by timestamps:
 - a notebook is re-executed only when its source, the exact parameters passed to it,
