@@ -47,10 +47,11 @@ def command(params: Path, *extra: str) -> list[str]:
 
 
 def start(params: Path, *extra: str) -> tuple[subprocess.Popen, str]:
-    """Start a build in the background; returns it and the token its processes carry."""
+    """Start a build in the background, in a process group of its own as a shell would; returns it and the
+    token its processes carry."""
     token = uuid.uuid4().hex
     process = subprocess.Popen(command(params, *extra), cwd=REPO_ROOT, env={**os.environ, TOKEN: token},
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     return process, token
 
 
@@ -73,15 +74,16 @@ def processes(token: str) -> dict[int, str]:
     return found
 
 
-def wait_for_kernels(token: str, timeout: float = 90) -> dict[int, str]:
-    """Wait until the build runs notebooks (a kernel is up); returns its processes then."""
+def wait_for(token: str, what: str, timeout: float = 90) -> dict[int, str]:
+    """Wait until a process of the build has `what` in its command line; returns the build's processes then.
+    'spawn_main': a pool worker is starting; 'ipykernel': a notebook runs."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         found = processes(token)
-        if any("ipykernel" in line for line in found.values()):
+        if any(what in line for line in found.values()):
             return found
-        time.sleep(0.2)
-    raise AssertionError(f"no kernel started within {timeout} s: {processes(token)}")
+        time.sleep(0.01)
+    raise AssertionError(f"no {what} within {timeout} s: {processes(token)}")
 
 
 def survivors(token: str, grace: float = 10) -> dict[int, str]:
@@ -180,11 +182,13 @@ def test_no_absolute_path_of_this_machine_reaches_the_book(variant):
 
 # --- interrupted and killed builds ------------------------------------------------------------
 
-def test_ctrl_c_stops_the_build_with_one_line_and_exit_code_130(variant):
+@pytest.mark.parametrize("moment", ["spawn_main", "ipykernel"], ids=["workers starting", "notebooks running"])
+def test_ctrl_c_stops_the_build_with_one_line_and_exit_code_130(variant, moment):
+    """Ctrl-C in a terminal: SIGINT to the build's whole process group."""
     params, _, _ = variant
     process, token = start(params, "--force")
-    wait_for_kernels(token)
-    process.send_signal(signal.SIGINT)
+    wait_for(token, moment)
+    os.killpg(process.pid, signal.SIGINT)
     assert process.wait(timeout=30) == 130
     assert "interrupted" in one_line_error(process)
     assert not survivors(token)
@@ -196,7 +200,7 @@ def test_a_build_killed_mid_way_leaves_no_process_and_the_book_whole(variant):
     watcher = BookWatcher(VARIANT)
     watcher.start()
     process, token = start(params, "--force")
-    running = wait_for_kernels(token)
+    running = wait_for(token, "ipykernel")
     assert len(running) >= 3, running   # the build, its pool workers and a kernel
     process.kill()
     process.wait(timeout=10)

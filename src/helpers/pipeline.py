@@ -209,20 +209,39 @@ def _die_with_build(build: int) -> None:
 
 
 @contextlib.contextmanager
-def _worker_pool(jobs: int):
+def _worker_pool(jobs: int, log: Path):
     """A process pool for the notebooks. Its workers are started fresh (spawn: they inherit no open file,
     in particular not the lock) and die with the build; on an exception or Ctrl-C they are killed at once
-    instead of being waited for (their kernels notice and exit within a second)."""
-    pool = concurrent.futures.ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
-                                                  initializer=_die_with_build, initargs=(os.getpid(),))
+    instead of being waited for (their kernels notice and exit within a second). What the workers and
+    multiprocessing's resource tracker write on stderr (a Ctrl-C as a worker starts, before it ignores
+    Ctrl-C, is a traceback) goes to `log`, not to the terminal."""
+    with _stderr_to(log):
+        pool = concurrent.futures.ProcessPoolExecutor(
+            max_workers=jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_die_with_build,
+            initargs=(os.getpid(),))
+        try:
+            yield pool
+        except BaseException:
+            for worker in multiprocessing.active_children():
+                worker.kill()
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown()
+
+
+@contextlib.contextmanager
+def _stderr_to(log: Path):
+    """File descriptor 2 of this process (and of the processes it starts) to `log` in the `with` block."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(log, "a", encoding="utf-8") as f:
+        os.dup2(f.fileno(), 2)
     try:
-        yield pool
-    except BaseException:
-        for worker in multiprocessing.active_children():
-            worker.kill()
-        pool.shutdown(wait=False, cancel_futures=True)
-        raise
-    pool.shutdown()
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def _execute(notebook: str, output: str, parameters: dict, log: str) -> tuple[float, str]:
@@ -317,7 +336,7 @@ def run_notebooks(params: Params, notebooks: list[Path], staging: Path, jobs: in
             (staging / "notebooks" / f"{nb.stem}.key").unlink(missing_ok=True)
             shutil.rmtree(staging / "outputs" / nb.stem, ignore_errors=True)
             (staging / "outputs" / nb.stem).mkdir()
-        with _worker_pool(jobs) as pool:
+        with _worker_pool(jobs, staging / "logs" / "workers.log") as pool:
             futures = {pool.submit(_execute, str(nb), str(staging / "notebooks" / nb.name), runs[nb],
                                    str(staging / "logs" / f"{nb.stem}.log")): nb
                        for nb in todo}
