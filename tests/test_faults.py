@@ -2,11 +2,13 @@
 folder named like an HTML attack (outside the repository, so a real cohort to the pipeline):
 
 - its parameters reach the pages only escaped, and no absolute path of this machine reaches the book;
-- Ctrl-C (SIGINT) stops a build with one line and exit code 130, leaving no process behind;
+- Ctrl-C (SIGINT to the build's process group, as a terminal sends it), while the pool workers start
+  or while notebooks run, stops a build with one line and exit code 130, leaving no process behind;
 - kill -9 of a build mid-way leaves no process behind, the book in place whole throughout, and the
   next build runs at once (taking over the dead build's lock);
 - a lock whose owner is gone is taken over, a live owner's is not;
-- an unreadable data file and a read-only _build are one line on stderr and exit code 1.
+- an unreadable data file and a read-only _build (and, simulated, a full disk) are one line on stderr
+  and exit code 1.
 
 The processes of a build are found by a token in their environment, which every child inherits
 (pool workers, kernels, jupyter-book), so none escapes the count by being re-parented.
