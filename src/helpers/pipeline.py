@@ -86,6 +86,8 @@ GLOBALS = {
 NOT_APPLICABLE = "NotApplicable"   # the exception a chapter raises when it does not apply to the cohort
 RESERVED = {"output_dir"}  # set by the pipeline, never by a params file
 PR_SET_PDEATHSIG = 1       # linux/prctl.h: the signal a process gets when its parent dies
+# libc's prctl, looked up once here: a child between fork and exec (jupyter-book's preexec_fn) only calls it
+PRCTL = ctypes.CDLL(None, use_errno=True).prctl if sys.platform.startswith("linux") else None
 
 
 class ParamsError(ValueError):
@@ -202,8 +204,8 @@ def _die_with_build(build: int) -> None:
     the build's process `build` dies, even by SIGKILL (Linux PR_SET_PDEATHSIG), so no orphan keeps
     working or holds a file; Ctrl-C is left to the build, which stops its children itself."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if sys.platform.startswith("linux"):
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if PRCTL is not None:
+        PRCTL(PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != build:  # the build died before the line above
         os._exit(1)
 
