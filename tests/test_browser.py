@@ -7,6 +7,13 @@ sideways scroll) and links its result table; the scorecard shows its counts; the
 link and the search page work; no page logs a console error; no request leaves 127.0.0.1.
 Screenshots of every chapter at both widths go to _build/screenshots/.
 
+Chromium runs offline by construction: every host name resolves to nothing without asking DNS
+(--host-resolver-rules), and its background services (updates, pings, reporting) are off. Its
+net-log shows it: no DNS lookup, no socket to any address but 127.0.0.1. One exception Chromium
+has no switch for: before each host resolution (even of 127.0.0.1) it checks, at most once a
+second, whether IPv6 is routable by connect()ing a UDP socket to 2001:4860:4860::8888, which
+sends no packet; the test allows that connect() and asserts that no byte is sent.
+
 Skipped when _build/html does not exist, unless LN_REQUIRE_BOOK is set (as `make test`
 does, after building the book).
 """
@@ -19,6 +26,7 @@ import os
 import re
 import threading
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pandas as pd
 import pytest
@@ -32,7 +40,12 @@ SCORECARD = STAGING / "scorecard.csv"
 SCREENSHOTS = REPO_ROOT / "_build" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
+        "--disable-sync", "--no-first-run",
+        "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",   # no name is ever looked up
+        "--no-pings", "--disable-domain-reliability", "--disable-client-side-phishing-detection",
+        "--disable-default-apps", "--disable-breakpad", "--no-default-browser-check"]
+DNS_EVENTS = ("HOST_RESOLVER_DNS_TASK", "HOST_RESOLVER_SYSTEM_TASK", "DNS_TRANSACTION", "QUIC_SESSION_POOL_ASYNC_DNS")
+IPV6_PROBE = "[2001:4860:4860::8888]:"   # HostResolverManager's IPv6 reachability check (a connect(), no packet)
 
 if not (BOOK / "index.html").exists():
     if os.environ.get("LN_REQUIRE_BOOK"):
@@ -62,11 +75,16 @@ def server():
 
 
 @pytest.fixture(scope="module")
-def browser():
+def playwright():
     with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
+        yield p
+
+
+@pytest.fixture(scope="module")
+def browser(playwright):
+    chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    yield chromium
+    chromium.close()
 
 
 class Visit:
@@ -240,6 +258,44 @@ def test_search_finds_tacrolimus(browser, server):
     page.wait_for_selector("#search-results ul.search li", timeout=20_000)
     assert page.locator("#search-results ul.search li").count() > 0
     assert not visit.errors and not visit.off_site()
+
+
+def off_loopback(netlog: Path) -> list[str]:
+    """What a Chromium net-log shows it tried beyond 127.0.0.1: DNS lookups, TCP connections, UDP sockets
+    (QUIC, DNS, ...) connected elsewhere but for the IPv6 probe, and any UDP datagram sent off 127.0.0.1."""
+    log = json.loads(netlog.read_text(encoding="utf-8"))
+    names = {number: name for name, number in log["constants"]["logEventTypes"].items()}
+    found = []
+    for event in log["events"]:
+        name, params = names[event["type"]], event.get("params") or {}
+        address = str(params.get("address", ""))
+        if name.startswith(DNS_EVENTS):
+            found.append(f"{name}: a DNS lookup {params}")
+        elif name == "TCP_CONNECT_ATTEMPT" and address and not address.startswith("127.0.0.1:"):
+            found.append(f"{name}: {address}")
+        elif name == "UDP_CONNECT" and address and not address.startswith(("127.0.0.1:", IPV6_PROBE)):
+            found.append(f"{name}: {address}")
+        elif name in ("UDP_BYTES_SENT", "UDP_SEND_ERROR") and not address.startswith("127.0.0.1:"):
+            found.append(f"{name}: {address or 'a datagram'}")
+    return found
+
+
+def test_chromium_tries_no_dns_and_no_address_but_127_0_0_1(playwright, server, tmp_path):
+    """A fresh chromium, as the other tests launch it, writing its net-log: the start-up, a chapter and
+    the search page (with its scripts) reach nothing beyond the server on 127.0.0.1."""
+    netlog = tmp_path / "netlog.json"
+    seen = []
+    chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=[*ARGS, f"--log-net-log={netlog}"])
+    page = chromium.new_page()
+    page.on("request", lambda r: seen.append(r.url))
+    for path in ("book/intro.html", "book/executed/02_response.html", "search.html?q=tacrolimus"):
+        page.goto(f"{server}/{path}", wait_until="networkidle")
+    page.wait_for_timeout(2000)   # background services, if any, start within seconds
+    chromium.close()
+    assert seen and all(urlsplit(u).hostname == "127.0.0.1" or u.startswith(("data:", "blob:")) for u in seen), seen
+    log = json.loads(netlog.read_text(encoding="utf-8"))
+    assert len(log["events"]) > 100, "the net-log recorded the page loads"
+    assert not off_loopback(netlog), "\n".join(off_loopback(netlog)[:20])
 
 
 def test_no_page_loads_anything_from_off_site():

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ast
+import os
 from pathlib import Path
 
 import nbformat
@@ -148,21 +149,22 @@ def test_strict_cr_params_lower_the_cr_counts(tmp_path):
 # --- the swap: a failed build never replaces a good book ------------------------------
 
 class FakeBuild:
-    """Stands in for `jupyter-book build`: writes an index.html into --path-output, or fails."""
+    """Stands in for `jupyter-book build`: writes an index.html (`text`) into --path-output, or fails."""
 
-    def __init__(self, ok: bool):
-        self.ok = ok
+    def __init__(self, ok: bool, text: str = "new book"):
+        self.ok, self.text = ok, text
 
     def __call__(self, command, **kwargs):
         out = Path(command[command.index("--path-output") + 1]) / "_build" / "html"
         out.mkdir(parents=True)
         if self.ok:
-            (out / "index.html").write_text("new book")
+            (out / "index.html").write_text(self.text)
         return type("Done", (), {"returncode": 0 if self.ok else 1})()
 
 
 @pytest.mark.parametrize("ok", [True, False])
 def test_the_book_in_place_is_replaced_only_by_a_successful_build(tmp_path, monkeypatch, ok):
+    """The book in place here is a plain folder (as built before versions); a new one becomes a version."""
     monkeypatch.setattr(pipeline, "BUILD_DIR", tmp_path / "_build")
     monkeypatch.setattr(pipeline.subprocess, "run", FakeBuild(ok))
     old = tmp_path / "_build" / "html"
@@ -174,11 +176,39 @@ def test_the_book_in_place_is_replaced_only_by_a_successful_build(tmp_path, monk
     if ok:
         assert pipeline.build_book(default, default, staging) == old
         assert (old / "index.html").read_text() == "new book"
+        assert old.is_symlink() and os.readlink(old).startswith(".html.")
+        left = ["html", os.readlink(old)]   # the link and the one version it points to
     else:
         with pytest.raises(RuntimeError, match="the book in place was not touched"):
             pipeline.build_book(default, default, staging)
         assert (old / "index.html").read_text() == "old book"
-    assert sorted(p.name for p in (tmp_path / "_build").iterdir()) == ["html"]  # no leftovers
+        left = ["html"]
+    assert sorted(p.name for p in (tmp_path / "_build").iterdir()) == sorted(left)  # no leftovers
+
+
+def test_a_build_stopped_before_its_one_step_swap_leaves_the_book_in_place(tmp_path, monkeypatch):
+    """The new book replaces the old in one os.replace of a symlink: stopped just before it (a kill,
+    Ctrl-C), the old book is in place, whole; the next build removes what the stopped one left."""
+    monkeypatch.setattr(pipeline, "BUILD_DIR", tmp_path / "_build")
+    staging = tmp_path / "staging"
+    staging.mkdir()
+    default = pipeline.load_params(PARAMS / "default.yaml")
+    monkeypatch.setattr(pipeline.subprocess, "run", FakeBuild(True, "first book"))
+    book = pipeline.build_book(default, default, staging)
+    monkeypatch.setattr(pipeline.subprocess, "run", FakeBuild(True, "second book"))
+
+    def killed(*args):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patched:
+        patched.setattr(pipeline.os, "replace", killed)
+        with pytest.raises(KeyboardInterrupt):
+            pipeline.build_book(default, default, staging)
+    assert (book / "index.html").read_text() == "first book"
+    monkeypatch.setattr(pipeline.subprocess, "run", FakeBuild(True, "third book"))
+    pipeline.build_book(default, default, staging)
+    assert (book / "index.html").read_text() == "third book"
+    assert sorted(p.name for p in book.parent.iterdir()) == sorted(["html", os.readlink(book)])
 
 
 def test_a_variant_builds_beside_the_default_with_its_banner(tmp_path, monkeypatch):

@@ -9,7 +9,7 @@ import pandas as pd
 
 from . import data, disclosure, published, results, tables
 from .marks import LEGEND, Marker
-from .paths import PUBLISHED_DIR, REPO_ROOT, in_reconstruction
+from .paths import PUBLISHED_DIR, REPO_ROOT, in_reconstruction, shown
 
 
 def setup() -> None:
@@ -85,11 +85,11 @@ def select(data_dir: str, study: str | None = None, needs: str = "any", min_cell
     then says so); min_cell as in `cohorts`."""
     found = cohorts(data_dir, min_cell)
     if study is not None and study not in found:
-        raise NotApplicable(f"{study} is not in {data_dir} (it holds {', '.join(found) or 'nothing'})")
+        raise NotApplicable(f"{study} is not in {shown(data_dir)} (it holds {', '.join(found) or 'nothing'})")
     candidates = [study] if study is not None else list(found)
     fitting = {s: found[s] for s in candidates if _fits(s, found[s], needs)}
     if not fitting:
-        raise NotApplicable(f"no study in {data_dir} has {NEEDS[needs]}" if study is None
+        raise NotApplicable(f"no study in {shown(data_dir)} has {NEEDS[needs]}" if study is None
                             else f"{study} has no {NEEDS[needs]}")
     return Chosen(fitting, {s: NEEDS[needs] for s in candidates if s not in fitting})
 
@@ -148,11 +148,11 @@ def heading(text: str) -> _Html:
 
 def per_study(frames: dict[str, pd.DataFrame], none: str) -> list:
     """For each study, a heading and its table, or one sentence when the study has no such rows."""
-    shown = []
+    parts = []
     for study, frame in frames.items():
-        shown.append(heading(title(study)))
-        shown.append(tables.Table(frame) if len(frame) else _Html(f"<p>{html.escape(none)}</p>", none))
-    return shown
+        parts.append(heading(title(study)))
+        parts.append(tables.Table(frame) if len(frame) else _Html(f"<p>{html.escape(none)}</p>", none))
+    return parts
 
 
 def is_reconstructed(cohort: data.Cohort) -> bool:
@@ -199,14 +199,17 @@ def banner(cohort: data.Cohort | dict) -> _Html | None:
 
 
 def parameters_table(**values) -> tables.Table:
-    """The parameters this chapter ran with, one per row (build paths left out)."""
-    def shown(value):
+    """The parameters this chapter ran with, one per row (build paths left out; data_dir as the book
+    may publish it: relative to the repository, or its folder name when outside it)."""
+    def text(value):
         if isinstance(value, dict):
-            return "; ".join(f"{k}: {shown(v)}" for k, v in value.items()) or "(none)"
+            return "; ".join(f"{k}: {text(v)}" for k, v in value.items()) or "(none)"
         if isinstance(value, (list, tuple)):
             return ", ".join(map(str, value))
         return str(value)
-    frame = pd.DataFrame({"Parameter": list(values), "Value": [shown(v) for v in values.values()]})
+    if "data_dir" in values:
+        values["data_dir"] = shown(values["data_dir"])
+    frame = pd.DataFrame({"Parameter": list(values), "Value": [text(v) for v in values.values()]})
     return tables.Table(frame, ["Set by the book's params file, or by papermill's -p; see Methods."])
 
 

@@ -10,7 +10,15 @@
 4. run `jupyter-book build` (execution off, -W -n --keep-going) into a temporary
    folder and, only if it succeeds, swap it into _build/html (params/default.yaml)
    or _build/variants/<name>/html (any other params file, with a banner on every
-   page listing its non-default parameters).
+   page listing its non-default parameters). The swap is one atomic step: the html
+   folder is a symlink to a version folder beside it (.html.<id>), replaced by os.replace.
+
+Faults: one run at a time (an flock on _build/.pipeline.lock, which records the run's PID;
+a dead run's lock is taken over with a note). The pool workers and jupyter-book die with the
+run, even when it is killed with SIGKILL (PR_SET_PDEATHSIG). A file that cannot be read or
+written is one line on stderr (exit 1), Ctrl-C one line (exit 130); the book in place stays whole.
+Published text: parameters and paths reach the pages as literal text (MyST code spans or
+escaped words), paths relative to the repository or by their last name only (paths.shown).
 
 Incremental, judged by content hashes (sha256 of file bytes), never by timestamps:
 - a notebook is re-executed only when its source, the exact parameters passed to it,
@@ -28,21 +36,28 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import contextlib
+import ctypes
 import fcntl
+import functools
 import hashlib
 import html
 import json
+import multiprocessing
 import os
+import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
+import uuid
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import yaml
 
-from .paths import PUBLISHED_DIR, REPO_ROOT, in_reconstruction
+from .paths import PUBLISHED_DIR, REPO_ROOT, in_reconstruction, shown
 
 DEFAULT_PARAMS = REPO_ROOT / "params" / "default.yaml"
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
@@ -70,6 +85,9 @@ GLOBALS = {
 }
 NOT_APPLICABLE = "NotApplicable"   # the exception a chapter raises when it does not apply to the cohort
 RESERVED = {"output_dir"}  # set by the pipeline, never by a params file
+PR_SET_PDEATHSIG = 1       # linux/prctl.h: the signal a process gets when its parent dies
+# libc's prctl, looked up once here: a child between fork and exec (jupyter-book's preexec_fn) only calls it
+PRCTL = ctypes.CDLL(None, use_errno=True).prctl if sys.platform.startswith("linux") else None
 
 
 class ParamsError(ValueError):
@@ -175,9 +193,57 @@ def notebook_parameters(notebook: Path, params: Params, output_dir: str) -> dict
 
 
 def _relative(path: Path) -> str:
-    """A path relative to the repository root when inside it (stable text in the executed notebooks)."""
-    path = path.resolve()
+    """A path relative to the repository root when inside it (stable text in the executed notebooks);
+    symlinks are not followed (_build/html is one)."""
+    path = Path(os.path.abspath(path))
     return path.relative_to(REPO_ROOT).as_posix() if path.is_relative_to(REPO_ROOT) else str(path)
+
+
+def _die_with_build(build: int) -> None:
+    """Run first in every child of the build (pool worker, jupyter-book): the child is killed as soon as
+    the build's process `build` dies, even by SIGKILL (Linux PR_SET_PDEATHSIG), so no orphan keeps
+    working or holds a file; Ctrl-C is left to the build, which stops its children itself."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if PRCTL is not None:
+        PRCTL(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != build:  # the build died before the line above
+        os._exit(1)
+
+
+@contextlib.contextmanager
+def _worker_pool(jobs: int, log: Path):
+    """A process pool for the notebooks. Its workers are started fresh (spawn: they inherit no open file,
+    in particular not the lock) and die with the build; on an exception or Ctrl-C they are killed at once
+    instead of being waited for (their kernels notice and exit within a second). What the workers and
+    multiprocessing's resource tracker write on stderr (a Ctrl-C as a worker starts, before it ignores
+    Ctrl-C, is a traceback) goes to `log`, not to the terminal."""
+    with _stderr_to(log):
+        pool = concurrent.futures.ProcessPoolExecutor(
+            max_workers=jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_die_with_build,
+            initargs=(os.getpid(),))
+        try:
+            yield pool
+        except BaseException:
+            for worker in multiprocessing.active_children():
+                worker.kill()
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown()
+
+
+@contextlib.contextmanager
+def _stderr_to(log: Path):
+    """File descriptor 2 of this process (and of the processes it starts) to `log` in the `with` block."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(log, "a", encoding="utf-8") as f:
+        os.dup2(f.fileno(), 2)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def _execute(notebook: str, output: str, parameters: dict, log: str) -> tuple[float, str]:
@@ -272,7 +338,7 @@ def run_notebooks(params: Params, notebooks: list[Path], staging: Path, jobs: in
             (staging / "notebooks" / f"{nb.stem}.key").unlink(missing_ok=True)
             shutil.rmtree(staging / "outputs" / nb.stem, ignore_errors=True)
             (staging / "outputs" / nb.stem).mkdir()
-        with concurrent.futures.ProcessPoolExecutor(max_workers=jobs) as pool:
+        with _worker_pool(jobs, staging / "logs" / "workers.log") as pool:
             futures = {pool.submit(_execute, str(nb), str(staging / "notebooks" / nb.name), runs[nb],
                                    str(staging / "logs" / f"{nb.stem}.log")): nb
                        for nb in todo}
@@ -334,10 +400,28 @@ def _md_table(rows: list[dict]) -> str:
     return markdown_table(pd.DataFrame(rows))
 
 
+def _code(text) -> str:
+    """`text` as a MyST code span: shown literally (no markup, no HTML), whatever characters it holds."""
+    text = str(text).replace("\n", " ")
+    fence = "`" * (1 + max(map(len, re.findall("`+", text)), default=0))
+    return f"{fence} {text} {fence}"  # CommonMark strips one space from each side: a backtick at an end is safe
+
+
+def _words(text) -> str:
+    """`text` as literal prose in MyST: every ASCII punctuation character backslash-escaped (no markup, no HTML)."""
+    return re.sub(r"([!-/:-@\[-`{-~])", r"\\\1", str(text).replace("\n", " "))
+
+
+def _published(key: str, value):
+    """A parameter's value as the book may show it: a data folder relative to the repository, or by its name."""
+    return shown(value) if key.rsplit(".", 1)[-1] == "data_dir" and value else value
+
+
 def _inline(value) -> str:
-    if isinstance(value, (dict, list)):
-        return "`" + json.dumps(value, ensure_ascii=False).replace("`", "'") + "`"
-    return str(value)
+    """A parameter value in a page: a number as it is, anything else literally as code (a dict or list as JSON)."""
+    if isinstance(value, (int, float)) or value == "":
+        return str(value)
+    return _code(json.dumps(value, ensure_ascii=False) if isinstance(value, (dict, list)) else value)
 
 
 def _criteria_md(params: Params) -> str:
@@ -359,7 +443,8 @@ def _criteria_md(params: Params) -> str:
 
 def _parameters_md(params: Params, default: Params) -> str:
     base = default.flat()
-    rows = [{"parameter": f"`{k}`", "in this book": _inline(v), "default": _inline(base.get(k, "")),
+    rows = [{"parameter": _code(k), "in this book": _inline(_published(k, v)),
+             "default": _inline(_published(k, base.get(k, ""))),
              "meaning": GLOBALS.get(k.split(".")[0], "")}
             for k, v in params.flat().items()]
     return _md_table(rows) if rows else "All parameters at the notebooks' defaults.\n"
@@ -435,7 +520,8 @@ def write_generated(params: Params, default: Params, results_dir: Path, staging:
     card.to_csv(staging / "scorecard.csv", index=False, lineterminator="\n")
     shutil.rmtree(GENERATED_DIR, ignore_errors=True)
     GENERATED_DIR.mkdir(parents=True)
-    variant = "" if params.is_default else f" This is the variant book **{params.name}** (`{_relative(params.path)}`)."
+    variant = "" if params.is_default else \
+        f" This is the variant book **{_words(params.name)}** ({_code(shown(params.path))})."
     if studies:
         scored = (f"```{{note}}\n{variant.strip()} Published numbers are expected to differ where its parameters "
                   f"change them.\n```\n\n" if variant else "") \
@@ -470,10 +556,10 @@ def banner(params: Params, default: Params) -> str:
 
     base = default.flat() | {f"criteria.{f.name}": getattr(Criteria(), f.name) for f in fields(Criteria)
                              if f"criteria.{f.name}" not in default.flat()}
-    changed = [f"{k} = {v!r} (default {base[k]!r})" if k in base else f"{k} = {v!r}"
-               for k, v in params.flat().items() if base.get(k, object()) != v]
+    changed = [f"{k} = {_published(k, v)!r} (default {_published(k, base[k])!r})" if k in base
+               else f"{k} = {_published(k, v)!r}" for k, v in params.flat().items() if base.get(k, object()) != v]
     what = "; ".join(changed) or "no parameter differs from the default"
-    return html.escape(f"Variant book '{params.name}' ({_relative(params.path)}): {what}. "
+    return html.escape(f"Variant book '{params.name}' ({shown(params.path)}): {what}. "
                        "Numbers differ from the default book.")
 
 
@@ -509,7 +595,8 @@ def build_book(params: Params, default: Params, staging: Path) -> Path:
     print(f"building the book (log: {_relative(log)}) ...", flush=True)
     start = time.perf_counter()
     with log.open("w", encoding="utf-8") as out:
-        done = subprocess.run(command, cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT, text=True)
+        done = subprocess.run(command, cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT, text=True,
+                              preexec_fn=functools.partial(_die_with_build, os.getpid()))
     built = tmp / "_build" / "html"
     if done.returncode != 0 or not (built / "index.html").exists():
         shutil.rmtree(tmp, ignore_errors=True)
@@ -517,16 +604,28 @@ def build_book(params: Params, default: Params, staging: Path) -> Path:
         problems = [x for x in lines if "WARNING" in x or "ERROR" in x] or lines[-20:]
         raise RuntimeError("jupyter-book build failed; the book in place was not touched:\n  "
                            + "\n  ".join(problems[:40]) + f"\nfull log: {log}")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    old = target.with_name(target.name + ".old")
-    shutil.rmtree(old, ignore_errors=True)
-    if target.exists():
-        target.rename(old)
-    built.rename(target)
-    shutil.rmtree(old, ignore_errors=True)
+    swap_in(built, target)
     shutil.rmtree(tmp, ignore_errors=True)
     print(f"built in {time.perf_counter() - start:.1f} s: {_relative(target)}/index.html", flush=True)
     return target
+
+
+def swap_in(built: Path, target: Path) -> None:
+    """Put the book in `built` in place as `target` in one step: `target` is a symlink to a version folder
+    beside it (.html.<id>), replaced by a new symlink with os.replace (an atomic rename), so at every instant
+    `target` is the complete previous book or the complete new one. Then the other versions are removed."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    version = target.with_name(f".{target.name}.{uuid.uuid4().hex[:12]}")
+    built.rename(version)
+    link = target.with_name(f".{target.name}.link")
+    link.unlink(missing_ok=True)
+    link.symlink_to(version.name)
+    if target.is_dir() and not target.is_symlink():  # a book built before versions: moved aside (once, not atomic)
+        target.rename(target.with_name(f".{target.name}.{uuid.uuid4().hex[:12]}"))
+    os.replace(link, target)
+    for old in target.parent.glob(f".{target.name}.*"):
+        if old != version:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def run(params_path: str | Path, notebooks_dir: Path = NOTEBOOKS_DIR, jobs: int = JOBS, book: bool = True,
@@ -542,11 +641,7 @@ def run(params_path: str | Path, notebooks_dir: Path = NOTEBOOKS_DIR, jobs: int 
         raise ParamsError(f"{params.path}: notebooks.{name}: no notebook {name}.ipynb in {notebooks_dir}")
     _validate_data(params)
     BUILD_DIR.mkdir(exist_ok=True)
-    with (BUILD_DIR / ".pipeline.lock").open("w") as lock:
-        try:  # book/executed and book/generated are shared: one pipeline at a time
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise RuntimeError("another pipeline run is in progress (lock: _build/.pipeline.lock)") from None
+    with pipeline_lock(BUILD_DIR / ".pipeline.lock"):  # book/executed and book/generated are shared
         staging = BUILD_DIR / "staging" / params.name
         (staging / "build.key").unlink(missing_ok=True)
         start = time.perf_counter()
@@ -577,6 +672,80 @@ def run(params_path: str | Path, notebooks_dir: Path = NOTEBOOKS_DIR, jobs: int 
         (staging / "build.key").write_text(json.dumps({"data_dirs": sorted(data_dirs),
                                                        "key": _build_key(params.path, notebooks, data_dirs, book)}))
         print(f"done in {time.perf_counter() - start:.1f} s", flush=True)
+
+
+@contextlib.contextmanager
+def pipeline_lock(path: Path):
+    """One pipeline at a time: hold an flock on `path`, which records the holder's PID while it runs.
+    The kernel releases an flock when its holder dies, even by SIGKILL; a lock file left with a dead PID is
+    taken over with a note; a live holder refuses the run, naming its PID. Taking the lock is serialised
+    by a brief flock on the lock's folder, so no two runs can both take over the same stale lock."""
+    with _folder_locked(path.parent):
+        owner = _lock_owner(path)
+        lock = path.open("a+", encoding="utf-8")
+        if not _flocked(lock):
+            lock.close()
+            if owner is None or _alive(owner):
+                raise RuntimeError(f"another pipeline run is in progress (PID {owner or 'unknown'}; lock: "
+                                   f"{_relative(path)})")
+            path.unlink()   # held by what the dead run left behind: a fresh lock file replaces it
+            lock = path.open("a+", encoding="utf-8")
+            if not _flocked(lock):
+                lock.close()
+                raise RuntimeError(f"cannot lock {_relative(path)}")
+        if owner is not None:
+            print(f"note: taking over the lock of an earlier run that did not finish (PID {owner}, gone)", flush=True)
+        lock.truncate(0)
+        lock.write(f"{os.getpid()}\n")
+        lock.flush()
+    try:
+        yield
+    finally:
+        lock.truncate(0)
+        lock.close()
+
+
+@contextlib.contextmanager
+def _folder_locked(folder: Path):
+    """An exclusive flock on a folder, held for the `with` block (blocking)."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _flocked(file) -> bool:
+    """Take an exclusive flock on an open file without waiting; False when another holds it."""
+    try:
+        fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+def _lock_owner(path: Path) -> int | None:
+    """The PID a lock file records, or None when it records none (a finished run empties it)."""
+    try:
+        text = path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    return int(text) if text.isdigit() else None
+
+
+def _alive(pid: int) -> bool:
+    """Is process `pid` running? A zombie (killed, not yet reaped by its parent) is not."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
 
 
 def _build_key(params_path: Path, notebooks: list[Path], data_dirs, book: bool) -> str:
@@ -632,7 +801,7 @@ def _reconstructed_all(params: Params) -> bool:
 def _cohort_md(params: Params, left_out: dict) -> str:
     """What cohort the book shows, in words, and the chapters that do not apply to it."""
     import pandas as pd
-    sizes = ", ".join(f"{', '.join(f'`{s}`' for s in pd.unique(patients['study']))} ({len(patients)} patients)"
+    sizes = ", ".join(f"{', '.join(_code(s) for s in pd.unique(patients['study']))} ({len(patients)} patients)"
                       for patients in _patients_by_folder(params).values())
     derived = ("The response is never stored in the data: the notebooks derive it from the laboratory values by "
                "the published criteria, every threshold a parameter ({doc}`/book/methods`).")
@@ -651,13 +820,13 @@ def _cohort_md(params: Params, left_out: dict) -> str:
         text = (f"The book runs on a **real cohort** ({sizes}). It is not the reconstruction: no chapter carries the "
                 "reconstruction's banner or marks a number against a publication. "
                 + ("The scorecard puts its numbers beside the published ones of "
-                   + ", ".join(f"`{s}` (for `{c}`)" for c, s in compare.items())
+                   + ", ".join(f"{_code(s)} (for {_code(c)})" for c, s in compare.items())
                    + "; every agreement there is an independent one, since nothing was built to match."
                    if compare else "It is compared with no publication (set `compare_with` to do so).")
                 + " " + derived)
     if left_out:
         text += "\n\nChapters that do not apply to this cohort, and why:\n\n" + "\n".join(
-            f"- *{_chapter_title(nb)}*: {reason}." for nb, reason in left_out.items())
+            f"- *{_chapter_title(nb)}*: {_words(reason)}." for nb, reason in left_out.items())
     return text + "\n"
 
 
@@ -717,7 +886,21 @@ def main(argv: list[str] | None = None) -> int:
     except (ParamsError, RuntimeError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
+    except OSError as err:
+        print(f"error: {_os_error(err)}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted: the build stopped; the book in place is whole (the previous one, or the new one "
+              "if it was already swapped in)", file=sys.stderr)
+        return 130
     return 0
+
+
+def _os_error(err: OSError) -> str:
+    """One line for a file that cannot be read or written (permissions, a full or read-only disk)."""
+    where = f"{_relative(Path(err.filename))}: " if err.filename else ""
+    return (f"{where}{err.strerror or err} (check that the data and params can be read, and that _build/ "
+            "and book/ can be written)")
 
 
 if __name__ == "__main__":
