@@ -33,6 +33,8 @@ import pytest
 
 from helpers.paths import REPO_ROOT
 
+pytestmark = pytest.mark.book   # drives the browser over the built book: left out of `make test-fast`
+
 BOOK = REPO_ROOT / "_build" / "html"
 STAGING = REPO_ROOT / "_build" / "staging" / "default"  # the run that built _build/html
 EXECUTED = STAGING / "notebooks"
@@ -157,7 +159,8 @@ READER_CHECKS = """() => {
   const badAlt = images.filter(i => !i.alt || /^[0-9a-f]{16,}/.test(i.alt) || i.alt.endsWith('.png')).length;
   const cells = [...article.querySelectorAll('table td, table th')];
   const cut = cells.filter(c => /(\\.\\.\\.|…)$/.test(c.innerText.trim())).length;
-  const pCells = [...article.querySelectorAll('table.ln-table td[data-label="p"], table.ln-table td[data-label^="p ("]')]
+  const pCells = [...article.querySelectorAll(
+    'table.ln-table td[data-label="p"], table.ln-table td[data-label^="p ("]')]
     .filter(c => c.textContent.trim() !== '');
   const width = document.documentElement.clientWidth;
   const hiddenP = pCells.filter(c => !visible(c) || c.getBoundingClientRect().right > width + 1).length;

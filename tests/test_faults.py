@@ -34,6 +34,8 @@ from markdown_it import MarkdownIt
 from helpers import pipeline
 from helpers.paths import RECONSTRUCTED_DIR, REPO_ROOT, shown
 
+pytestmark = pytest.mark.book   # builds whole books: left out of `make test-fast`
+
 NAME = f"faults_test_{os.getpid()}"
 VARIANT = REPO_ROOT / "_build" / "variants" / NAME / "html"
 STAGING = REPO_ROOT / "_build" / "staging" / NAME

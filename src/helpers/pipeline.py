@@ -486,7 +486,8 @@ def _reconstruction_md() -> str:
         parts.append(f"### {pub.title} (`{study}`)\n")
         parts.append("**Resolutions** of contradictions between or within the sources:\n")
         for r in pub.resolutions:
-            aside = f" Published numbers set aside: {', '.join(f'`{i}`' for i in r.sets_aside)}." if r.sets_aside else ""
+            ids = ", ".join(f"`{i}`" for i in r.sets_aside)
+            aside = f" Published numbers set aside: {ids}." if r.sets_aside else ""
             parts.append(f"- `{r.id}` (about {', '.join(f'`{i}`' for i in r.about)}): **{r.choice}** {r.why}{aside}")
         parts.append("\n**Assumptions** for what no source gives:\n")
         for a in pub.assumptions:
