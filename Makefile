@@ -46,7 +46,7 @@ $(CHROMIUM):
 # jupyter-book (execution off, warnings are errors); a failed build keeps the old book.
 # Incremental: only what changed is redone (content hashes); FORCE=1 rebuilds everything.
 book: $(STAMP)
-	$(BIN)/python -m helpers.pipeline --params $(PARAMS) $(if $(FORCE),--force)
+	$(BIN)/python -m helpers book --params $(PARAMS) $(if $(FORCE),--force)
 
 # Build times (clean, no-op, one parameter changed; reconstruction), then the
 # registry-scale analysis (100,000 and 1,000,000 patients), then the whole book on a

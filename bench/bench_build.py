@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Benchmark: building the book (helpers.pipeline) and reconstructing the cohort.
+"""Benchmark: building the book (python -m helpers book) and reconstructing the cohort.
 
 Steps, each timed wall-clock as a fresh `python -m ...` process, the environment (.venv) present:
 
@@ -35,7 +35,7 @@ from pathlib import Path
 
 import yaml
 
-from helpers.pipeline import JOBS
+from helpers.build.execute import JOBS
 
 ROOT = Path(__file__).resolve().parents[1]
 NAME = "bench_build"
@@ -99,7 +99,7 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-build-") as tmp:
         params_file = Path(tmp) / f"{NAME}.yaml"
         params_file.write_text(yaml.safe_dump(params, sort_keys=False), encoding="utf-8")
-        build = [python, "-m", "helpers.pipeline", "--params", str(params_file), "--jobs", str(args.jobs)]
+        build = [python, "-m", "helpers", "book", "--params", str(params_file), "--jobs", str(args.jobs)]
         try:
             shutil.rmtree(staging, ignore_errors=True)
             shutil.rmtree(variant, ignore_errors=True)
@@ -126,10 +126,10 @@ def main(argv=None) -> int:
         for line in lines:  # "  wrote .../study_a (0.6 s)": the build of each study alone
             if m := re.search(r"wrote .*/(\S+) \((\d+\.\d+) s\)", line):
                 rows.append((f"  {m.group(1)}", float(m.group(2)), "building and writing the study's rows"))
-    timed([python, "-m", "helpers.pipeline", "--params", "params/default.yaml"], "restore book/ for the default book")
+    timed([python, "-m", "helpers", "book", "--params", "params/default.yaml"], "restore book/ for the default book")
 
     print()
-    print(f"Book build (python -m helpers.pipeline, {args.jobs} notebooks at a time); {os.cpu_count()} CPUs; "
+    print(f"Book build (python -m helpers book, {args.jobs} notebooks at a time); {os.cpu_count()} CPUs; "
           f"load average at the end {os.getloadavg()[0]:.2f}. Seconds, wall-clock.")
     print()
     header = ("step", "seconds", "target", "met", "notes")

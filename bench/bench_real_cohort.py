@@ -6,7 +6,7 @@ cohort) as three CSV files to a temporary folder outside the repository, writes 
 for it (min_cell 5, the registry's timepoints), then times, each in a fresh process:
 
   validate   python -m helpers validate <folder>
-  build      python -m helpers.pipeline --params <file> --force  (every notebook, then jupyter-book)
+  build      python -m helpers book --params <file> --force  (every notebook, then jupyter-book)
 
 The book goes to _build/variants/bench_real_cohort/html.
 
@@ -56,7 +56,7 @@ def main() -> None:
               f"{len(cohort.events):,} events", flush=True)
         validate = timed([sys.executable, "-m", "helpers", "validate", str(folder)])
         print(f"validate  {validate:6.1f} s", flush=True)
-        build = timed([sys.executable, "-m", "helpers.pipeline", "--params", str(params), "--force"])
+        build = timed([sys.executable, "-m", "helpers", "book", "--params", str(params), "--force"])
         print(f"build     {build:6.1f} s  (every notebook and jupyter-book; _build/variants/{NAME}/html)", flush=True)
 
 

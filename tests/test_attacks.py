@@ -36,7 +36,7 @@ def attacked(tmp_path_factory):
     params = root / f"{NAME}.yaml"
     params.write_text(f"data_dir: {root / 'cohort'}\nmin_cell: {MIN_CELL}\ntimepoints: {{6m: 182, 1y: 365}}\n",
                       encoding="utf-8")
-    result = subprocess.run([sys.executable, "-m", "helpers.pipeline", "--params", str(params)], cwd=REPO_ROOT,
+    result = subprocess.run([sys.executable, "-m", "helpers", "book", "--params", str(params)], cwd=REPO_ROOT,
                             capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     yield root, planted

@@ -31,7 +31,8 @@ from pathlib import Path
 import pytest
 from markdown_it import MarkdownIt
 
-from helpers import pipeline
+from helpers import cli
+from helpers.build import pages, pipeline, publish
 from helpers.paths import RECONSTRUCTED_DIR, REPO_ROOT, shown
 
 pytestmark = pytest.mark.book   # builds whole books: left out of `make test-fast`
@@ -47,7 +48,7 @@ AS_USER = ["setpriv", "--bounding-set=-dac_override,-dac_read_search"] if os.get
 
 
 def command(params: Path, *extra: str) -> list[str]:
-    return [*AS_USER, sys.executable, "-m", "helpers.pipeline", "--params", str(params), *extra]
+    return [*AS_USER, sys.executable, "-m", "helpers", "book", "--params", str(params), *extra]
 
 
 def start(params: Path, *extra: str) -> tuple[subprocess.Popen, str]:
@@ -143,8 +144,8 @@ def variant(tmp_path_factory):
     params.write_text(f"data_dir: {json.dumps(str(cohort))}\n", encoding="utf-8")
     result = build(params)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    pages = {p.name: p.read_text(encoding="utf-8") for p in pipeline.GENERATED_DIR.glob("*.md")}
-    yield params, cohort, pages
+    generated = {p.name: p.read_text(encoding="utf-8") for p in pages.GENERATED_DIR.glob("*.md")}
+    yield params, cohort, generated
     shutil.rmtree(VARIANT.parent, ignore_errors=True)
     shutil.rmtree(STAGING, ignore_errors=True)
 
@@ -155,8 +156,8 @@ def variant(tmp_path_factory):
 def test_text_is_shown_literally_in_myst(text):
     """CommonMark (which MyST extends) renders a code span and escaped words as the text itself."""
     md = MarkdownIt("commonmark")
-    assert md.renderInline(pipeline._code(text)) == f"<code>{html.escape(text, quote=False)}</code>"
-    assert md.renderInline(pipeline._words(text)) == html.escape(text, quote=False)
+    assert md.renderInline(pages.md_code(text)) == f"<code>{html.escape(text, quote=False)}</code>"
+    assert md.renderInline(pages.md_words(text)) == html.escape(text, quote=False)
 
 
 def test_paths_are_shown_relative_to_the_repository_or_by_their_name():
@@ -228,7 +229,7 @@ def test_a_lock_whose_owner_is_gone_is_taken_over(tmp_path, capsys):
     gone = subprocess.Popen(["true"])
     gone.wait()
     lock.write_text(f"{gone.pid}\n")
-    with pipeline.pipeline_lock(lock):
+    with publish.pipeline_lock(lock):
         assert lock.read_text() == f"{os.getpid()}\n"
     assert f"(PID {gone.pid}, gone)" in capsys.readouterr().out
     assert lock.read_text() == ""   # a finished run leaves no owner
@@ -250,7 +251,7 @@ def test_a_lock_held_by_what_a_dead_build_left_is_taken_over(tmp_path, capsys):
     gone.wait()
     orphan = holder(lock, str(gone.pid))
     try:
-        with pipeline.pipeline_lock(lock):
+        with publish.pipeline_lock(lock):
             assert lock.read_text() == f"{os.getpid()}\n"
     finally:
         orphan.kill()
@@ -264,7 +265,7 @@ def test_a_live_lock_refuses_the_run_naming_its_owner(tmp_path):
     try:
         lock.write_text(f"{owner.pid}\n")
         with pytest.raises(RuntimeError, match=f"another pipeline run is in progress \\(PID {owner.pid};"):
-            with pipeline.pipeline_lock(lock):
+            with publish.pipeline_lock(lock):
                 pass
     finally:
         owner.kill()
@@ -292,7 +293,7 @@ def test_a_full_disk_is_one_line_and_exit_code_1(monkeypatch, capsys):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     monkeypatch.setattr(pipeline, "run", full)
-    assert pipeline.main(["--params", str(REPO_ROOT / "params" / "default.yaml")]) == 1
+    assert cli.main(["book", "--params", str(REPO_ROOT / "params" / "default.yaml")]) == 1
     stderr = capsys.readouterr().err
     assert stderr.startswith("error: No space left on device") and stderr.count("\n") == 1, stderr
 

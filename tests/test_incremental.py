@@ -10,7 +10,7 @@ import sys
 import pytest
 import yaml
 
-from helpers import pipeline
+from helpers.build import config, execute
 from helpers.paths import REPO_ROOT
 
 pytestmark = pytest.mark.book   # builds a whole book: left out of `make test-fast`
@@ -30,7 +30,7 @@ def setup(tmp_path, monkeypatch):
     helpers = tmp_path / "helpers"
     helpers.mkdir()
     (helpers / "code.py").write_text("X = 1\n")
-    monkeypatch.setattr(pipeline, "HELPERS_DIR", helpers)  # stands in for src/helpers/*.py
+    monkeypatch.setattr(execute, "HELPERS_DIR", helpers)  # stands in for src/helpers/*.py
     params = yaml.safe_load((REPO_ROOT / "params" / "default.yaml").read_text(encoding="utf-8"))
     return tmp_path, params
 
@@ -39,8 +39,8 @@ def run(tmp_path, params: dict, capsys) -> dict:
     """run_notebooks under `params`; {notebook stem: 'executed' or 'up to date'} from its printed lines."""
     path = tmp_path / "bench.yaml"
     path.write_text(yaml.safe_dump(params), encoding="utf-8")
-    notebooks = pipeline.find_notebooks(tmp_path / "notebooks")
-    results = pipeline.run_notebooks(pipeline.load_params(path), notebooks, tmp_path / "staging", jobs=2)
+    notebooks = execute.find_notebooks(tmp_path / "notebooks")
+    results = execute.run_notebooks(config.load_params(path), notebooks, tmp_path / "staging", jobs=2)
     assert sorted(p.name for p in results.glob("*.csv")) == ["02_response.csv", "03_safety_flares.csv"]
     out = capsys.readouterr().out
     said = {}
@@ -64,21 +64,21 @@ def test_only_notebooks_whose_inputs_changed_are_executed(setup, capsys):
     assert run(tmp_path, params | {"alpha": 0.01}, capsys) == {"02_response": "executed",
                                                                "03_safety_flares": "up to date"}
 
-    (pipeline.HELPERS_DIR / "code.py").write_text("X = 2\n")  # the helper code changed
+    (execute.HELPERS_DIR / "code.py").write_text("X = 2\n")  # the helper code changed
     assert run(tmp_path, params | {"alpha": 0.01}, capsys) == both
 
 
 def test_hashes_are_of_content(tmp_path):
     (tmp_path / "a").mkdir()
     (tmp_path / "a" / "x.csv").write_text("1\n")
-    before = pipeline.hash_files(tmp_path / "a")
+    before = execute.hash_files(tmp_path / "a")
     os.utime(tmp_path / "a" / "x.csv", (0, 0))
-    assert pipeline.hash_files(tmp_path / "a") == before
+    assert execute.hash_files(tmp_path / "a") == before
     (tmp_path / "a" / "x.csv").write_text("2\n")
-    assert pipeline.hash_files(tmp_path / "a") != before
+    assert execute.hash_files(tmp_path / "a") != before
     (tmp_path / "a" / "x.csv").write_text("1\n")
     (tmp_path / "a" / "y.csv").write_text("")  # a new, even empty, file is a change
-    assert pipeline.hash_files(tmp_path / "a") != before
+    assert execute.hash_files(tmp_path / "a") != before
 
 
 def test_bench_scripts_show_their_help():

@@ -46,7 +46,7 @@ def built(copy):
     steps = {"reconstruct": run(copy, "-m", "helpers", "reconstruct", "--study", "study_c"),
              "check": run(copy, "-m", "helpers", "reconstruct", "--check", "--study", "study_c")}
     (copy / "params" / "study_c.yaml").write_text("data_dir: data/reconstructed/study_c\n", encoding="utf-8")
-    steps["book"] = run(copy, "-m", "helpers.pipeline", "--params", "params/study_c.yaml", timeout=900)
+    steps["book"] = run(copy, "-m", "helpers", "book", "--params", "params/study_c.yaml", timeout=900)
     return steps
 
 

@@ -42,7 +42,7 @@ def planted_cohort(root):
 
 def build(params_file, data_dir):
     params_file.write_text(f"data_dir: {data_dir}\nmin_cell: 5\n", encoding="utf-8")
-    return subprocess.run([sys.executable, "-m", "helpers.pipeline", "--params", str(params_file)],
+    return subprocess.run([sys.executable, "-m", "helpers", "book", "--params", str(params_file)],
                           capture_output=True, text=True, cwd=REPO_ROOT, timeout=600)
 
 

@@ -1,17 +1,16 @@
-"""helpers.pipeline: params files, the parameters each notebook receives, and one real notebook run."""
+"""helpers.build: params files, the parameters each notebook receives, and one real notebook run."""
 from __future__ import annotations
 
-import ast
 import os
 from pathlib import Path
 
 import nbformat
 import pandas as pd
-import papermill
 import pytest
 import yaml
 
-from helpers import pipeline, results
+from helpers import results
+from helpers.build import config, execute, pages, pipeline, publish
 from helpers.paths import REPO_ROOT
 
 PARAMS = REPO_ROOT / "params"
@@ -35,14 +34,14 @@ def notebook(path: Path, parameters: str) -> Path:
 
 @pytest.mark.parametrize("name", ["default", "strict_cr", "nonresponder"])
 def test_shipped_params_files_load(name):
-    params = pipeline.load_params(PARAMS / f"{name}.yaml")
+    params = config.load_params(PARAMS / f"{name}.yaml")
     assert params.name == name and params.is_default == (name == "default")
 
 
 def test_variants_differ_from_the_default_only_where_they_say():
-    default = pipeline.load_params(PARAMS / "default.yaml").flat()
-    strict = pipeline.load_params(PARAMS / "strict_cr.yaml").flat()
-    nonresponder = pipeline.load_params(PARAMS / "nonresponder.yaml").flat()
+    default = config.load_params(PARAMS / "default.yaml").flat()
+    strict = config.load_params(PARAMS / "strict_cr.yaml").flat()
+    nonresponder = config.load_params(PARAMS / "nonresponder.yaml").flat()
     assert {k: v for k, v in strict.items() if default.get(k) != v} == {"criteria.cr_upcr_max": 0.3}
     assert {k: v for k, v in nonresponder.items() if default.get(k) != v} == {"missing": "nonresponder"}
 
@@ -54,8 +53,8 @@ def test_variants_differ_from_the_default_only_where_they_say():
 ])
 def test_unknown_parameter_names_are_an_error_naming_file_and_key(tmp_path, text, key):
     path = write(tmp_path / "bad.yaml", text)
-    with pytest.raises(pipeline.ParamsError) as err:
-        pipeline.load_params(path)
+    with pytest.raises(config.ParamsError) as err:
+        config.load_params(path)
     assert str(path) in str(err.value) and key in str(err.value)
 
 
@@ -68,14 +67,14 @@ def test_unknown_parameter_names_are_an_error_naming_file_and_key(tmp_path, text
 ])
 def test_bad_values_are_an_error_naming_the_file(tmp_path, text, words):
     path = write(tmp_path / "bad.yaml", text)
-    with pytest.raises(pipeline.ParamsError, match=str(path)) as err:
-        pipeline.load_params(path)
+    with pytest.raises(config.ParamsError, match=str(path)) as err:
+        config.load_params(path)
     assert words in str(err.value)
 
 
 def test_banner_lists_the_non_default_parameters():
-    default = pipeline.load_params(PARAMS / "default.yaml")
-    text = pipeline.banner(pipeline.load_params(PARAMS / "strict_cr.yaml"), default)
+    default = config.load_params(PARAMS / "default.yaml")
+    text = pages.banner(config.load_params(PARAMS / "strict_cr.yaml"), default)
     assert "strict_cr" in text and "criteria.cr_upcr_max = 0.3 (default 0.5)" in text
     assert "missing" not in text
 
@@ -86,9 +85,9 @@ def test_only_parameters_the_notebook_defines_are_passed(tmp_path):
     nb = notebook(tmp_path / "02_demo.ipynb",
                   'data_dir = "data/reconstructed"\nstudy = "study_a"\noutput_dir = "out"\nwindow = 45\n'
                   'cr_upcr_max = 0.5\ncriteria = {}')
-    params = pipeline.load_params(write(tmp_path / "p.yaml", "window: 30\ntest: fisher\ncriteria: {cr_upcr_max: 0.3}\n"
+    params = config.load_params(write(tmp_path / "p.yaml", "window: 30\ntest: fisher\ncriteria: {cr_upcr_max: 0.3}\n"
                                                              "notebooks:\n  02_demo:\n    study: study_b\n"))
-    passed = pipeline.notebook_parameters(nb, params, "results")
+    passed = config.notebook_parameters(nb, params, "results")
     assert passed == {"window": 30, "criteria": {"cr_upcr_max": 0.3}, "cr_upcr_max": 0.3, "study": "study_b",
                       "output_dir": "results"}
 
@@ -96,29 +95,18 @@ def test_only_parameters_the_notebook_defines_are_passed(tmp_path):
 def test_a_per_notebook_override_the_notebook_does_not_define_is_an_error(tmp_path):
     nb = notebook(tmp_path / "02_demo.ipynb", 'study = "study_a"\noutput_dir = "out"')
     path = write(tmp_path / "p.yaml", "notebooks:\n  02_demo:\n    windw: 30\n")
-    with pytest.raises(pipeline.ParamsError) as err:
-        pipeline.notebook_parameters(nb, pipeline.load_params(path), "results")
+    with pytest.raises(config.ParamsError) as err:
+        config.notebook_parameters(nb, config.load_params(path), "results")
     assert str(path) in str(err.value) and "notebooks.02_demo.windw" in str(err.value)
 
 
 def test_default_params_match_the_notebooks_own_defaults():
     """The default book is the notebooks as stored: params/default.yaml may not contradict them."""
-    notebooks = pipeline.find_notebooks()
+    notebooks = execute.find_notebooks()
     if not notebooks:
         pytest.skip("no notebooks/NN_*.ipynb yet")
-    default = pipeline.load_params(PARAMS / "default.yaml")
-    problems = []
-    for nb in notebooks:
-        declared = papermill.inspect_notebook(str(nb))
-        for name, value in (default.values | default.notebooks.get(nb.stem, {})).items():
-            if name not in declared or name == "criteria" and value == {}:
-                continue
-            try:
-                own = ast.literal_eval(declared[name]["default"])
-            except (ValueError, SyntaxError):
-                continue  # an expression, not a literal
-            if own != value:
-                problems.append(f"{nb.name}: {name} = {own!r}, params/default.yaml: {value!r}")
+    default = config.load_params(PARAMS / "default.yaml")
+    problems = [p for nb in notebooks for p in config.default_run_differences(nb, default)]
     assert not problems, "\n".join(problems)
 
 
@@ -138,8 +126,8 @@ def test_strict_cr_params_lower_the_cr_counts(tmp_path):
         pytest.skip(f"{RESPONSE_NOTEBOOK.relative_to(REPO_ROOT)} does not exist yet")
     counts = {}
     for name in ("default", "strict_cr"):
-        params = pipeline.load_params(PARAMS / f"{name}.yaml")
-        counts[name] = cr_counts(pipeline.run_notebooks(params, [RESPONSE_NOTEBOOK], tmp_path / name, jobs=1))
+        params = config.load_params(PARAMS / f"{name}.yaml")
+        counts[name] = cr_counts(execute.run_notebooks(params, [RESPONSE_NOTEBOOK], tmp_path / name, jobs=1))
     default, strict = counts["default"], counts["strict_cr"]
     assert len(default) > 0, "02_response wrote no CR percent rows"
     assert default.index.equals(strict.index)
@@ -166,22 +154,22 @@ class FakeBuild:
 @pytest.mark.parametrize("ok", [True, False])
 def test_the_book_in_place_is_replaced_only_by_a_successful_build(tmp_path, monkeypatch, ok):
     """The book in place here is a plain folder (as built before versions); a new one becomes a version."""
-    monkeypatch.setattr(pipeline, "BUILD_DIR", tmp_path / "_build")
-    monkeypatch.setattr(pipeline.subprocess, "run", FakeBuild(ok))
+    monkeypatch.setattr(publish, "BUILD_DIR", tmp_path / "_build")
+    monkeypatch.setattr(publish.subprocess, "run", FakeBuild(ok))
     old = tmp_path / "_build" / "html"
     old.mkdir(parents=True)
     (old / "index.html").write_text("old book")
     staging = tmp_path / "staging"
     staging.mkdir()
-    default = pipeline.load_params(PARAMS / "default.yaml")
+    default = config.load_params(PARAMS / "default.yaml")
     if ok:
-        assert pipeline.build_book(default, default, staging) == old
+        assert publish.build_book(default, default, staging) == old
         assert (old / "index.html").read_text() == "new book"
         assert old.is_symlink() and os.readlink(old).startswith(".html.")
         left = ["html", os.readlink(old)]   # the link and the one version it points to
     else:
         with pytest.raises(RuntimeError, match="the book in place was not touched"):
-            pipeline.build_book(default, default, staging)
+            publish.build_book(default, default, staging)
         assert (old / "index.html").read_text() == "old book"
         left = ["html"]
     assert sorted(p.name for p in (tmp_path / "_build").iterdir()) == sorted(left)  # no leftovers
@@ -190,41 +178,41 @@ def test_the_book_in_place_is_replaced_only_by_a_successful_build(tmp_path, monk
 def test_a_build_stopped_before_its_one_step_swap_leaves_the_book_in_place(tmp_path, monkeypatch):
     """The new book replaces the old in one os.replace of a symlink: stopped just before it (a kill,
     Ctrl-C), the old book is in place, whole; the next build removes what the stopped one left."""
-    monkeypatch.setattr(pipeline, "BUILD_DIR", tmp_path / "_build")
+    monkeypatch.setattr(publish, "BUILD_DIR", tmp_path / "_build")
     staging = tmp_path / "staging"
     staging.mkdir()
-    default = pipeline.load_params(PARAMS / "default.yaml")
-    monkeypatch.setattr(pipeline.subprocess, "run", FakeBuild(True, "first book"))
-    book = pipeline.build_book(default, default, staging)
-    monkeypatch.setattr(pipeline.subprocess, "run", FakeBuild(True, "second book"))
+    default = config.load_params(PARAMS / "default.yaml")
+    monkeypatch.setattr(publish.subprocess, "run", FakeBuild(True, "first book"))
+    book = publish.build_book(default, default, staging)
+    monkeypatch.setattr(publish.subprocess, "run", FakeBuild(True, "second book"))
 
     def killed(*args):
         raise KeyboardInterrupt
 
     with monkeypatch.context() as patched:
-        patched.setattr(pipeline.os, "replace", killed)
+        patched.setattr(publish.os, "replace", killed)
         with pytest.raises(KeyboardInterrupt):
-            pipeline.build_book(default, default, staging)
+            publish.build_book(default, default, staging)
     assert (book / "index.html").read_text() == "first book"
-    monkeypatch.setattr(pipeline.subprocess, "run", FakeBuild(True, "third book"))
-    pipeline.build_book(default, default, staging)
+    monkeypatch.setattr(publish.subprocess, "run", FakeBuild(True, "third book"))
+    publish.build_book(default, default, staging)
     assert (book / "index.html").read_text() == "third book"
     assert sorted(p.name for p in book.parent.iterdir()) == sorted(["html", os.readlink(book)])
 
 
 def test_a_variant_builds_beside_the_default_with_its_banner(tmp_path, monkeypatch):
-    monkeypatch.setattr(pipeline, "BUILD_DIR", tmp_path / "_build")
+    monkeypatch.setattr(publish, "BUILD_DIR", tmp_path / "_build")
     seen = {}
 
     def build(command, **kwargs):
         seen["config"] = yaml.safe_load(Path(command[command.index("--config") + 1]).read_text())
         return FakeBuild(True)(command)
 
-    monkeypatch.setattr(pipeline.subprocess, "run", build)
+    monkeypatch.setattr(publish.subprocess, "run", build)
     staging = tmp_path / "staging"
     staging.mkdir()
-    default = pipeline.load_params(PARAMS / "default.yaml")
-    target = pipeline.build_book(pipeline.load_params(PARAMS / "strict_cr.yaml"), default, staging)
+    default = config.load_params(PARAMS / "default.yaml")
+    target = publish.build_book(config.load_params(PARAMS / "strict_cr.yaml"), default, staging)
     assert target == tmp_path / "_build" / "variants" / "strict_cr" / "html"
     theme = seen["config"]["sphinx"]["config"]["html_theme_options"]
     assert "criteria.cr_upcr_max = 0.3 (default 0.5)" in theme["announcement"]
@@ -234,6 +222,6 @@ def test_a_variant_builds_beside_the_default_with_its_banner(tmp_path, monkeypat
 def test_overrides_for_a_notebook_that_does_not_exist_are_an_error(tmp_path):
     notebook(tmp_path / "02_demo.ipynb", 'output_dir = "out"')
     path = write(tmp_path / "p.yaml", "notebooks:\n  02_dmeo:\n    window: 30\n")
-    with pytest.raises(pipeline.ParamsError) as err:
+    with pytest.raises(config.ParamsError) as err:
         pipeline.run(path, notebooks_dir=tmp_path, book=False)
     assert str(path) in str(err.value) and "notebooks.02_dmeo" in str(err.value)

@@ -3,7 +3,8 @@ params/strict_cr.yaml the CR and PR rows move, every other result stays the same
 import pandas as pd
 import pytest
 
-from helpers import pipeline, results
+from helpers import results
+from helpers.build import config, execute
 from helpers.paths import REPO_ROOT
 
 pytestmark = pytest.mark.book   # builds a whole book: left out of `make test-fast`
@@ -14,8 +15,8 @@ NOTEBOOKS = [REPO_ROOT / "notebooks" / n for n in ("01_cohort_description.ipynb"
 def test_strict_cr_variant_changes_only_cr_and_pr(tmp_path):
     tables = {}
     for name in ("default", "strict_cr"):
-        params = pipeline.load_params(REPO_ROOT / "params" / f"{name}.yaml")
-        out = pipeline.run_notebooks(params, NOTEBOOKS, tmp_path / name, jobs=2)
+        params = config.load_params(REPO_ROOT / "params" / f"{name}.yaml")
+        out = execute.run_notebooks(params, NOTEBOOKS, tmp_path / name, jobs=2)
         tables[name] = results.read_all(out).set_index(
             ["study", "measure", "outcome", "timepoint", "group", "statistic"]).sort_index()
     default, strict = tables["default"], tables["strict_cr"]

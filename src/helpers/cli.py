@@ -1,4 +1,7 @@
-"""Command line: `python -m helpers --help`."""
+"""The one command line: `python -m helpers --help` (reconstruct, validate, book, notebooks).
+
+Each subcommand imports what it needs when it runs, so that `--help`, `validate` or a build with
+nothing to do do not load the analysis stack (notebooks, statistics, jupyter-book)."""
 from __future__ import annotations
 
 import argparse
@@ -8,7 +11,7 @@ import warnings
 from pathlib import Path
 
 from . import published
-from .paths import RECONSTRUCTED_DIR
+from .paths import RECONSTRUCTED_DIR, REPO_ROOT
 
 
 def _reconstruct(args) -> int:
@@ -72,17 +75,21 @@ def _validate(args) -> int:
 
 
 def _notebooks(args) -> int:
-    from .notebook import store_outputs
-    from .paths import REPO_ROOT
-    paths = args.notebook or sorted((REPO_ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-    store_outputs(paths)
+    from .build import execute
+    execute.store_outputs(args.notebook or execute.find_notebooks())
     return 0
+
+
+def _book(args) -> int:
+    from .build import pipeline
+    return pipeline.command(args.params, args.notebooks, args.jobs, book=not args.no_book, force=args.force)
 
 
 def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", category=RuntimeWarning, module="scipy")
     parser = argparse.ArgumentParser(prog="python -m helpers",
-                                     description="Lupus nephritis reproduction book: data commands.")
+                                     description="Lupus nephritis reproduction book: the reconstruction, "
+                                                 "cohort checks, and the book.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     rec = sub.add_parser("reconstruct", help="build the reconstructed cohort from data/published/*.yaml",
@@ -102,9 +109,28 @@ def main(argv: list[str] | None = None) -> int:
     val.add_argument("folder", help="folder with patients.csv, labs.csv, events.csv")
     val.set_defaults(run=_validate)
 
-    nbs = sub.add_parser("notebooks", help="re-run the notebooks with default parameters and store their outputs",
-                         description="Execute notebooks/NN_*.ipynb in place (papermill, default parameters) so the "
-                                     "stored outputs are those of the default run, as nbval expects.")
+    bk = sub.add_parser("book", help="run every notebook under a params file and build the book",
+                        description="Run every notebook under one params file (papermill), write the reproduction "
+                                    "scorecard, and build the book (jupyter-book, execution off, warnings are "
+                                    "errors). params/default.yaml builds _build/html; any other params file builds "
+                                    "_build/variants/<file name>/html with a banner listing its non-default "
+                                    "parameters. A failed build leaves the previous book in place. Incremental: "
+                                    "only what changed is redone.")
+    bk.add_argument("--params", default=REPO_ROOT / "params" / "default.yaml", type=Path,
+                    help="params file (default: params/default.yaml)")
+    bk.add_argument("--notebooks", default=REPO_ROOT / "notebooks", type=Path,
+                    help="folder of NN_*.ipynb notebooks (default: notebooks/)")
+    bk.add_argument("--jobs", type=int, default=None, help="notebooks run at a time (default: 3)")
+    bk.add_argument("--no-book", action="store_true",
+                    help="run the notebooks and write the generated pages only; do not build the book")
+    bk.add_argument("--force", action="store_true",
+                    help="re-execute every notebook and rebuild the book even when their inputs are unchanged")
+    bk.set_defaults(run=_book)
+
+    nbs = sub.add_parser("notebooks", help="re-run the notebooks as the default run and store their outputs",
+                         description="Execute notebooks/NN_*.ipynb in place under params/default.yaml (whose values "
+                                     "the notebooks' own defaults must equal) so the stored outputs are those of "
+                                     "the default run, as nbval expects.")
     nbs.add_argument("notebook", nargs="*", help="only these notebooks")
     nbs.set_defaults(run=_notebooks)
 

@@ -216,28 +216,3 @@ def parameters_table(**values) -> tables.Table:
 __all__ = ["setup", "cohorts", "select", "Chosen", "timepoints_for", "arms_for", "groups_for", "heading", "per_study",
            "say",
            "NotApplicable", "title", "audit_studies", "marker", "banner", "parameters_table", "REPO_ROOT"]
-
-
-def store_outputs(paths, parameters: dict | None = None) -> None:
-    """Execute each notebook in place with papermill (default parameters unless given) and drop
-    the run's timestamps from its metadata, so the stored outputs are those of the default run."""
-    import json
-    import tempfile
-    import time
-    from pathlib import Path
-
-    import papermill
-
-    for path in map(Path, paths):
-        start = time.perf_counter()
-        with tempfile.TemporaryDirectory() as tmp:
-            out = Path(tmp) / path.name
-            papermill.execute_notebook(str(path), str(out), parameters=parameters or {}, kernel_name="python3",
-                                       cwd=str(path.parent), progress_bar=False)
-            book = json.loads(out.read_text(encoding="utf-8"))
-        book["metadata"].pop("papermill", None)
-        for cell in book["cells"]:
-            cell.get("metadata", {}).pop("papermill", None)
-            cell.get("metadata", {}).pop("execution", None)
-        path.write_text(json.dumps(book, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-        print(f"{path}: executed and stored ({time.perf_counter() - start:.1f} s)", flush=True)

@@ -1,0 +1,279 @@
+"""Running the notebooks with papermill: a pool of workers that die with the build (their own
+spawned processes, PR_SET_PDEATHSIG), each notebook re-executed only when its content-hash key
+(source, parameters, data, helper code) changed; and `store_outputs`, which runs the notebooks in
+place under the default parameters so that nbval can check their stored outputs. One executor
+(`_execute`) serves both."""
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import ctypes
+import hashlib
+import json
+import multiprocessing
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import papermill
+
+from ..paths import PUBLISHED_DIR, REPO_ROOT
+from ..results import resolve
+from . import config
+
+NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
+
+
+EXECUTED_DIR = REPO_ROOT / "book" / "executed"    # git-ignored; _toc.yml globs it
+
+
+KERNEL = "python3"
+
+
+# Notebooks run at a time. A notebook spends about a third of its time waiting on its kernel (start-up,
+# shutdown): on 2 cores three at a time build the book about 4 s faster (of 20) than two at a time.
+JOBS = 3
+
+
+HELPERS_DIR = Path(__file__).resolve().parents[1]  # src/helpers: its *.py are an input of every notebook
+
+
+NOT_APPLICABLE = "NotApplicable"   # the exception a chapter raises when it does not apply to the cohort
+
+
+PR_SET_PDEATHSIG = 1       # linux/prctl.h: the signal a process gets when its parent dies
+
+
+# libc's prctl, looked up once here: a child between fork and exec (jupyter-book's preexec_fn) only calls it
+PRCTL = ctypes.CDLL(None, use_errno=True).prctl if sys.platform.startswith("linux") else None
+
+
+def relative(path: Path) -> str:
+    """A path relative to the repository root when inside it (stable text in the executed notebooks);
+    symlinks are not followed (_build/html is one)."""
+    path = Path(os.path.abspath(path))
+    return path.relative_to(REPO_ROOT).as_posix() if path.is_relative_to(REPO_ROOT) else str(path)
+
+
+def die_with_build(build: int) -> None:
+    """Run first in every child of the build (pool worker, jupyter-book): the child is killed as soon as
+    the build's process `build` dies, even by SIGKILL (Linux PR_SET_PDEATHSIG), so no orphan keeps
+    working or holds a file; Ctrl-C is left to the build, which stops its children itself."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if PRCTL is not None:
+        PRCTL(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != build:  # the build died before the line above
+        os._exit(1)
+
+
+@contextlib.contextmanager
+def _worker_pool(jobs: int, log: Path):
+    """A process pool for the notebooks. Its workers are started fresh (spawn: they inherit no open file,
+    in particular not the lock) and die with the build; on an exception or Ctrl-C they are killed at once
+    instead of being waited for (their kernels notice and exit within a second). What the workers and
+    multiprocessing's resource tracker write on stderr (a Ctrl-C as a worker starts, before it ignores
+    Ctrl-C, is a traceback) goes to `log`, not to the terminal."""
+    with _stderr_to(log):
+        pool = concurrent.futures.ProcessPoolExecutor(
+            max_workers=jobs, mp_context=multiprocessing.get_context("spawn"), initializer=die_with_build,
+            initargs=(os.getpid(),))
+        try:
+            yield pool
+        except BaseException:
+            for worker in multiprocessing.active_children():
+                worker.kill()
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown()
+
+
+@contextlib.contextmanager
+def _stderr_to(log: Path):
+    """File descriptor 2 of this process (and of the processes it starts) to `log` in the `with` block."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(log, "a", encoding="utf-8") as f:
+        os.dup2(f.fileno(), 2)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def execute_notebook(notebook: str, output: str, parameters: dict) -> str:
+    """Run one notebook with papermill (the one executor of the project); returns '' or the error in
+    one line ('NotApplicable: ...' when the chapter does not apply to the cohort)."""
+    try:
+        papermill.execute_notebook(notebook, output, parameters=parameters, kernel_name=KERNEL,
+                                   cwd=str(Path(notebook).parent), progress_bar=False, log_output=False)
+        return ""
+    except Exception as err:  # noqa: BLE001 - reported, and the build stops (unless the chapter does not apply)
+        if getattr(err, "ename", "") == NOT_APPLICABLE:
+            return f"{NOT_APPLICABLE}: {getattr(err, 'evalue', '')}"
+        return f"{type(err).__name__}: {str(err).strip().splitlines()[-1] if str(err).strip() else ''}"
+
+
+def _execute(notebook: str, output: str, parameters: dict, log: str) -> tuple[float, str]:
+    """execute_notebook in a worker process, its kernel's stderr to `log`; returns (seconds, error or '')."""
+    with open(log, "w") as f:  # the kernel inherits file descriptor 2
+        os.dup2(f.fileno(), 2)
+    start = time.perf_counter()
+    error = execute_notebook(notebook, output, parameters)
+    return time.perf_counter() - start, error
+
+
+def store_outputs(paths) -> None:
+    """Execute each notebook in place under the default run (params/default.yaml) and drop the run's
+    timestamps from its metadata, so that nbval can check the stored outputs. The notebooks' own
+    parameter defaults must be those of params/default.yaml: a difference is an error, not a second
+    definition of the default run."""
+    default = config.load_params(config.DEFAULT_PARAMS)
+    for path in map(Path, paths):
+        differ = config.default_run_differences(path, default)
+        if differ:
+            raise RuntimeError(f"{relative(path)}: its parameter defaults differ from params/default.yaml: "
+                               + "; ".join(differ))
+        start = time.perf_counter()
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / path.name
+            error = execute_notebook(str(path), str(out), {})
+            if error:
+                raise RuntimeError(f"{relative(path)}: {error}")
+            book = json.loads(out.read_text(encoding="utf-8"))
+        book["metadata"].pop("papermill", None)
+        for cell in book["cells"]:
+            cell.get("metadata", {}).pop("papermill", None)
+            cell.get("metadata", {}).pop("execution", None)
+        path.write_text(json.dumps(book, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        print(f"{relative(path)}: executed and stored ({time.perf_counter() - start:.1f} s)", flush=True)
+
+
+def find_notebooks(folder: Path = NOTEBOOKS_DIR) -> list[Path]:
+    return sorted(p for p in Path(folder).glob("[0-9][0-9]_*.ipynb"))
+
+
+def hash_files(*paths: Path) -> str:
+    """sha256 over the names and bytes of `paths` (files, or folders: every file under them)."""
+    digest = hashlib.sha256()
+    for path in map(Path, paths):
+        digest.update(f"{relative(path)}\0".encode())
+        for file in [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file()):
+            with file.open("rb") as f:
+                digest.update(f"{relative(file)}\0".encode() + hashlib.file_digest(f, "sha256").digest())
+    return digest.hexdigest()
+
+
+def helpers_hash() -> str:
+    """The helper code every notebook imports: src/helpers/**/*.py."""
+    return hash_files(*sorted(HELPERS_DIR.rglob("*.py")))
+
+
+def read_key(path: Path):
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def run_notebooks(params: config.Params, notebooks: list[Path], staging: Path, jobs: int = JOBS,
+                  force: bool = False) -> Path:
+    """Execute the `notebooks` whose inputs changed (all of them with `force`) into staging/notebooks,
+    each one's result CSVs into staging/outputs/<stem>/; reuse the others. Gathers every result CSV
+    into staging/results and returns that folder. Raises RuntimeError naming every notebook that failed."""
+
+    staging = Path(staging)
+    if force:
+        shutil.rmtree(staging, ignore_errors=True)
+    for sub in ("notebooks", "outputs", "logs"):
+        (staging / sub).mkdir(parents=True, exist_ok=True)
+    unused = set(params.values) - {"criteria"}
+    runs, keys, todo, data, helpers = {}, {}, {}, {}, helpers_hash()
+    for nb in notebooks:
+        runs[nb] = config.notebook_parameters(nb, params, relative(staging / "outputs" / nb.stem))
+        unused -= set(runs[nb])
+        if "output_dir" not in runs[nb]:
+            print(f"note: {nb.name} has no output_dir parameter: it adds nothing to the scorecard", flush=True)
+        data_dir = config.data_dir_for(params, runs[nb])
+        if data_dir not in data:
+            data[data_dir] = hash_files(resolve(data_dir), PUBLISHED_DIR)
+        keys[nb] = {"notebook": hash_files(nb), "parameters": json.dumps(runs[nb], sort_keys=True, default=str),
+                    "data": data[data_dir], "helpers": helpers}
+        stored = read_key(staging / "notebooks" / f"{nb.stem}.key") or {}
+        outputs = [staging / "notebooks" / nb.name, staging / "outputs" / nb.stem]
+        changed = [name for name in keys[nb] if stored.get(name) != keys[nb][name]]
+        if not stored:
+            todo[nb] = "not run before"
+        elif changed:
+            todo[nb] = ", ".join(changed) + " changed"
+        elif not all(p.exists() for p in outputs):
+            todo[nb] = "outputs missing"
+    for key in sorted(unused):
+        print(f"note: parameter {key!r} of {params.path} is defined by no notebook", flush=True)
+    for nb in notebooks:
+        if nb not in todo:
+            print(f"  {nb.stem}: up to date", flush=True)
+    failed = []
+    if todo:
+        print(f"running {len(todo)} of {len(notebooks)} notebook(s), {jobs} at a time, into {relative(staging)}/",
+              flush=True)
+        for nb in todo:  # a failed or interrupted run leaves no key: it runs again next time
+            (staging / "notebooks" / f"{nb.stem}.key").unlink(missing_ok=True)
+            shutil.rmtree(staging / "outputs" / nb.stem, ignore_errors=True)
+            (staging / "outputs" / nb.stem).mkdir()
+        with _worker_pool(jobs, staging / "logs" / "workers.log") as pool:
+            futures = {pool.submit(_execute, str(nb), str(staging / "notebooks" / nb.name), runs[nb],
+                                   str(staging / "logs" / f"{nb.stem}.log")): nb
+                       for nb in todo}
+            for i, future in enumerate(concurrent.futures.as_completed(futures), 1):
+                nb = futures[future]
+                seconds, error = future.result()
+                skipped = error.startswith(NOT_APPLICABLE + ":")
+                outcome = "does not apply, left out of the book" if skipped else "executed"
+                print(f"  [{i}/{len(todo)}] {nb.stem}: {outcome} ({seconds:.1f} s; {todo[nb]})"
+                      + (f": {error.split(': ', 1)[1]}" if skipped else f"  FAILED: {error}" if error else ""),
+                      flush=True)
+                if skipped:
+                    keys[nb]["skipped"] = error.split(": ", 1)[1]
+                    error = ""
+                if error:
+                    failed.append(f"{nb.name} (executed copy with the error: {staging / 'notebooks' / nb.name}; "
+                                  f"stderr: {staging / 'logs' / (nb.stem + '.log')})")
+                else:
+                    (staging / "notebooks" / f"{nb.stem}.key").write_text(json.dumps(keys[nb], indent=1) + "\n",
+                                                                         encoding="utf-8")
+    if failed:
+        raise RuntimeError("notebook(s) failed: " + "; ".join(failed))
+    results = staging / "results"
+    shutil.rmtree(results, ignore_errors=True)
+    results.mkdir()
+    for nb in notebooks:
+        for csv in sorted((staging / "outputs" / nb.stem).glob("*.csv")):
+            shutil.copy2(csv, results / csv.name)
+    return results
+
+
+def skipped(staging: Path, notebooks: list[Path]) -> dict[Path, str]:
+    """The notebooks that do not apply to this cohort, with the reason each gave."""
+    out = {}
+    for nb in notebooks:
+        reason = (read_key(staging / "notebooks" / f"{nb.stem}.key") or {}).get("skipped")
+        if reason:
+            out[nb] = reason
+    return out
+
+
+def publish_notebook(executed: Path, target: Path) -> None:
+    """Copy an executed notebook into the book without the cell papermill injects (it repeats the
+    parameters with build paths; the chapter shows the parameters in force as a table)."""
+    book = json.loads(executed.read_text(encoding="utf-8"))
+    for cell in book["cells"]:
+        tags = cell.get("metadata", {}).get("tags", [])
+        if "injected-parameters" in tags and "remove-cell" not in tags:
+            cell["metadata"]["tags"] = [*tags, "remove-cell"]
+    target.write_text(json.dumps(book, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")

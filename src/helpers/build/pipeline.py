@@ -1,0 +1,157 @@
+"""Build the book under one params file: `python -m helpers book --params params/default.yaml`.
+
+1. read the params file (unknown names are an error naming the file and key);
+2. run every notebooks/NN_*.ipynb with papermill, three at a time, into a staging
+   folder (_build/staging/<name>/: executed notebooks in notebooks/, each one's result
+   CSVs in outputs/<stem>/, all of them gathered in results/), passing each notebook
+   only the parameters its `parameters` cell defines;
+3. write the generated pieces of the pages (book/generated/: scorecard, criteria,
+   data dictionary, ...) and copy the executed notebooks to book/executed/;
+4. run `jupyter-book build` (execution off, -W -n --keep-going) into a temporary
+   folder and, only if it succeeds, swap it into _build/html (params/default.yaml)
+   or _build/variants/<name>/html (any other params file, with a banner on every
+   page listing its non-default parameters). The swap is one atomic step: the html
+   folder is a symlink to a version folder beside it (.html.<id>), replaced by os.replace.
+
+Faults: one run at a time (an flock on _build/.pipeline.lock, which records the run's PID;
+a dead run's lock is taken over with a note). The pool workers and jupyter-book die with the
+run, even when it is killed with SIGKILL (PR_SET_PDEATHSIG). A file that cannot be read or
+written is one line on stderr (exit 1), Ctrl-C one line (exit 130); the book in place stays whole.
+Published text: parameters and paths reach the pages as literal text (MyST code spans or
+escaped words), paths relative to the repository or by their last name only (paths.shown).
+
+Incremental, judged by content hashes (sha256 of file bytes), never by timestamps:
+- a notebook is re-executed only when its source, the exact parameters passed to it,
+  the data (every file under its data_dir and under data/published/) or the helper code
+  (src/helpers/**/*.py) changed, or its outputs are missing; the key of each execution is
+  stored beside it (staging/notebooks/<stem>.key);
+- jupyter-book runs only when something it reads (book/, _config.yml, _toc.yml, the
+  banner) changed or the book is missing (key: staging/book.key);
+- when nothing the last successful build read has changed (staging/build.key), the
+  run stops at once, before importing the analysis stack.
+Not covered: the installed packages (a new pandas does not re-execute anything).
+`--force` rebuilds everything.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from ..data import DataError, validate_tree
+from ..paths import PUBLISHED_DIR, REPO_ROOT
+from ..results import resolve
+from . import config, execute, pages, publish
+
+
+def run(params_path: str | Path, notebooks_dir: Path = execute.NOTEBOOKS_DIR, jobs: int = execute.JOBS,
+        book: bool = True, force: bool = False) -> None:
+    """The whole pipeline (see the module docstring)."""
+    notebooks = execute.find_notebooks(notebooks_dir)
+    if not notebooks:
+        raise RuntimeError(f"no notebooks NN_*.ipynb in {notebooks_dir}")
+    if not force and nothing_changed(Path(params_path), notebooks, book):
+        return
+    params, default = config.load_params(params_path), config.load_params(config.DEFAULT_PARAMS)
+    for name in sorted(set(params.notebooks) - {nb.stem for nb in notebooks}):
+        raise config.ParamsError(f"{params.path}: notebooks.{name}: no notebook {name}.ipynb in {notebooks_dir}")
+    validate_data(params)
+    publish.BUILD_DIR.mkdir(exist_ok=True)
+    with publish.pipeline_lock(publish.BUILD_DIR / ".pipeline.lock"):  # book/executed and book/generated are shared
+        staging = publish.BUILD_DIR / "staging" / params.name
+        (staging / "build.key").unlink(missing_ok=True)
+        start = time.perf_counter()
+        results_dir = execute.run_notebooks(params, notebooks, staging, jobs, force=force)
+        totals = pages.write_generated(params, default, results_dir, staging, execute.skipped(staging, notebooks))
+        if not totals["published"]:
+            print("scorecard: none (the cohort is compared with no publication; see compare_with)", flush=True)
+        else:
+            print(f"scorecard: targets {totals['targets reproduced']} of {totals['targets']} reproduced, independent "
+                  f"checks {totals['checks reproduced']} of {totals['checks']}, {totals['infeasible']} infeasible, "
+                  f"{totals['resolutions']} resolutions, {totals['not computed']} not computed, of "
+                  f"{totals['published']} published numbers ({execute.relative(staging / 'scorecard.csv')})",
+                  flush=True)
+        shutil.rmtree(execute.EXECUTED_DIR, ignore_errors=True)
+        execute.EXECUTED_DIR.mkdir(parents=True)
+        left_out = execute.skipped(staging, notebooks)
+        for nb in notebooks:
+            if nb not in left_out:
+                execute.publish_notebook(staging / "notebooks" / nb.name, execute.EXECUTED_DIR / nb.name)
+        if book:
+            key, stored, target = publish.book_key(params, default), staging / "book.key", publish.book_target(params)
+            if not force and stored.exists() and stored.read_text() == key and (target / "index.html").exists():
+                print(f"book: up to date ({execute.relative(target)}/index.html)", flush=True)
+            else:
+                stored.unlink(missing_ok=True)
+                publish.build_book(params, default, staging)
+                stored.write_text(key)
+        data_dirs = config.data_folders(params)
+        (staging / "build.key").write_text(json.dumps({"data_dirs": sorted(data_dirs),
+                                                       "key": build_key(params.path, notebooks, data_dirs, book)}))
+        print(f"done in {time.perf_counter() - start:.1f} s", flush=True)
+
+
+def build_key(params_path: Path, notebooks: list[Path], data_dirs, book: bool) -> str:
+    """A hash of everything a whole build reads: the params files, the notebooks, the data, the helper
+    code, and book/ as the last build left it (executed notebooks, generated pages), _config.yml, _toc.yml."""
+    return execute.hash_files(params_path, config.DEFAULT_PARAMS, *notebooks, *map(resolve, data_dirs), PUBLISHED_DIR,
+                      *sorted(execute.HELPERS_DIR.rglob("*.py")), REPO_ROOT / "book", REPO_ROOT / "_config.yml",
+                      REPO_ROOT / "_toc.yml") + f" book={book}"
+
+
+def nothing_changed(params_path: Path, notebooks: list[Path], book: bool) -> bool:
+    """The quick no-op check, before anything heavy is imported: True (and says so) when nothing the last
+    successful build under this params file read has changed and its outputs are in place."""
+    unread = config.Params(params_path, {})  # for its name and book target only
+    staging, target = publish.BUILD_DIR / "staging" / unread.name, publish.book_target(unread)
+    stored = execute.read_key(staging / "build.key")
+    outputs = [staging / "scorecard.csv", *(staging / "notebooks" / nb.name for nb in notebooks)]
+    if not stored or not all(p.exists() for p in outputs) or book and not (target / "index.html").exists():
+        return False
+    if stored["key"] != build_key(params_path, notebooks, stored["data_dirs"], book):
+        return False
+    for nb in notebooks:
+        print(f"  {nb.stem}: up to date", flush=True)
+    print(f"book: up to date ({execute.relative(target)}/index.html)" if book else "generated pages: up to date",
+          flush=True)
+    return True
+
+
+def validate_data(params: config.Params) -> None:
+    """Check the cohort(s) before any notebook runs: a malformed file stops the build with
+    every problem named (file, line, column, what was expected)."""
+    for data_dir in sorted(config.data_folders(params)):
+        try:
+            folders = validate_tree(resolve(data_dir))
+        except DataError as err:
+            raise RuntimeError(f"the cohort in {data_dir} is not valid ({len(err.problems)} problem(s)):\n{err}") \
+                from None
+        print(f"data: {', '.join(execute.relative(f) for f in folders)} valid", flush=True)
+
+
+def command(params_path: Path, notebooks_dir: Path | None = None, jobs: int | None = None, book: bool = True,
+            force: bool = False) -> int:
+    """`python -m helpers book`: run, with every expected failure as one line and an exit code (1; 130 for
+    Ctrl-C) instead of a traceback."""
+    try:
+        run(params_path, notebooks_dir or execute.NOTEBOOKS_DIR, jobs or execute.JOBS, book=book, force=force)
+    except (config.ParamsError, RuntimeError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    except OSError as err:
+        print(f"error: {os_error(err)}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted: the build stopped; the book in place is whole (the previous one, or the new one "
+              "if it was already swapped in)", file=sys.stderr)
+        return 130
+    return 0
+
+
+def os_error(err: OSError) -> str:
+    """One line for a file that cannot be read or written (permissions, a full or read-only disk)."""
+    where = f"{execute.relative(Path(err.filename))}: " if err.filename else ""
+    return (f"{where}{err.strerror or err} (check that the data and params can be read, and that _build/ "
+            "and book/ can be written)")

@@ -1,0 +1,162 @@
+"""jupyter-book and the book in place: the build into a staging folder (execution off, warnings
+are errors), the atomic swap (_build/html is a symlink to a version folder, replaced by
+os.replace), and the lock that lets one build run at a time (an flock that records its owner's PID;
+a dead owner's lock is taken over with a note)."""
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import functools
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import yaml
+
+from ..paths import REPO_ROOT
+from . import config, execute, pages
+
+BUILD_DIR = REPO_ROOT / "_build"
+
+
+def book_target(params: config.Params) -> Path:
+    return BUILD_DIR / "html" if params.is_default else BUILD_DIR / "variants" / params.name / "html"
+
+
+def book_key(params: config.Params, default: config.Params) -> str:
+    """A hash of everything jupyter-book reads: book/ (pages, executed notebooks, generated pieces,
+    references.bib), _config.yml, _toc.yml and the variant banner."""
+    files = execute.hash_files(REPO_ROOT / "book", REPO_ROOT / "_config.yml", REPO_ROOT / "_toc.yml")
+    return hashlib.sha256(f"{files}\0{'' if params.is_default else pages.banner(params, default)}".encode()).hexdigest()
+
+
+def build_book(params: config.Params, default: config.Params, staging: Path) -> Path:
+    """jupyter-book build into a temporary folder; on success swap it into place. Returns the html folder."""
+    target = book_target(params)
+    tmp = BUILD_DIR / f".building-{params.name}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    command = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(REPO_ROOT),
+               "--path-output", str(tmp), "-W", "-n", "--keep-going"]
+    if not params.is_default:
+        book_config = yaml.safe_load((REPO_ROOT / "_config.yml").read_text(encoding="utf-8"))
+        theme = book_config["sphinx"]["config"]["html_theme_options"]
+        theme["announcement"] = pages.banner(params, default)
+        # a real cohort: no word of a reconstruction
+        if not all(config.is_reconstruction(d) for d in config.data_folders(params)):
+            theme["extra_footer"] = ""
+        (staging / "_config.yml").write_text(yaml.safe_dump(book_config, sort_keys=False), encoding="utf-8")
+        command += ["--config", str(staging / "_config.yml")]
+    log = staging / "jupyter-book.log"
+    print(f"building the book (log: {execute.relative(log)}) ...", flush=True)
+    start = time.perf_counter()
+    with log.open("w", encoding="utf-8") as out:
+        done = subprocess.run(command, cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT, text=True,
+                              preexec_fn=functools.partial(execute.die_with_build, os.getpid()))
+    built = tmp / "_build" / "html"
+    if done.returncode != 0 or not (built / "index.html").exists():
+        shutil.rmtree(tmp, ignore_errors=True)
+        lines = log.read_text(encoding="utf-8").splitlines()
+        problems = [x for x in lines if "WARNING" in x or "ERROR" in x] or lines[-20:]
+        raise RuntimeError("jupyter-book build failed; the book in place was not touched:\n  "
+                           + "\n  ".join(problems[:40]) + f"\nfull log: {log}")
+    swap_in(built, target)
+    shutil.rmtree(tmp, ignore_errors=True)
+    print(f"built in {time.perf_counter() - start:.1f} s: {execute.relative(target)}/index.html", flush=True)
+    return target
+
+
+def swap_in(built: Path, target: Path) -> None:
+    """Put the book in `built` in place as `target` in one step: `target` is a symlink to a version folder
+    beside it (.html.<id>), replaced by a new symlink with os.replace (an atomic rename), so at every instant
+    `target` is the complete previous book or the complete new one. Then the other versions are removed."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    version = target.with_name(f".{target.name}.{uuid.uuid4().hex[:12]}")
+    built.rename(version)
+    link = target.with_name(f".{target.name}.link")
+    link.unlink(missing_ok=True)
+    link.symlink_to(version.name)
+    if target.is_dir() and not target.is_symlink():  # a book built before versions: moved aside (once, not atomic)
+        target.rename(target.with_name(f".{target.name}.{uuid.uuid4().hex[:12]}"))
+    os.replace(link, target)
+    for old in target.parent.glob(f".{target.name}.*"):
+        if old != version:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def pipeline_lock(path: Path):
+    """One pipeline at a time: hold an flock on `path`, which records the holder's PID while it runs.
+    The kernel releases an flock when its holder dies, even by SIGKILL; a lock file left with a dead PID is
+    taken over with a note; a live holder refuses the run, naming its PID. Taking the lock is serialised
+    by a brief flock on the lock's folder, so no two runs can both take over the same stale lock."""
+    with _folder_locked(path.parent):
+        owner = _lock_owner(path)
+        lock = path.open("a+", encoding="utf-8")
+        if not _flocked(lock):
+            lock.close()
+            if owner is None or _alive(owner):
+                raise RuntimeError(f"another pipeline run is in progress (PID {owner or 'unknown'}; lock: "
+                                   f"{execute.relative(path)})")
+            path.unlink()   # held by what the dead run left behind: a fresh lock file replaces it
+            lock = path.open("a+", encoding="utf-8")
+            if not _flocked(lock):
+                lock.close()
+                raise RuntimeError(f"cannot lock {execute.relative(path)}")
+        if owner is not None:
+            print(f"note: taking over the lock of an earlier run that did not finish (PID {owner}, gone)", flush=True)
+        lock.truncate(0)
+        lock.write(f"{os.getpid()}\n")
+        lock.flush()
+    try:
+        yield
+    finally:
+        lock.truncate(0)
+        lock.close()
+
+
+@contextlib.contextmanager
+def _folder_locked(folder: Path):
+    """An exclusive flock on a folder, held for the `with` block (blocking)."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _flocked(file) -> bool:
+    """Take an exclusive flock on an open file without waiting; False when another holds it."""
+    try:
+        fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+def _lock_owner(path: Path) -> int | None:
+    """The PID a lock file records, or None when it records none (a finished run empties it)."""
+    try:
+        text = path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    return int(text) if text.isdigit() else None
+
+
+def _alive(pid: int) -> bool:
+    """Is process `pid` running? A zombie (killed, not yet reaped by its parent) is not."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
