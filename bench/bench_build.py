@@ -35,7 +35,7 @@ from pathlib import Path
 
 import yaml
 
-from helpers.build.execute import JOBS
+from helpers.bookbuild.execute import JOBS
 
 ROOT = Path(__file__).resolve().parents[1]
 NAME = "bench_build"

@@ -32,7 +32,7 @@ import pytest
 from markdown_it import MarkdownIt
 
 from helpers import cli
-from helpers.build import pages, pipeline, publish
+from helpers.bookbuild import pages, pipeline, publish
 from helpers.paths import RECONSTRUCTED_DIR, REPO_ROOT, shown
 
 pytestmark = pytest.mark.book   # builds whole books: left out of `make test-fast`

@@ -10,7 +10,7 @@ import sys
 import pytest
 import yaml
 
-from helpers.build import config, execute
+from helpers.bookbuild import config, execute
 from helpers.paths import REPO_ROOT
 
 pytestmark = pytest.mark.book   # builds a whole book: left out of `make test-fast`

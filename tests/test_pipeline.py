@@ -1,4 +1,4 @@
-"""helpers.build: params files, the parameters each notebook receives, and one real notebook run."""
+"""helpers.bookbuild: params files, the parameters each notebook receives, and one real notebook run."""
 from __future__ import annotations
 
 import os
@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from helpers import results
-from helpers.build import config, execute, pages, pipeline, publish
+from helpers.bookbuild import config, execute, pages, pipeline, publish
 from helpers.paths import REPO_ROOT
 
 PARAMS = REPO_ROOT / "params"

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from helpers import results
-from helpers.build import config, execute
+from helpers.bookbuild import config, execute
 from helpers.paths import REPO_ROOT
 
 pytestmark = pytest.mark.book   # builds a whole book: left out of `make test-fast`

@@ -75,13 +75,13 @@ def _validate(args) -> int:
 
 
 def _notebooks(args) -> int:
-    from .build import execute
+    from .bookbuild import execute
     execute.store_outputs(args.notebook or execute.find_notebooks())
     return 0
 
 
 def _book(args) -> int:
-    from .build import pipeline
+    from .bookbuild import pipeline
     return pipeline.command(args.params, args.notebooks, args.jobs, book=not args.no_book, force=args.force)
 
 
