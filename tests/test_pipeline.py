@@ -12,6 +12,7 @@ import yaml
 from helpers import results
 from helpers.bookbuild import config, execute, pages, pipeline, publish
 from helpers.paths import REPO_ROOT
+from helpers.response import WINDOW
 
 PARAMS = REPO_ROOT / "params"
 RESPONSE_NOTEBOOK = REPO_ROOT / "notebooks" / "02_response.ipynb"
@@ -98,6 +99,11 @@ def test_a_per_notebook_override_the_notebook_does_not_define_is_an_error(tmp_pa
     with pytest.raises(config.ParamsError) as err:
         config.notebook_parameters(nb, config.load_params(path), "results")
     assert str(path) in str(err.value) and "notebooks.02_demo.windw" in str(err.value)
+
+
+def test_the_default_run_has_one_source_for_its_window_and_data_folder():
+    default = config.load_params(PARAMS / "default.yaml").values
+    assert default["window"] == WINDOW and default["data_dir"] == config.DEFAULT_DATA_DIR
 
 
 def test_default_params_match_the_notebooks_own_defaults():

@@ -12,7 +12,7 @@ import yaml
 
 from .. import published
 from ..data import cohort_folders, read_patients
-from ..paths import REPO_ROOT, in_reconstruction
+from ..paths import RECONSTRUCTED_DIR, REPO_ROOT, in_reconstruction
 from ..proportions import PROPORTION_TESTS
 from ..response import MISSING_RULES, Criteria
 from ..results import resolve
@@ -20,7 +20,7 @@ from ..results import resolve
 DEFAULT_PARAMS = REPO_ROOT / "params" / "default.yaml"
 
 
-DEFAULT_DATA_DIR = "data/reconstructed"           # the notebooks' own default data_dir
+DEFAULT_DATA_DIR = RECONSTRUCTED_DIR.relative_to(REPO_ROOT).as_posix()   # the default run's data_dir
 
 
 # Global parameters a params file may set; each goes to every notebook whose parameters cell defines it.
