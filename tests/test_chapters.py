@@ -1,12 +1,11 @@
 """Chapters follow the data: each analysis chapter shows every study of the cohort it applies to,
 under that study's own name, and says which studies it does not apply to."""
-import json
 
 import pandas as pd
-import papermill
 import pytest
+from notebook_run import run_chapter
 
-from helpers.paths import RECONSTRUCTED_DIR, REPO_ROOT
+from helpers.paths import RECONSTRUCTED_DIR
 
 TIMEPOINTS = {"6m": 182, "1y": 365}
 
@@ -31,12 +30,7 @@ def two_arm_studies(tmp_path_factory):
 
 
 def run(notebook, tmp_path, **parameters):
-    out = tmp_path / notebook
-    papermill.execute_notebook(str(REPO_ROOT / "notebooks" / notebook), str(out), kernel_name="python3",
-                               parameters={"output_dir": str(tmp_path / "results"), **parameters},
-                               cwd=str(REPO_ROOT / "notebooks"), progress_bar=False)
-    text = "\n".join(str(o.get("data", {}).get("text/plain", "")) + str(o.get("text", ""))
-                     for cell in json.loads(out.read_text())["cells"] for o in cell.get("outputs", []))
+    text = run_chapter(notebook, tmp_path, **parameters)
     return text, pd.read_csv(next((tmp_path / "results").glob("*.csv")), dtype={"timepoint": str})
 
 

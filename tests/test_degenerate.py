@@ -3,13 +3,12 @@
 One cohort combines the cases: one arm only, no events at all, constant columns
 (every patient female, every biopsy class IV), and a timepoint nobody reached.
 """
-import json
 
 import pandas as pd
-import papermill
 import pytest
+from notebook_run import run_chapter
 
-from helpers.paths import RECONSTRUCTED_DIR, REPO_ROOT
+from helpers.paths import RECONSTRUCTED_DIR
 
 
 @pytest.fixture(scope="module")
@@ -27,13 +26,7 @@ def degenerate(tmp_path_factory):
 
 
 def run(notebook, tmp_path, **parameters):
-    out = tmp_path / notebook
-    papermill.execute_notebook(str(REPO_ROOT / "notebooks" / notebook), str(out), kernel_name="python3",
-                               parameters={"output_dir": str(tmp_path / "results"), **parameters},
-                               cwd=str(REPO_ROOT / "notebooks"), progress_bar=False)
-    book = json.loads(out.read_text(encoding="utf-8"))
-    return "\n".join("".join(o.get("data", {}).get("text/plain", "")) + "".join(o.get("text", ""))
-                     for c in book["cells"] for o in c.get("outputs", []))
+    return run_chapter(notebook, tmp_path, **parameters)
 
 
 def test_cohort_description_with_one_arm_and_constant_columns(degenerate, tmp_path):
