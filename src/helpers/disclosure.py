@@ -137,8 +137,6 @@ def mask_comparison(comparison: pd.DataFrame, arms) -> pd.DataFrame:
             out.loc[hidden, column] = math.nan
     for arm in arms:
         out.loc[hidden | out[f"{arm}_k"].isna(), f"{arm}_percent"] = math.nan
-    if "test" in out:
-        out.loc[hidden, "test"] = out.loc[hidden, "test"].astype(str)
     if "note" in out:
         out.loc[hidden, "note"] = ""
     return out
@@ -242,8 +240,8 @@ def km_steps(km_frame: pd.DataFrame, min_cell: int, stop_below: int) -> pd.DataF
                 out.append({"group": group, "time": float(end), "survival": float(r.survival),
                             "at_risk": int(r.at_risk), "events": gathered, "censored": 0})
                 gathered = 0
-        # several steps in one bin: keep the last (the survival at the bin's end)
     frame = pd.DataFrame(out, columns=list(km_frame.columns))
+    # several steps in one bin: keep the last (the survival at the bin's end)
     return frame.drop_duplicates(["group", "time"], keep="last").reset_index(drop=True)
 
 

@@ -19,9 +19,7 @@ from ..results import resolve
 
 DEFAULT_PARAMS = REPO_ROOT / "params" / "default.yaml"
 
-
 DEFAULT_DATA_DIR = RECONSTRUCTED_DIR.relative_to(REPO_ROOT).as_posix()   # the default run's data_dir
-
 
 # Global parameters a params file may set; each goes to every notebook whose parameters cell defines it.
 GLOBALS = {
@@ -35,7 +33,6 @@ GLOBALS = {
     "timepoints": "nominal timepoints {name: day since baseline}, for a cohort without a study file",
     "compare_with": "{study in the data: published study} to compare a real cohort with (default: none)",
 }
-
 
 RESERVED = {"output_dir"}  # set by the pipeline, never by a params file
 

@@ -27,26 +27,19 @@ from . import config
 
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
 
-
 EXECUTED_DIR = REPO_ROOT / "book" / "executed"    # git-ignored; _toc.yml globs it
 
-
 KERNEL = "python3"
-
 
 # Notebooks run at a time. A notebook spends about a third of its time waiting on its kernel (start-up,
 # shutdown): on 2 cores three at a time build the book about 4 s faster (of 20) than two at a time.
 JOBS = 3
 
-
 HELPERS_DIR = Path(__file__).resolve().parents[1]  # src/helpers: its *.py are an input of every notebook
-
 
 NOT_APPLICABLE = "NotApplicable"   # the exception a chapter raises when it does not apply to the cohort
 
-
 PR_SET_PDEATHSIG = 1       # linux/prctl.h: the signal a process gets when its parent dies
-
 
 # libc's prctl, looked up once here: a child between fork and exec (jupyter-book's preexec_fn) only calls it
 PRCTL = ctypes.CDLL(None, use_errno=True).prctl if sys.platform.startswith("linux") else None
