@@ -200,7 +200,9 @@ def run_notebooks(params: config.Params, notebooks: list[Path], staging: Path, j
         stored = read_key(staging / "notebooks" / f"{nb.stem}.key") or {}
         outputs = [staging / "notebooks" / nb.name, staging / "outputs" / nb.stem]
         changed = [name for name in keys[nb] if stored.get(name) != keys[nb][name]]
-        if not stored:
+        if force:
+            todo[nb] = "forced (--force)"
+        elif not stored:
             todo[nb] = "not run before"
         elif changed:
             todo[nb] = ", ".join(changed) + " changed"
