@@ -2,7 +2,7 @@
 every machine, patients that look like patients, and no treatment effect that no source reports.
 
 Percentages and means/SDs are recomputed here with helpers.response and plain pandas,
-independently of helpers.check.
+independently of helpers.scorecard.check.
 """
 import concurrent.futures
 import os
@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from helpers import check, data, published, reconstruct, schema
+from helpers import data, published, reconstruct, schema, scorecard
 from helpers.consistency import rounds_to
 from helpers.paths import RECONSTRUCTED_DIR, REPO_ROOT
 from helpers.reconstruct import plan
@@ -84,7 +84,7 @@ def test_published_mean_and_sd_are_reproduced_from_rows(cohorts, study, number):
 @pytest.mark.parametrize("study", STUDIES)
 def test_every_target_is_reproduced_and_every_difference_explained(cohorts, study):
     pub = published.load(study)
-    table = check.compare(pub, cohorts[study]).set_index("id")
+    table = scorecard.check(pub, cohorts[study]).set_index("id")
     assert len(table) == len(pub.numbers)
     for n in pub.numbers:
         row = table.loc[n.id]
@@ -97,7 +97,7 @@ def test_every_target_is_reproduced_and_every_difference_explained(cohorts, stud
 
 
 def test_study_a_roles():
-    table = check.compare(published.load("study_a"), data.load(RECONSTRUCTED_DIR / "study_a")).set_index("id")
+    table = scorecard.check(published.load("study_a"), data.load(RECONSTRUCTED_DIR / "study_a")).set_index("id")
     assert table.loc[["cr_1y_p", "or_5y_p", "or_5y_p_lsm2023"], "role"].eq("check").all()
     assert table.loc[["cr_1y_p", "or_5y_p", "or_5y_p_lsm2023"], "match"].all()
     assert table.loc[["cr_6m_p", "pr_6m_p", "cr_2y_p", "or_3y_p"], "role"].eq("infeasible").all()
@@ -106,7 +106,7 @@ def test_study_a_roles():
 
 
 def test_study_b_overall_upcr_is_reproduced_with_the_flare_group(cohorts):
-    table = check.compare(published.load("study_b"), cohorts["study_b"]).set_index("id")
+    table = scorecard.check(published.load("study_b"), cohorts["study_b"]).set_index("id")
     for id in ("upcr_baseline_mean", "upcr_baseline_sd", "upcr_24w_mean", "upcr_24w_sd"):
         assert table.loc[id, "match"] and table.loc[id, "role"] == "target", id
     assert table.loc["n_total", "role"] == "resolution"     # the abstract's 20

@@ -29,15 +29,15 @@ def _reconstruct(args) -> int:
 def _check(args, studies=None) -> int:
     import pandas as pd
 
-    from . import check, data, scorecard
+    from . import data, scorecard
     studies = studies or args.study or published.studies()
     tables = []
     for study in studies:
         pub = published.load(study)
-        table = check.compare(pub, data.load(Path(args.out) / study))
+        table = scorecard.check(pub, data.load(Path(args.out) / study))
         tables.append(table)
         print(f"\n== {study}: {pub.title}")
-        print(check.format_table(table))
+        print(scorecard.check_text(table))
         notes = table[~table["match"] | (table["role"] != "target")]
         if len(notes):
             print("\nwhy:")

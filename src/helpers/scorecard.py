@@ -10,6 +10,9 @@ into the other. Each published number has
 - a role (helpers.provenance): target (the reconstruction was built to make it
   true), independent check, infeasible (with the proof) or resolution (set aside
   in a contradiction between sources, with the reason).
+
+`check` is the same comparison for one study's cohort, computed on the spot from its rows by the
+notebooks' code (helpers.measures): `python -m helpers reconstruct --check`.
 """
 from __future__ import annotations
 
@@ -17,8 +20,10 @@ import math
 
 import pandas as pd
 
-from . import audit, provenance, published
+from . import audit, measures, provenance, published, results
 from .consistency import rounds_to
+from .data import Cohort
+from .response import WINDOW, Criteria
 from .tables import p_beside
 
 KEYS = ["study", "measure", "outcome", "timepoint", "group", "statistic"]
@@ -194,3 +199,32 @@ def summary_sentence(card: pd.DataFrame) -> str:
             f"**{t['infeasible']}** are infeasible for any patient-level data (each with its proof); "
             f"**{t['resolutions']}** are one side of a contradiction between sources, set aside"
             + (f"; **{t['not computed']}** are not computed." if t["not computed"] else "."))
+
+
+def check(pub: published.Study, cohort: Cohort, criteria: Criteria | None = None,
+            window: int = WINDOW) -> pd.DataFrame:
+    """`python -m helpers reconstruct --check`: one row per published number of `pub`, beside the same
+    number recomputed from the cohort's rows by the notebooks' own code (helpers.measures), with the
+    match, role and reason of the scorecard (`build`)."""
+    card = build(pd.DataFrame(measures.study_rows(pub, cohort, criteria, window),
+                                        columns=results.COLUMNS), [pub])
+    return card.assign(recomputed=card["computed"], from_rows=card["detail"],
+                       match=card["status"].eq("reproduced"))
+
+
+def check_text(table: pd.DataFrame) -> str:
+    """The check's table for a terminal: one line per published number."""
+    def recomputed(row):
+        v = row["recomputed"]
+        return "n/a" if v != v else shown(v, row["published"], row["decimals"], row["statistic"])
+
+    view = pd.DataFrame({
+        "id": table["id"],
+        "published": [f"{v:.{d}f}" for v, d in zip(table["published"], table["decimals"])],
+        "from rows": [recomputed(r) for _, r in table.iterrows()],
+        "counts": table["from_rows"],
+        "match": table["match"].map({True: "yes", False: "NO"}),
+        "role": table["role"].map(provenance.LABELS),
+        "test": table["test"],
+    })
+    return view.to_string(index=False)
