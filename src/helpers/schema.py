@@ -1,4 +1,4 @@
-"""The patient-level format: one folder per cohort with three CSV files.
+"""The patient-level format: one folder per cohort with three tables (CSV, Excel or Parquet).
 
 Every column, its type, unit and allowed range is declared here once; the data
 dictionary page of the book and the loader both read these declarations.
