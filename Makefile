@@ -63,9 +63,9 @@ test: $(STAMP) $(CHROMIUM) book
 	LN_REQUIRE_BOOK=1 $(BIN)/python -m pytest
 
 # The inner loop: unit tests and the notebooks' stored outputs (nbval), without the
-# tests marked `book` (whole-book builds, the browser).
+# tests marked `slow` (whole books, whole chapters, the browser, every BLAS kernel).
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -m "not book" -q
+	$(BIN)/python -m pytest -m "not slow" -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

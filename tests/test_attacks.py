@@ -21,7 +21,7 @@ from scipy.optimize import linprog
 from helpers import data, disclosure, events, figures, measures, proportions, response, stats
 from helpers.paths import REPO_ROOT
 
-pytestmark = pytest.mark.book   # builds a whole book: left out of `make test-fast`
+pytestmark = pytest.mark.slow   # builds a whole book: left out of `make test-fast`
 
 MIN_CELL = 5
 NAME = f"attack_test_{os.getpid()}"

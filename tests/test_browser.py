@@ -33,7 +33,7 @@ import pytest
 
 from helpers.paths import REPO_ROOT
 
-pytestmark = pytest.mark.book   # drives the browser over the built book: left out of `make test-fast`
+pytestmark = pytest.mark.slow   # drives the browser over the built book: left out of `make test-fast`
 
 BOOK = REPO_ROOT / "_build" / "html"
 STAGING = REPO_ROOT / "_build" / "staging" / "default"  # the run that built _build/html

@@ -7,6 +7,8 @@ from notebook_run import run_chapter
 
 from helpers.paths import RECONSTRUCTED_DIR
 
+pytestmark = pytest.mark.slow   # runs whole chapters with papermill: left out of `make test-fast`
+
 TIMEPOINTS = {"6m": 182, "1y": 365}
 
 

@@ -10,6 +10,8 @@ from notebook_run import run_chapter
 
 from helpers.paths import RECONSTRUCTED_DIR
 
+pytestmark = pytest.mark.slow   # runs whole chapters with papermill: left out of `make test-fast`
+
 
 @pytest.fixture(scope="module")
 def degenerate(tmp_path_factory):

@@ -35,7 +35,7 @@ from helpers import cli
 from helpers.bookbuild import pages, pipeline, publish
 from helpers.paths import RECONSTRUCTED_DIR, REPO_ROOT, shown
 
-pytestmark = pytest.mark.book   # builds whole books: left out of `make test-fast`
+pytestmark = pytest.mark.slow   # builds whole books: left out of `make test-fast`
 
 NAME = f"faults_test_{os.getpid()}"
 VARIANT = REPO_ROOT / "_build" / "variants" / NAME / "html"

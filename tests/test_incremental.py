@@ -13,7 +13,7 @@ import yaml
 from helpers.bookbuild import config, execute
 from helpers.paths import REPO_ROOT
 
-pytestmark = pytest.mark.book   # builds a whole book: left out of `make test-fast`
+pytestmark = pytest.mark.slow   # builds a whole book: left out of `make test-fast`
 
 NOTEBOOKS = ["02_response.ipynb", "03_safety_flares.ipynb"]  # only 02_response reads alpha
 

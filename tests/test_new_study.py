@@ -15,7 +15,7 @@ import pytest
 
 from helpers.paths import REPO_ROOT
 
-pytestmark = pytest.mark.book   # builds a whole book: left out of `make test-fast`
+pytestmark = pytest.mark.slow   # builds a whole book: left out of `make test-fast`
 
 FIXTURE = REPO_ROOT / "tests" / "fixtures" / "study_c.yaml"
 

@@ -5,6 +5,8 @@ import pytest
 
 from helpers.paths import REPO_ROOT
 
+pytestmark = pytest.mark.slow   # runs whole chapters with papermill: left out of `make test-fast`
+
 NOTEBOOK = REPO_ROOT / "notebooks" / "02_response.ipynb"
 
 

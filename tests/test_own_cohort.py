@@ -12,7 +12,7 @@ import pytest
 
 from helpers.paths import RECONSTRUCTED_DIR, REPO_ROOT
 
-pytestmark = pytest.mark.book   # builds a whole book: left out of `make test-fast`
+pytestmark = pytest.mark.slow   # builds a whole book: left out of `make test-fast`
 
 NAME = f"own_cohort_test_{os.getpid()}"
 VARIANT = REPO_ROOT / "_build" / "variants" / NAME / "html"

@@ -125,7 +125,7 @@ def cr_counts(results_dir: Path) -> pd.Series:
     return cr.set_index(["study", "timepoint", "group"])["detail"].str.split("/").str[0].astype(int)
 
 
-@pytest.mark.book
+@pytest.mark.slow
 def test_strict_cr_params_lower_the_cr_counts(tmp_path):
     """02_response run by the pipeline's notebook stage under params/default.yaml and params/strict_cr.yaml."""
     if not RESPONSE_NOTEBOOK.exists():

@@ -305,6 +305,7 @@ def _reconstruct(out: Path, coretype: str | None, numpy_features: str | None = N
                           capture_output=True, text=True, cwd=REPO_ROOT)
 
 
+@pytest.mark.slow   # five kernels, each a fresh interpreter: left out of `make test-fast`
 def test_reconstruction_is_byte_identical_on_every_kernel_and_committed(tmp_path):
     """The cohort, rebuilt under each BLAS kernel (and once with numpy's vector units off), equals
     the committed files byte for byte."""

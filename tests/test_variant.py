@@ -7,7 +7,7 @@ from helpers import results
 from helpers.bookbuild import config, execute
 from helpers.paths import REPO_ROOT
 
-pytestmark = pytest.mark.book   # builds a whole book: left out of `make test-fast`
+pytestmark = pytest.mark.slow   # builds a whole book: left out of `make test-fast`
 
 NOTEBOOKS = [REPO_ROOT / "notebooks" / n for n in ("01_cohort_description.ipynb", "02_response.ipynb")]
 
