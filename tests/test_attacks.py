@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -244,3 +245,12 @@ def test_no_patient_line_is_drawn_for_a_real_cohort(attacked):
     labels = [line.get_label() for line in fig.axes[0].lines]
     assert all("mean" in label for label in labels)
     assert not any("No response" in label for label in labels)            # the group of two draws nothing
+
+
+def test_a_curve_with_nothing_to_draw_says_so_without_a_warning():
+    km = stats.km_by_group(pd.Series([100, 200, 300]), pd.Series([1, 0, 1]), pd.Series(["a"] * 3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                                  # a warning would print a local path
+        fig = figures.km_plot(km, "t", MIN_CELL, ["a"])
+    assert fig.axes[0].get_legend() is None
+    assert any("No curve can be drawn" in t.get_text() for t in fig.axes[0].texts)

@@ -195,7 +195,11 @@ def km_plot(km_frame: pd.DataFrame, title: str, min_cell: int = 0, groups=None,
     ax.set_ylabel("Without the event (proportion)")
     ax.set_xlabel("Months since baseline")
     ax.set_title(title, fontsize=10)
-    ax.legend(title="+ censored", fontsize=8, title_fontsize=8, loc="lower left")
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(title="+ censored" if min_cell <= 0 else None, fontsize=8, title_fontsize=8, loc="lower left")
+    else:
+        ax.text(0.5, 0.5, "No curve can be drawn: too few patients at risk or events (see Methods)",
+                transform=ax.transAxes, ha="center", va="center", fontsize=9)
     risk = at_risk_at(km_frame, [t * labels.DAYS_PER_MONTH for t in ticks])
     place = blended_transform_factory(ax.transData, fig.transSubfigure)
     fig.text(0.01, 0.16, "Number at risk", fontsize=8, weight="bold")
@@ -254,7 +258,11 @@ def trajectories(classified: pd.DataFrame, column: str, group_col: str, timepoin
     ax.set_xticks(x, ["Baseline", *(labels.timepoint(tp, day) for tp, day in timepoints.items())])
     ax.set_xlim(-0.2, len(timepoints) + 0.2)
     ax.set_ylabel(ylabel or lab_label(column))
-    ax.legend(fontsize=8)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8)
+    else:
+        ax.text(0.5, 0.5, "No group large enough to draw (see Methods)", transform=ax.transAxes, ha="center",
+                va="center", fontsize=9)
     return fig
 
 
