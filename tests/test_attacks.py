@@ -101,6 +101,14 @@ def test_planted_free_text_reaches_no_file_the_build_wrote(attacked):
     assert {"searchindex.js", "03_safety_flares.html", ".csv", ".ipynb"} <= scanned   # index, pages, results, runs
 
 
+def test_no_local_path_or_warning_reaches_the_pages(attacked):
+    """A warning printed by a figure or a table would carry the machine's own paths into the book."""
+    found = [str(path.relative_to(VARIANT)) for path in VARIANT.rglob("*.html")
+             if str(REPO_ROOT) in path.read_text(encoding="utf-8", errors="ignore")
+             or "Warning:" in path.read_text(encoding="utf-8", errors="ignore")]
+    assert not found, found
+
+
 def test_rare_free_text_is_folded_into_other(attacked):
     root, planted = attacked
     folded = disclosure.fold_rare(data.load(root / "cohort" / "study_a"), MIN_CELL)

@@ -75,7 +75,7 @@ def response_over_time(summary: pd.DataFrame, outcome: str, arms, timepoints: di
     _months_axis(ax, timepoints)
     ax.set_ylim(0, 105)
     ax.set_ylabel(f"{labels.OUTCOMES.get(outcome, outcome)}, % of evaluated")
-    ax.legend(title="Points: k/N evaluated; bars: 95% CI", fontsize=8, title_fontsize=8, loc="lower right")
+    _legend(ax, title="Points: k/N evaluated; bars: 95% CI", fontsize=8, title_fontsize=8, loc="lower right")
     return fig
 
 
@@ -109,8 +109,16 @@ def response_bars(summary: pd.DataFrame, arms, timepoints: dict[str, int], min_c
     if len(arms) > 1:
         ax.set_xlabel("Timepoint (" + "; ".join(f"{labels.arm(a).split()[0][:3]}: {labels.arm(a)}" for a in arms)
                       + ")")
-    ax.legend(fontsize=8, loc="lower right", framealpha=0.9)
+    _legend(ax, fontsize=8, loc="lower right", framealpha=0.9)
     return fig
+
+
+def _legend(ax, **options) -> bool:
+    """A legend when something labelled was drawn (matplotlib would warn otherwise); whether it was."""
+    if not ax.get_legend_handles_labels()[0]:
+        return False
+    ax.legend(**options)
+    return True
 
 
 def _canvas(fig: FigureBase | None, size: tuple[float, float]) -> FigureBase:
@@ -195,9 +203,8 @@ def km_plot(km_frame: pd.DataFrame, title: str, min_cell: int = 0, groups=None,
     ax.set_ylabel("Without the event (proportion)")
     ax.set_xlabel("Months since baseline")
     ax.set_title(title, fontsize=10)
-    if ax.get_legend_handles_labels()[0]:
-        ax.legend(title="+ censored" if min_cell <= 0 else None, fontsize=8, title_fontsize=8, loc="lower left")
-    else:
+    if not _legend(ax, title="+ censored" if min_cell <= 0 else None, fontsize=8, title_fontsize=8,
+                   loc="lower left"):
         ax.text(0.5, 0.5, "No curve can be drawn: too few patients at risk or events (see Methods)",
                 transform=ax.transAxes, ha="center", va="center", fontsize=9)
     risk = at_risk_at(km_frame, [t * labels.DAYS_PER_MONTH for t in ticks])
@@ -258,9 +265,7 @@ def trajectories(classified: pd.DataFrame, column: str, group_col: str, timepoin
     ax.set_xticks(x, ["Baseline", *(labels.timepoint(tp, day) for tp, day in timepoints.items())])
     ax.set_xlim(-0.2, len(timepoints) + 0.2)
     ax.set_ylabel(ylabel or lab_label(column))
-    if ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize=8)
-    else:
+    if not _legend(ax, fontsize=8):
         ax.text(0.5, 0.5, "No group large enough to draw (see Methods)", transform=ax.transAxes, ha="center",
                 va="center", fontsize=9)
     return fig
@@ -292,7 +297,7 @@ def evaluated_over_time(panels: list[tuple], min_cell: int = 0) -> Figure:
         ax.set_ylim(0, 110)
         ax.set_ylabel("Evaluated, % of the arm")
         ax.set_title(title, fontsize=10)
-        ax.legend(fontsize=8, loc="lower left")
+        _legend(ax, fontsize=8, loc="lower left")
     fig.tight_layout()
     return fig
 

@@ -18,11 +18,17 @@ def setup() -> None:
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     warnings.filterwarnings("ignore", category=RuntimeWarning)
     warnings.filterwarnings("ignore", category=UserWarning, module="tableone")
+    warnings.formatwarning = _warning_without_path
     pd.set_option("display.max_columns", 30)
     pd.set_option("display.width", 140)
     pd.set_option("display.max_colwidth", None)
     matplotlib.rcParams.update({"figure.dpi": 80, "svg.hashsalt": "ln-book", "figure.figsize": (7.5, 4)})
     _show_figures_inline()
+
+
+def _warning_without_path(message, category, filename, lineno, line=None) -> str:
+    """A warning as the book may print it: its kind and message, never the local path of the code."""
+    return f"{category.__name__}: {message}\n"
 
 
 def _show_figures_inline() -> None:
