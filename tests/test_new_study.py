@@ -1,4 +1,4 @@
-"""A new study is its study file: no code change.
+"""A new study is its study file: no code change (tests/fixtures/study_d.yaml: two arms with subgroups).
 
 tests/fixtures/study_c.yaml (one arm, two subgroups of its own, 6 and 12 months, more patients
 evaluated at 12 months than at 6, and an overall response of 53.9% that is the sum of two rounded
@@ -32,6 +32,7 @@ def copy(tmp_path_factory):
         (root / relative).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(REPO_ROOT / relative, root / relative)
     shutil.copy(FIXTURE, root / "data" / "published" / "study_c.yaml")
+    shutil.copy(FIXTURE.with_name("study_d.yaml"), root / "data" / "published" / "study_d.yaml")
     return root
 
 
@@ -78,3 +79,20 @@ def test_a_book_is_built_on_it_with_its_own_scorecard(built, copy):
                / "04_refractory_multitarget.html").read_text(encoding="utf-8")
     assert "New onset" in chapter and "1 year" in chapter and "6 months" in chapter
     assert not (copy / "_build" / "variants" / "study_c" / "html" / "book" / "executed" / "02_response.html").exists()
+
+
+def test_a_two_arm_study_with_subgroups_is_reconstructed_checked_and_built(copy):
+    """tests/fixtures/study_d.yaml: two arms, each with two subgroups of its own labels."""
+    assert run(copy, "-m", "helpers", "reconstruct", "--study", "study_d").returncode == 0
+    check = run(copy, "-m", "helpers", "reconstruct", "--check", "--study", "study_d")
+    assert check.returncode == 0 and "study_d: targets 6 of 6 reproduced" in check.stdout, check.stdout[-3000:]
+    patients = pd.read_csv(copy / "data" / "reconstructed" / "study_d" / "patients.csv")
+    assert patients.groupby(["arm", "prior_response"]).size().to_dict() == {
+        ("add_on", "new_onset"): 10, ("add_on", "relapse"): 10, ("standard", "new_onset"): 10,
+        ("standard", "relapse"): 10}
+    (copy / "params" / "study_d.yaml").write_text("data_dir: data/reconstructed/study_d\n", encoding="utf-8")
+    book = run(copy, "-m", "helpers", "book", "--params", "params/study_d.yaml", timeout=900)
+    assert book.returncode == 0, book.stdout[-3000:] + book.stderr[-3000:]
+    executed = copy / "_build" / "variants" / "study_d" / "html" / "book" / "executed"
+    assert "Add-on therapy" in (executed / "02_response.html").read_text(encoding="utf-8")      # by arm
+    assert "New onset" in (executed / "04_refractory_multitarget.html").read_text(encoding="utf-8")  # by group

@@ -143,7 +143,7 @@ def by_timepoint(classified: pd.DataFrame, timepoints) -> dict[str, pd.DataFrame
 
 
 def group_rows(study: str, classified: pd.DataFrame, timepoints, min_cell: int = 0) -> list[dict]:
-    """Response by group and lab means and SDs at each timepoint (a single-arm study's subgroups)."""
+    """Response by group and lab means and SDs at each timepoint (a study's subgroups)."""
     rows = []
     for tp, at_tp in by_timepoint(classified, timepoints).items():
         rows += response_rows(study, response_by_group(at_tp, min_cell=min_cell), by="group")

@@ -1,5 +1,5 @@
-"""Analyses by group in a single-arm cohort (study B: the response to the prior induction, or a
-flare after a complete response): response and lab changes, overall and per group."""
+"""Analyses by group before baseline (study B: the response to the prior induction, or a flare
+after a complete response): response and lab changes, overall and per group."""
 from __future__ import annotations
 
 import pandas as pd

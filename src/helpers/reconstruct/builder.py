@@ -7,8 +7,9 @@ What the builder reads from a study file (nothing about a particular study is in
   plan, helpers.reconstruct.plan), female percentage, means and SDs of age, UPCR and eGFR for all
   patients or per group at baseline or any timepoint, and a log-rank p of poor outcomes;
 - its `assumptions`, by id, for what no source gives (each is printed in the book):
-  `subgroup_sizes` ({baseline: {group: n}, <timepoint>: {group: n}}),
-  `responders_by_subgroup` ({group: {CR, PR, NR}} for one timepoint, or {<timepoint>: {group: ...}}),
+  `subgroup_sizes` ({baseline: {group: n}, <timepoint>: {group: n}}; with several arms, {arm: {group: n}}
+  in place of each {group: n}), `responders_by_subgroup` ({group: {CR, PR, NR}} for one timepoint, or
+  {<timepoint>: {group: ...}}; with several arms, {<timepoint>: {arm: {group: ...}}}),
   `female_fraction`, `age` ({mean, sd, min, max}; min and max alone when the mean and SD are
   published), `isn_class`, `induction`, `maintenance` ({label: count} for all patients, dealt to
   the arms alike, or {arm: {label: count}}), `baseline_labs` ({upcr_g_g: {median, log_sd, min, max},
@@ -79,34 +80,41 @@ def layout(pub: published.Study) -> Layout:
         for (tp, arm), row in the_plan.rows.items():
             out.counts[tp, (arm, None)] = {"n": row["n"], "CR": row["CR"], "PR": row["PR"]}
         return out
-    if len(pub.arms) != 1:
-        raise StudyFileError(f"{pub.study}.yaml: subgroups are reconstructed in single-arm studies only")
-    arm = pub.arms[0]
     by_tp, responders = values.get("subgroup_sizes"), values.get("responders_by_subgroup")
     if not by_tp or not responders:
         raise StudyFileError(f"{pub.study}.yaml: a study with subgroups needs the assumptions subgroup_sizes and "
                              f"responders_by_subgroup (patients per subgroup, and CR/PR/NR per subgroup)")
-    if set(responders) <= set(pub.subgroups):          # one timepoint: {group: {CR, PR, NR}}
-        responders = {next(iter(pub.timepoints)): responders}
-    out = Layout(sizes, {(arm, g): by_tp["baseline"][g] for g in pub.subgroups})
-    if sum(out.cells.values()) != sizes[arm]:
-        raise StudyFileError(f"{pub.study}.yaml: subgroup_sizes at baseline add up to {sum(out.cells.values())}, "
-                             f"not the {sizes[arm]} patients of {arm}")
+    arms, first = pub.arms, next(iter(pub.timepoints))
+    if set(responders) <= set(pub.subgroups) | set(arms):   # one timepoint, given without its name
+        responders = {first: responders}
+
+    def per_arm(mapping: dict) -> dict:
+        """{arm: {group: ...}}: as given for several arms; one arm's may leave its name out."""
+        return mapping if len(arms) > 1 or set(mapping) <= set(arms) else {arms[0]: mapping}
+
+    at = {tp: per_arm(v) for tp, v in by_tp.items()}
+    responders = {tp: per_arm(v) for tp, v in responders.items()}
+    out = Layout(sizes, {(a, g): at["baseline"][a][g] for a in arms for g in pub.subgroups})
+    for a in arms:
+        total = sum(out.cells[a, g] for g in pub.subgroups)
+        if total != sizes[a]:
+            raise StudyFileError(f"{pub.study}.yaml: subgroup_sizes at baseline in {a} add up to {total}, "
+                                 f"not the {sizes[a]} patients of {a}")
     for tp in pub.timepoints:
-        row = the_plan.rows[tp, arm]
-        per_group = responders.get(tp, {})
-        for g in pub.subgroups:
-            n = by_tp.get(tp, by_tp["baseline"])[g]
-            counts = per_group.get(g)
-            if counts is None or counts["CR"] + counts["PR"] + counts["NR"] != n:
-                raise StudyFileError(f"{pub.study}.yaml: responders_by_subgroup at {tp} for {g} must add up to "
-                                     f"its {n} evaluated patients (subgroup_sizes)")
-            out.counts[tp, (arm, g)] = {"n": n, "CR": counts["CR"], "PR": counts["PR"]}
-        for key in ("n", "CR", "PR"):
-            total = sum(out.counts[tp, (arm, g)][key] for g in pub.subgroups)
-            if total != row[key]:
-                raise StudyFileError(f"{pub.study}.yaml: the subgroups' {key} at {tp} add up to {total}; the "
-                                     f"published numbers give {row[key]} (the counts plan)")
+        for a in arms:
+            row = the_plan.rows[tp, a]
+            for g in pub.subgroups:
+                n = at.get(tp, at["baseline"])[a][g]
+                counts = responders.get(tp, {}).get(a, {}).get(g)
+                if counts is None or counts["CR"] + counts["PR"] + counts["NR"] != n:
+                    raise StudyFileError(f"{pub.study}.yaml: responders_by_subgroup at {tp} for {g} in {a} must "
+                                         f"add up to its {n} evaluated patients (subgroup_sizes)")
+                out.counts[tp, (a, g)] = {"n": n, "CR": counts["CR"], "PR": counts["PR"]}
+            for key in ("n", "CR", "PR"):
+                total = sum(out.counts[tp, (a, g)][key] for g in pub.subgroups)
+                if total != row[key]:
+                    raise StudyFileError(f"{pub.study}.yaml: the subgroups' {key} at {tp} in {a} add up to {total}; "
+                                         f"the published numbers give {row[key]} (the counts plan)")
     return out
 
 

@@ -29,14 +29,14 @@ def _check_response(pub: published.Study, tables: dict[str, pd.DataFrame]) -> No
         patients, labs = tables["patients.csv"], tables["labs.csv"]
     graded = classify(Rows, pub.timepoints, WINDOW, Criteria())
     layout = builder.layout(pub)
-    by = "prior_response" if pub.subgroups else "arm"
-    got = summarise(graded, by=by).set_index(["timepoint", by])
+    by = ["arm", "prior_response"] if pub.subgroups else ["arm"]
+    got = summarise(graded, by=by).set_index(["timepoint", *by])
     for (tp, (arm, group)), planned in layout.counts.items():
-        row = got.loc[(tp, group if pub.subgroups else arm)]
+        row = got.loc[(tp, arm, group) if pub.subgroups else (tp, arm)]
         for outcome in ("n", "CR", "PR"):
             if int(row[outcome]) != planned[outcome]:
                 raise RuntimeError(f"{pub.study}: the rows give {outcome} = {int(row[outcome])} at {tp} in "
-                                   f"{group or arm} where the plan has {planned[outcome]}")
+                                   f"{arm}{f' / {group}' if group else ''} where the plan has {planned[outcome]}")
 
 
 def write(study: str, out_dir: Path = RECONSTRUCTED_DIR) -> Path:
