@@ -76,7 +76,7 @@ def event_table(times: dict[str, pd.DataFrame], tests: dict[str, dict], arms, ma
         hidden = False
         for arm in arms:
             k, n = int(t.loc[t["arm"] == arm, "event"].sum()), int((t["arm"] == arm).sum())
-            concealed = disclosure.share_hidden(k, n, min_cell) and min_cell > 0
+            concealed = disclosure.share_hidden(k, n, min_cell)
             hidden |= concealed
             cell = tables.n_of_N(k, n, min_cell=min_cell)
             if marker and n and not concealed:

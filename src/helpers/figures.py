@@ -58,7 +58,7 @@ def response_over_time(summary: pd.DataFrame, outcome: str, arms, timepoints: di
         for tp, day in timepoints.items():
             k, n = table.loc[(tp, arm), outcome], table.loc[(tp, arm), "n"]
             x = labels.months(day) + offset
-            small = k != k or n != n or disclosure.share_hidden(k, n, min_cell) and min_cell > 0
+            small = disclosure.share_hidden(k, n, min_cell)          # NaN: hidden upstream
             if n and not small:
                 k, n = int(k), int(n)
                 lo, hi = proportion_ci(k, n)
@@ -92,8 +92,7 @@ def response_bars(summary: pd.DataFrame, arms, timepoints: dict[str, int], min_c
         for i, tp in enumerate(timepoints):
             row = table.loc[(tp, arm)]
             n = row["n"]
-            if not n or row.isna().any() or min_cell > 0 and any(disclosure.share_hidden(row[o], n, min_cell)
-                                                                  for o in ("CR", "PR", "NR")):
+            if not n or any(disclosure.share_hidden(row[o], n, min_cell) for o in ("CR", "PR", "NR")):
                 continue
             bottom = 0.0
             x = i + (j - (len(arms) - 1) / 2) * width
@@ -285,7 +284,7 @@ def evaluated_over_time(panels: list[tuple], min_cell: int = 0) -> Figure:
         ticks = [0.0] + [labels.months(d) for d in timepoints.values()]
         for arm in arms:
             ns = [sizes[arm]] + [table.loc[(tp, arm), "n"] for tp in timepoints]
-            shown = [n == n and not (min_cell > 0 and disclosure.share_hidden(n, sizes[arm], min_cell)) for n in ns]
+            shown = [not disclosure.share_hidden(n, sizes[arm], min_cell) for n in ns]
             ax.plot([t for t, ok in zip(ticks, shown) if ok], [100 * n / sizes[arm] for n, ok in zip(ns, shown) if ok],
                     marker="o", color=colours[arm], label=f"{labels.arm(arm)} (N = {sizes[arm]})")
             for x, n, ok in zip(ticks, ns, shown):

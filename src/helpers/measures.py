@@ -212,7 +212,7 @@ def survival_rows(study: str, times: dict[str, pd.DataFrame], tests: dict[str, d
     for name, result in tests.items():
         t = times[name]
         counts = [(int(t.loc[t["arm"] == arm, "event"].sum()), int((t["arm"] == arm).sum())) for arm in arms]
-        hidden = any(disclosure.share_hidden(k, n, min_cell) for k, n in counts) if min_cell > 0 else False
+        hidden = any(disclosure.share_hidden(k, n, min_cell) for k, n in counts)
         rows.append(results.row(study, name, "logrank_p", math.nan if hidden else result["p"], group=" vs ".join(arms),
                                 test="" if hidden else result["test"],
                                 detail=disclosure.HIDDEN if hidden else " vs ".join(f"{k} events" for k, _ in counts)))

@@ -49,7 +49,7 @@ def response_view(by_group: pd.DataFrame, order=(), marker=None, timepoint: str 
         for outcome in ("CR", "PR", "overall"):
             k = r[outcome]
             cell = tables.n_of_N(k, n, min_cell=min_cell)
-            if marker and n and k == k and n == n and not disclosure.share_hidden(k, n, min_cell):
+            if marker and n and not disclosure.share_hidden(k, n, min_cell):
                 cell += marker.mark(100 * k / n, "response", "percent", group, outcome, timepoint)
             row[f"{labels.OUTCOMES[outcome]}, n/N (%)"] = cell
         rows.append(row)

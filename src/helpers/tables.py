@@ -104,7 +104,7 @@ def comparison_table(comparison: pd.DataFrame, arms, key_label: str, key_text=No
         hidden = False
         for arm in arms:
             k, n = r[f"{arm}_k"], r[f"{arm}_n"]
-            concealed = k != k or n != n or disclosure.share_hidden(k, n, min_cell) and n != 0
+            concealed = disclosure.share_hidden(k, n, min_cell)      # NaN (hidden upstream) included
             hidden |= concealed
             cell = n_of_N(k, n, min_cell=min_cell)
             if mark and n and not concealed:

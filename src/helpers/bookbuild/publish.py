@@ -47,7 +47,7 @@ def build_book(params: config.Params, default: config.Params, staging: Path) -> 
         theme = book_config["sphinx"]["config"]["html_theme_options"]
         theme["announcement"] = pages.banner(params, default)
         # a real cohort: no word of a reconstruction
-        if not all(config.is_reconstruction(d) for d in config.data_folders(params)):
+        if not config.all_reconstructed(params):
             theme["extra_footer"] = ""
         (staging / "_config.yml").write_text(yaml.safe_dump(book_config, sort_keys=False), encoding="utf-8")
         command += ["--config", str(staging / "_config.yml")]
