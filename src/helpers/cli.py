@@ -45,11 +45,14 @@ def _check(args, studies=None) -> int:
                 print(f"  {row.id} ({row.role}): {row.reason or row.role_why}")
     full = pd.concat(tables, ignore_index=True)
     print("\nsummary (target: the reconstruction was built to make it true; independent check: recomputed, "
-          "never used to build the rows):")
+          "never used to build the rows, so it could have failed):")
     for row in scorecard.summary(full).to_dict("records"):
-        print(f"  {row['study']}: targets {row['targets reproduced']} of {row['targets']} reproduced; independent "
-              f"checks {row['checks reproduced']} of {row['checks']} reproduced; {row['infeasible']} infeasible "
-              f"(proof above); {row['resolutions']} set aside by a resolution")
+        print(f"  {row['study']}: {row['published']} numbers and {row['claims']} statements in words; targets "
+              f"{row['targets reproduced']} of {row['targets']} reproduced; independent checks "
+              f"{row['checks reproduced']} of {row['checks']} reproduced; {row['infeasible']} infeasible (proof "
+              f"above); {row['not reached']} not reached under the stated assumptions; {row['resolutions']} set "
+              f"aside by a resolution; {row['repeats']} repeats (counted once); {row['not expressible']} not "
+              f"expressible")
     if args.csv:
         full.to_csv(args.csv, index=False, lineterminator="\n")
         print(f"table written to {args.csv}")

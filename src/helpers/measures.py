@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from . import disclosure, published, results
+from . import claims, disclosure, published, results
 from .events import POOR_OUTCOME, adverse_event_comparison, time_to_event
 from .response import WINDOW, Criteria, classify, summarise
 from .stats import logrank, response_comparison
@@ -245,4 +245,4 @@ def study_rows(pub: published.Study, cohort, criteria: Criteria | None = None, w
         rows += adverse_event_rows(pub.study, adverse_event_comparison(cohort, pub.arms), pub.arms)
     if pub.subgroups:
         rows += group_rows(pub.study, classify(cohort, pub.timepoints, window, criteria or Criteria()), pub.timepoints)
-    return rows
+    return rows + claims.rows(pub, cohort, criteria, window)

@@ -4,7 +4,12 @@
   p-value that chose counts); reproducing it shows consistency, not an independent result;
 - check: an independent check, not used to build the rows, then recomputed from them;
 - infeasible: no patient-level data can give it, with the proof;
-- resolution: one side of a contradiction between (or within) the sources, set aside and documented.
+- resolution: one side of a contradiction between (or within) the sources, set aside and documented;
+- repeat: the same statement as another published number or claim (another source gives it too): shown and
+  compared, but counted once, as the first;
+- not expressible: a claim about something the patient-level format does not hold (said why).
+
+Claims in words (helpers.claims) get roles too, one per measure they speak of (`claim_roles`).
 """
 from __future__ import annotations
 
@@ -12,8 +17,9 @@ from dataclasses import dataclass
 
 from . import audit, published
 
-KINDS = ("target", "check", "infeasible", "resolution")
-LABELS = {"target": "target", "check": "independent check", "infeasible": "infeasible", "resolution": "resolution"}
+KINDS = ("target", "check", "infeasible", "resolution", "repeat", "not_expressible")
+LABELS = {"target": "target", "check": "independent check", "infeasible": "infeasible", "resolution": "resolution",
+          "repeat": "repeat (counted once)", "not_expressible": "not expressible"}
 
 
 @dataclass(frozen=True)
@@ -30,7 +36,11 @@ def roles(pub: published.Study) -> dict[str, Role]:
     impossible = infeasible(pub)
     out = {}
     for n in pub.numbers:
-        if n.id in set_aside:
+        if n.same_as is not None:
+            first = pub.number(n.same_as)
+            out[n.id] = Role("repeat", f"The same statement as `{first.id}` ({first.source}): compared, counted "
+                                       f"once, as that number.")
+        elif n.id in set_aside:
             out[n.id] = Role("resolution", set_aside[n.id].why)
         elif n.id in impossible:
             out[n.id] = Role("infeasible", impossible[n.id])
@@ -49,12 +59,39 @@ def roles(pub: published.Study) -> dict[str, Role]:
     return out
 
 
+def claim_roles(pub: published.Study) -> dict[str, Role]:
+    """The role of every statement of `pub`'s claims, by '<claim id>:<measure>'."""
+    built = pub.by_construction
+    weighed = {i: r for r in pub.resolutions for i in r.weighs}
+    out = {}
+    for c in pub.claims:
+        for measure in c.items():
+            key = f"{c.id}:{measure}"
+            if c.same_as is not None:
+                first = next(x for x in pub.claims if x.id == c.same_as)
+                out[key] = Role("repeat", f"The same statement as the claim `{first.id}` ({first.source}): compared, "
+                                          f"counted once, as that claim.")
+            elif measure in c.not_expressible:
+                out[key] = Role("not_expressible", c.not_expressible[measure])
+            elif key in built or c.id in built:
+                out[key] = Role("target", f"Chosen to make it hold: {built.get(key) or built[c.id]}")
+            elif c.id in weighed or key in weighed:
+                out[key] = Role("target", f"Weighed to resolve a contradiction ({(weighed.get(c.id) or weighed[key]).id}).")
+            else:
+                out[key] = Role("check", "Not used to build the rows; recomputed from them.")
+    return out
+
+
 def _built_from(pub: published.Study) -> dict[str, str]:
     """Published numbers the reconstruction reads to decide the rows, with how it uses them."""
     built = {}
     for a in pub.assumptions:
         for i in a.by_construction:
             built[i] = f"Chosen to make it hold: {a.what}"
+    for r in pub.resolutions:
+        for i in r.weighs:
+            built.setdefault(i, f"Weighed to resolve a contradiction between the sources ({r.id}): the rows were "
+                                f"chosen with it in view.")
     from .reconstruct.plan import plan
     try:
         planned = plan(pub).targets
@@ -63,7 +100,3 @@ def _built_from(pub: published.Study) -> dict[str, str]:
     for i, how in planned.items():
         built.setdefault(i, f"The counts plan {how}.")
     return built
-
-
-def counts(roles_by_id: dict[str, Role]) -> dict[str, int]:
-    return {k: sum(r.kind == k for r in roles_by_id.values()) for k in KINDS}

@@ -53,6 +53,9 @@ class Number(_Strict):
     decimals: int = Field(ge=0, le=4)
     outcome: Literal["CR", "PR", "overall"] | None = None
     timepoint: str | None = None
+    # the same statement as another number, in another source (the same p beside the same
+    # comparison): shown, compared, and counted once, as that number
+    same_as: str | None = None
 
     @model_validator(mode="after")
     def _consistent(self):
@@ -73,6 +76,9 @@ class Resolution(_Strict):
     choice: str
     why: str
     sets_aside: list[str] = []  # published numbers the reconstruction does not aim at
+    # published numbers weighed as evidence for the choice: the rows were chosen with them in view,
+    # so they are targets, not independent checks
+    weighs: list[str] = []
     value: Any = None           # the choice in machine-readable form, where the code needs it
 
 
@@ -89,6 +95,47 @@ class Assumption(_Strict):
     covers: list[str] = []
 
 
+CLAIM_TESTS = {
+    "mann_whitney": "Mann-Whitney U",
+    "pearson": "Pearson chi-square",
+    "fisher": "Fisher exact",
+    "logrank": "log-rank",
+}
+
+
+class Claim(_Strict):
+    """A statement in words, with its quote, made testable: between the arms at `timepoint`, each
+    measure of `about` shows no significant difference (`holds: no_difference`: p >= alpha), or
+    a significant difference with `higher` the arm where it is larger (`holds: higher`: p < alpha
+    and the direction). Each measure is one statement, tested by the named test; a measure the
+    patient-level format does not hold is listed in `not_expressible` with the reason."""
+    id: str
+    source: str
+    quote: str = Field(min_length=10)
+    holds: Literal["no_difference", "higher", "only", "text"]
+    about: list[str] = []       # measures: labs (upcr, egfr, ...), patient attributes, event kinds
+    timepoint: str = "baseline"
+    higher: str | None = None   # the arm with the larger value, for holds: higher
+    values: list[str] = []      # the values allowed, for holds: only (every patient's `about[0]` is one)
+    alpha: float = Field(default=0.05, gt=0, lt=1)
+    not_expressible: dict[str, str] = {}   # measure -> why the rows cannot show it
+    same_as: str | None = None  # the same statement as another claim, in another source: counted once
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        if (self.holds == "higher") != (self.higher is not None):
+            raise ValueError("a claim of a higher value names the arm (higher:), and only such a claim does")
+        if (self.holds == "only") != bool(self.values):
+            raise ValueError("a claim that only some values occur lists them (values:), and only such a claim does")
+        if self.holds == "text" and self.about:
+            raise ValueError("a claim the rows cannot test (holds: text) names what it is about in not_expressible")
+        return self
+
+    def items(self) -> list[str]:
+        """The measures this claim makes a statement about, testable or not, in order."""
+        return [*self.about, *[m for m in self.not_expressible if m not in self.about]]
+
+
 class Reconstruction(_Strict):
     seed: int = 0             # the first seed of the reconstruction's draws
     id_prefix: str = Field(default="P", pattern=r"^[A-Za-z]{1,3}$")   # patient ids: <prefix>001, ...
@@ -103,6 +150,7 @@ class Study(_Strict):
     sources: dict[str, Source]
     criteria: list[Criterion]
     numbers: list[Number]
+    claims: list[Claim] = []
     resolutions: list[Resolution] = []
     assumptions: list[Assumption] = []
     reconstruction: Reconstruction = Reconstruction()
@@ -121,14 +169,30 @@ class Study(_Strict):
             groups = set(self.arms) | set(self.subgroups)
             if n.group not in {"all", " vs ".join(self.arms)} and not set(n.group.split("+")) <= groups:
                 raise ValueError(f"number {n.id}: unknown group {n.group!r}")
+        for n in self.numbers:
+            if n.same_as is not None and n.same_as not in ids:
+                raise ValueError(f"number {n.id}: same_as names an unknown number {n.same_as!r}")
+        claim_ids = [c.id for c in self.claims]
+        statements = set(ids) | set(claim_ids) | {f"{c.id}:{m}" for c in self.claims for m in c.items()}
+        for c in self.claims:
+            if c.source not in self.sources:
+                raise ValueError(f"claim {c.id}: unknown source {c.source!r}")
+            if c.id in ids or claim_ids.count(c.id) > 1:
+                raise ValueError(f"claim {c.id}: the id is used twice")
+            if c.timepoint != "baseline" and c.timepoint not in self.timepoints:
+                raise ValueError(f"claim {c.id}: unknown timepoint {c.timepoint!r}")
+            if c.higher is not None and c.higher not in self.arms:
+                raise ValueError(f"claim {c.id}: higher names {c.higher!r}, not an arm")
+            if c.same_as is not None and c.same_as not in claim_ids:
+                raise ValueError(f"claim {c.id}: same_as names an unknown claim {c.same_as!r}")
         for r in self.resolutions:
-            unknown = sorted((set(r.about) | set(r.sets_aside)) - set(ids))
+            unknown = sorted((set(r.about) | set(r.sets_aside) | set(r.weighs)) - statements)
             if unknown:
                 raise ValueError(f"resolution {r.id}: unknown numbers {unknown}")
         for a in self.assumptions:
-            unknown = sorted(set(a.by_construction) - set(ids))
+            unknown = sorted(set(a.by_construction) - statements)
             if unknown:
-                raise ValueError(f"assumption {a.id}: unknown numbers {unknown}")
+                raise ValueError(f"assumption {a.id}: unknown numbers or claims {unknown}")
         return self
 
     def number(self, id: str) -> Number:
@@ -141,6 +205,11 @@ class Study(_Strict):
     def targets(self) -> list[Number]:
         """The published numbers the reconstruction aims to reproduce."""
         return [n for n in self.numbers if n.id not in self.set_aside]
+
+    @property
+    def by_construction(self) -> dict[str, str]:
+        """{number, claim or 'claim:measure' id: what the assumption that makes it hold says}."""
+        return {i: a.what for a in self.assumptions for i in a.by_construction}
 
 class PublishedError(ValueError):
     pass

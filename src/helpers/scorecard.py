@@ -20,7 +20,7 @@ import math
 
 import pandas as pd
 
-from . import audit, measures, provenance, published, results
+from . import audit, claims, measures, provenance, published, results
 from .consistency import rounds_to
 from .data import Cohort
 from .response import WINDOW, Criteria
@@ -37,8 +37,8 @@ def _key(values) -> tuple:
     return tuple(parts)
 
 
-COLUMNS = ["study", "id", "source", "quote", *KEYS[1:], "published", "decimals", "computed", "detail", "test",
-           "status", "role", "role_why", "reason"]
+COLUMNS = ["study", "id", "source", "quote", *KEYS[1:], "published", "decimals", "says", "computed", "detail",
+           "test", "status", "role", "role_why", "reason"]
 
 
 REAL_COHORT = provenance.Role("check", "A real cohort compared with the publication: nothing was built to match it.")
@@ -75,11 +75,44 @@ def build(results_frame: pd.DataFrame, studies, reconstructed: bool = True) -> p
             rows.append({
                 "study": pub.study, "id": n.id, "source": n.source, "quote": n.quote,
                 **{k: ("" if getattr(n, k) is None else getattr(n, k)) for k in KEYS[1:]},
-                "published": n.value, "decimals": n.decimals, "computed": value,
+                "published": n.value, "decimals": n.decimals, "says": "", "computed": value,
                 "detail": _text(first.get("detail")), "test": _text(first.get("test")),
                 "status": status, "role": role.kind, "role_why": role.why, "reason": reason,
             })
+        rows += _claim_rows(pub, computed, reconstructed)
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _claim_rows(pub: published.Study, computed: dict, reconstructed: bool) -> list[dict]:
+    """One scorecard row per statement of `pub`'s claims (helpers.claims): what the source says, the
+    test and p the rows give, whether they agree, and the statement's role."""
+    roles = provenance.claim_roles(pub)
+    out = []
+    for claim, measure in claims.statements(pub):
+        role = roles[f"{claim.id}:{measure}"]
+        if not reconstructed and role.kind == "target":
+            role = REAL_COHORT
+        found = [r for k, rs in computed.items() if k[0] == pub.study and k[1] == claims.key(claim, measure)
+                 for r in rs]
+        first = found[0] if found else {}
+        value = float(first["value"]) if found else math.nan
+        if role.kind == "not_expressible":
+            status, reason = "not expressible", role.why
+        elif not found:
+            status, reason = "not computed", "No notebook tested this statement."
+        elif claims.holds(claim, value, _text(first.get("detail"))):
+            status, reason = "reproduced", ""
+        else:
+            status, reason = "differs", f"The rows do not show it: {_text(first.get('test'))} {_text(first.get('detail'))}."
+        out.append({"study": pub.study, "id": f"{claim.id}:{measure}", "source": claim.source, "quote": claim.quote,
+                    "measure": claims.key(claim, measure), "outcome": "",
+                    "timepoint": claim.timepoint if claim.timepoint != "baseline" else "",
+                    "group": " vs ".join(pub.arms), "statistic": first.get("statistic", "p_value"),
+                    "published": claim.alpha if claim.holds in ("no_difference", "higher") else 0.0,
+                    "decimals": 2 if claim.holds in ("no_difference", "higher") else 0, "says": claims.wording(claim),
+                    "computed": value, "detail": _text(first.get("detail")), "test": _text(first.get("test")),
+                    "status": status, "role": role.kind, "role_why": role.why, "reason": reason})
+    return out
 
 
 def _why_differs(pub: published.Study, n: published.Number, role: provenance.Role) -> str:
@@ -105,17 +138,23 @@ def _text(value) -> str:
 
 
 def summary(card: pd.DataFrame) -> pd.DataFrame:
-    """Counts per study and in total: targets (and how many reproduced), independent checks (and how
-    many reproduced), infeasible, resolutions, and numbers no notebook computed."""
+    """Counts per study and in total: published numbers and statements in words (claims); targets (and how
+    many reproduced), independent checks (and how many reproduced), infeasible, not reached under the
+    stated assumptions, resolutions, repeats (counted once, as the first), statements the rows cannot
+    show, and those no notebook computed. Every number or statement is in exactly one role."""
     def counts(rows: pd.DataFrame) -> dict:
         done = rows["status"] == "reproduced"
-        return {"published": len(rows),
+        claim = rows["says"].astype(str) != ""
+        return {"published": int((~claim).sum()), "claims": int(claim.sum()),
                 "targets": int((rows["role"] == "target").sum()),
                 "targets reproduced": int(((rows["role"] == "target") & done).sum()),
                 "checks": int((rows["role"] == "check").sum()),
                 "checks reproduced": int(((rows["role"] == "check") & done).sum()),
                 "infeasible": int((rows["role"] == "infeasible").sum()),
+                "not reached": int((rows["role"] == "not_reached").sum()),
                 "resolutions": int((rows["role"] == "resolution").sum()),
+                "repeats": int((rows["role"] == "repeat").sum()),
+                "not expressible": int((rows["role"] == "not_expressible").sum()),
                 "not computed": int((rows["status"] == "not computed").sum())}
     out = [{"study": study, **counts(rows)} for study, rows in card.groupby("study", sort=False)]
     out.append({"study": "total", **counts(card)})
@@ -157,7 +196,7 @@ def render(card: pd.DataFrame, titles: dict[str, str] | None = None) -> str:
         parts.append(f"## {titles.get(study, study)}\n")
         view = pd.DataFrame({
             "number": [f"`{i}`" for i in rows["id"]], "source": rows["source"],
-            "published": [f"{v:.{d}f}" for v, d in zip(rows["published"], rows["decimals"])],
+            "published": published_text(rows),
             "computed": [shown(v, p, d, s) for v, p, d, s in
                          zip(rows["computed"], rows["published"], rows["decimals"], rows["statistic"])],
             "from": [", ".join(x for x in (r.detail, r.test) if x) for r in rows.itertuples()],
@@ -178,15 +217,21 @@ def render(card: pd.DataFrame, titles: dict[str, str] | None = None) -> str:
     return "\n".join(parts)
 
 
+def published_text(rows: pd.DataFrame) -> list[str]:
+    """The 'published' column: the number at its printed precision, or what a claim says."""
+    return [says if says else f"{v:.{d}f}" for v, d, says in zip(rows["published"], rows["decimals"], rows["says"])]
+
+
 def summary_display(card: pd.DataFrame) -> pd.DataFrame:
     """The summary with 'reproduced of' columns, for a page."""
     s = summary(card)
     return pd.DataFrame({
-        "study": s["study"], "published numbers": s["published"],
+        "study": s["study"], "published numbers": s["published"], "statements in words": s["claims"],
         "targets reproduced": [f"{a} of {b}" for a, b in zip(s["targets reproduced"], s["targets"])],
         "independent checks reproduced": [f"{a} of {b}" for a, b in zip(s["checks reproduced"], s["checks"])],
-        "infeasible (with proof)": s["infeasible"], "resolutions": s["resolutions"],
-        "not computed": s["not computed"]})
+        "infeasible (with proof)": s["infeasible"], "not reached under the assumptions": s["not reached"],
+        "resolutions": s["resolutions"], "repeats (counted once)": s["repeats"],
+        "not expressible": s["not expressible"], "not computed": s["not computed"]})
 
 
 def summary_sentence(card: pd.DataFrame) -> str:
@@ -194,11 +239,15 @@ def summary_sentence(card: pd.DataFrame) -> str:
     t = summary(card).iloc[-1]
     targets = (f"**{t['targets reproduced']} of {t['targets']}** targets are reproduced (the reconstruction was "
                f"built to make them true: this shows consistency, not an independent result); " if t["targets"] else "")
-    return (f"Of **{t['published']}** published numbers, {targets}"
+    optional = [(t["not reached"], "are not reached under the reconstruction's stated assumptions (each naming it)"),
+                (t["repeats"], "repeat another source's statement and are counted once"),
+                (t["not expressible"], "speak of what the patient-level format does not hold"),
+                (t["not computed"], "are not computed")]
+    return (f"Of **{t['published']}** published numbers and **{t['claims']}** statements in words, {targets}"
             f"**{t['checks reproduced']} of {t['checks']}** independent checks are reproduced; "
             f"**{t['infeasible']}** are infeasible for any patient-level data (each with its proof); "
             f"**{t['resolutions']}** are one side of a contradiction between sources, set aside"
-            + (f"; **{t['not computed']}** are not computed." if t["not computed"] else "."))
+            + "".join(f"; **{k}** {text}" for k, text in optional if k) + ".")
 
 
 def check(pub: published.Study, cohort: Cohort, criteria: Criteria | None = None,
@@ -220,7 +269,7 @@ def check_text(table: pd.DataFrame) -> str:
 
     view = pd.DataFrame({
         "id": table["id"],
-        "published": [f"{v:.{d}f}" for v, d in zip(table["published"], table["decimals"])],
+        "published": published_text(table),
         "from rows": [recomputed(r) for _, r in table.iterrows()],
         "counts": table["from_rows"],
         "match": table["match"].map({True: "yes", False: "NO"}),

@@ -26,6 +26,7 @@ message, and the check shows the rows' value beside it.
 """
 from __future__ import annotations
 
+import math
 import sys
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -36,10 +37,10 @@ from .. import published
 from ..consistency import percent_counts
 from ..renal import egfr_tenths
 from ..response import WINDOW, Criteria
-from . import events, fit, labs, plan
+from . import course, events, fit, labs, plan
 from .draw import Draws, ln
 from .moments import SolveError
-from .plan import expand
+from .plan import expand, split_by_size
 
 ATTEMPTS = 60        # fresh draws before the reconstruction gives up on a fit
 FAILS_TO_SET_ASIDE = 10   # draws a mean/SD or log-rank target may stop before it is set aside
@@ -47,11 +48,16 @@ JITTER = 14          # visits fall within +/- JITTER days of the nominal day (we
 PR_BASELINE_MIN = 150               # drafts of a baseline UPCR: room for a partial response to halve it
 STATUS_RANK = {"NR": 0, "PR": 1, "": 1.5, "CR": 2}
 BASELINE_CREATININE = (40, 400)     # 0.4 to 4 mg/dL
-VISIT_EGFR_MIN = 150                # 15 mL/min/1.73 m² (tenths) at a visit with a published eGFR
+RECOVERABLE = Fraction(13, 10)      # a patient in complete response at some visit starts at most 1.3 x normal
 AGE_RANGE = (16, 70)
-OTHER_LABS = ("albumin_g_dl", "c3_mg_dl", "c4_mg_dl", "anti_dsdna_iu_ml")
 DEFAULT_UPCR = {"median": 2.4, "log_sd": 0.5, "min": 0.6, "max": 15}
 DEFAULT_EGFR = {"mean": 95, "sd": 25, "min": 15, "max": 160}
+# Planning the response of each patient at each visit: a persistent propensity, the response at the
+# last visit (a patient in response tends to stay there), and visit noise.
+KEEP = {"CR": 1.6, "PR": 0.8, None: 0.8, "NR": 0.0}
+PLAN_NOISE = 0.5
+UNSCHEDULED_EVERY = (75, 120)       # days between unscheduled visits as the kidneys fail before ESRD
+ESRD_EGFR = (60, 130)               # eGFR (tenths) of the last visit before ESRD
 
 
 class StudyFileError(ValueError):
@@ -174,6 +180,9 @@ class _Builder:
         self.arm = [c[0] for c in self.cells for _ in range(shape.cells[c])]
         self.group = [c[1] for c in self.cells for _ in range(shape.cells[c])]
         self.status: dict[tuple[int, int], str] = {}   # (patient, timepoint index) -> CR / PR / NR
+        self.visit_day: dict[tuple[int, int], int] = {}
+        self.flares: list[tuple[int, int, int]] = []   # (patient, timepoint index after the flare, day)
+        self.traits = [course.traits(draws) for _ in range(self.n)]
 
     def _need(self, name: str, what: str):
         if name not in self.values:
@@ -203,6 +212,9 @@ class _Builder:
                 raise StudyFileError(f"{self.pub.study}.yaml: assumption {name} gives {len(labels)} patients for "
                                      f"{a}, which has {self.shape.arms[a]}")
         return self._to_patients(per_arm)
+
+    def age_on(self, i: int, day: int) -> int:
+        return course.age_at(self.age[i], self.traits[i].birthday, day)
 
     # --- who is who ----------------------------------------------------------------------------
     def sexes(self) -> list[str]:
@@ -243,22 +255,79 @@ class _Builder:
             spec = self._need("age", "the age distribution: mean, sd, min, max")
         return self._pooled(lambda: self.draws.normal_units(spec["mean"], spec["sd"], lo, hi, 1))
 
+    # --- the response at each visit -------------------------------------------------------------
+    def flare_plan(self) -> dict[tuple[str, int], int]:
+        """Renal flares per arm and interval (before timepoint index j): the assumed number per arm
+        (split by size), spread over the intervals in proportion to their length and the patients in
+        complete response at their start."""
+        total = self.values.get("renal_flares")
+        if not total or len(self.tps) < 2:
+            return {}
+        out = {}
+        for arm, count in split_by_size(int(total), self.shape.arms).items():
+            weights = {j: (self.days[j] - self.days[j - 1]) * sum(
+                self.shape.counts[self.tps[j - 1], cell]["CR"] for cell in self.cells if cell[0] == arm)
+                for j in range(1, len(self.tps))}
+            for j, k in split_by_size(count, {j: w for j, w in weights.items() if w}).items():
+                out[arm, j] = k
+        return out
+
     def plan_status(self) -> None:
-        """CR / PR / NR at each timepoint, exactly the planned counts in every cell; patients who stay
-        longest are evaluated (a count that rises means some missed the earlier visit)."""
+        """CR / PR / NR at each timepoint, exactly the planned counts in every cell. Patients who stay
+        longest are evaluated (a count that rises means some missed the earlier visit). A patient tends
+        to keep the response of the last visit; no one falls from complete response to no response or
+        to proteinuric levels without a renal flare (`flare_plan`), and a flare is followed, where
+        the counts allow, by no response at the next visit."""
+        flares_due = self.flare_plan()
+        members = {}
         start = 0
         for cell in self.cells:
-            idx = list(range(start, start + self.shape.cells[cell]))
-            start += len(idx)
-            retention = self.draws.permutation(len(idx))          # rank 0 stays longest
-            latent = [self.draws.normal() for _ in idx]           # propensity to respond
-            for j, tp in enumerate(self.tps):
+            members[cell] = list(range(start, start + self.shape.cells[cell]))
+            start += self.shape.cells[cell]
+        retention, latent = {}, [self.draws.normal() for _ in range(self.n)]
+        for idx in members.values():
+            retention.update(zip(idx, self.draws.permutation(len(idx))))   # rank 0 stays longest
+        last: dict[int, str] = {}
+        since_cr: set[int] = set()      # in complete response at some visit, with no flare since
+        for j, tp in enumerate(self.tps):
+            flaring = set()
+            for arm in self.shape.arms:
+                due = flares_due.get((arm, j), 0)
+                if due:
+                    seen_next = [i for cell, idx in members.items() if cell[0] == arm for i in idx
+                                 if retention[i] < self.shape.counts[tp, cell]["n"]]
+                    pool = [i for i in seen_next if last.get(i) == "CR" and (i, j - 1) in self.status] or \
+                           [i for i in seen_next if last.get(i) in ("CR", "PR") and (i, j - 1) in self.status]
+                    flaring |= {pool[k] for k in self.draws.choice(len(pool), min(due, len(pool)))}
+            for cell, idx in members.items():
                 row = self.shape.counts[tp, cell]
-                seen = [k for k in range(len(idx)) if retention[k] < row["n"]]
-                order = sorted(seen, key=lambda k: (-(latent[k] + 0.6 * self.draws.normal()), k))
-                for rank, k in enumerate(order):
-                    self.status[idx[k], j] = ("CR" if rank < row["CR"] else
-                                              "PR" if rank < row["CR"] + row["PR"] else "NR")
+                seen = [i for i in idx if retention[i] < row["n"]]
+                score = {i: latent[i] + PLAN_NOISE * self.draws.normal() + (-2.5 if i in flaring else KEEP[last.get(i)])
+                         for i in seen}
+                order = sorted(seen, key=lambda i: (-score[i], i))
+                free = [i for i in order if i not in since_cr or i in flaring]   # may be in no response
+                n_nr = row["n"] - row["CR"] - row["PR"]
+                nr = free[len(free) - n_nr:] if n_nr else []
+                if len(nr) < n_nr:            # the counts leave no other way: these flare too
+                    forced = [i for i in reversed(order) if i not in nr][: n_nr - len(nr)]
+                    flaring |= set(forced)
+                    nr += forced
+                rest = [i for i in order if i not in set(nr)]
+                for rank, i in enumerate(rest):
+                    self.status[i, j] = "CR" if rank < row["CR"] else "PR"
+                for i in nr:
+                    self.status[i, j] = "NR"
+            for i in flaring:
+                lo, hi = self.days[j - 1] + WINDOW + 1, self.days[j] - WINDOW - 1
+                self.flares.append((i, j, self.draws.integer(lo, max(lo, hi))))
+                since_cr.discard(i)
+            for i in range(self.n):
+                if (i, j) in self.status:
+                    last[i] = self.status[i, j]
+                    self.visit_day[i, j] = self.days[j] + self.draws.integer(-JITTER, JITTER)
+                    if self.status[i, j] == "CR":
+                        since_cr.add(i)
+        self.flares.sort()
 
     def follow_up(self) -> list[int]:
         out = []
@@ -269,7 +338,7 @@ class _Builder:
             out.append(self.draws.integer(lo, max(lo, hi)))
         return out
 
-    def _members(self, measure: str, timepoint: str, patients: list[int]) -> dict[str, list[int]]:
+    def _members(self, measure: str, timepoint: str, patients) -> dict[str, list[int]]:
         """The patients grouped as the published numbers of `measure` at `timepoint` group them."""
         groups = set(fit.targets(self.pub, measure, timepoint))
         key = self.group if groups & set(self.pub.subgroups) else self.arm
@@ -278,14 +347,30 @@ class _Builder:
             out.setdefault(key[i], []).append(i)
         return out
 
+    def _after_cr(self) -> dict[tuple[int, int], bool]:
+        """(patient, timepoint index) -> was the patient in complete response at an earlier visit, with no
+        flare since (then the UPCR stays below 1 g/g)."""
+        flare_at = {(i, j) for i, j, _ in self.flares}
+        out, state = {}, [False] * self.n
+        for j in range(len(self.tps)):
+            for i in range(self.n):
+                if (i, j) in flare_at:
+                    state[i] = False
+                if (i, j) in self.status:
+                    out[i, j] = state[i]
+                    state[i] = state[i] or self.status[i, j] == "CR"
+        return out
+
     # --- UPCR -------------------------------------------------------------------------------------
-    def upcr(self) -> tuple[list[int], dict]:
-        """Baseline UPCR per patient and UPCR per (patient, timepoint index), in 0.01 g/g."""
+    def upcr(self) -> tuple[list[int], dict, dict]:
+        """Baseline UPCR per patient, UPCR per (patient, timepoint index), and UPCR at each flare (by
+        patient and timepoint index after it), in 0.01 g/g."""
         spec = {**DEFAULT_UPCR, **self.values.get("baseline_labs", {}).get("upcr_g_g", {})}
         lo, hi = round(100 * spec["min"]), round(100 * spec["max"])
         fitted_baseline = bool(fit.targets(self.pub, "upcr", "baseline"))
         first_status = [next((self.status[i, j] for j in range(len(self.tps)) if (i, j) in self.status), "")
                         for i in range(self.n)]
+        needs_room = [any(self.status.get((i, j)) == "PR" for j in range(len(self.tps))) for i in range(self.n)]
         if fitted_baseline:   # drafts: the higher baselines mostly to the non-responders, the lower to CR
             pairs = fit.targets(self.pub, "upcr", "baseline")
             draft = {}
@@ -298,47 +383,68 @@ class _Builder:
                 draft.update(zip(order, drawn))
             baseline = [draft[i] for i in range(self.n)]
         else:                 # room for a partial response to halve the baseline, where there is one
-            floor = max(lo, PR_BASELINE_MIN) if "PR" in self.status.values() else lo
+            floor = max(lo, PR_BASELINE_MIN) if any(needs_room) else lo
             baseline = self._pooled(lambda: self.draws.lognormal_units(ln(spec["median"]), spec["log_sd"], floor, hi,
                                                                        0.01))
-        visits = {}
+        after_cr = self._after_cr()
+        flare_before = {(i, j): d for i, j, d in self.flares}
+        visits, at_flare = {}, {}
         for j, tp in enumerate(self.tps):
             seen = [i for i in range(self.n) if (i, j) in self.status]
-            bands = {i: labs.upcr_band(self.draws, self.status[i, j], baseline[i], self.criteria) for i in seen}
+            for i in seen:   # a flare since the last visit: its UPCR, from the last value
+                if (i, j) in flare_before:
+                    before = max((visits[i, k] for k in range(j) if (i, k) in visits), default=baseline[i])
+                    at_flare[i, j] = course.flare_upcr(self.draws, self.traits[i], before)
+            bands = {i: course.upcr_band(self.status[i, j], baseline[i], self.criteria, after_cr[i, j]) for i in seen}
             ladders = {i: list(range(b[0], b[1] + 1)) for i, b in bands.items()}
             fitted = fit.fit_groups(
                 self.draws, self.pub, "upcr", tp, "0.01", self._members("upcr", tp, seen), ladders,
                 lambda i, mean, sd, ladders=ladders: fit.lognormal_position(self.draws, ladders[i], mean, sd))
             for i in seen:
-                visits[i, j] = fitted[i] if fitted else labs.visit_upcr(self.draws, self.status[i, j], *bands[i],
-                                                                        baseline[i])
+                visits[i, j] = fitted[i] if fitted else course.visit_upcr(
+                    self.draws, self.traits[i], self.status[i, j], baseline[i], self.criteria, after_cr[i, j],
+                    at_flare.get((i, j)))
         if fitted_baseline:   # the baselines again, within what every later visit's response allows
             ladders = {}
             for i in range(self.n):
                 b_lo, b_hi = lo, hi
                 for j in range(len(self.tps)):
                     if (i, j) in visits:
-                        b_lo, b_hi = labs.baseline_upcr_band(self.draws, self.status[i, j], visits[i, j],
-                                                             self.criteria, b_lo, b_hi)
+                        b_lo, b_hi = course.baseline_band(self.status[i, j], visits[i, j], self.criteria, b_lo, b_hi)
                 ladders[i] = list(range(b_lo, b_hi + 1))
             fitted = fit.fit_groups(self.draws, self.pub, "upcr", "baseline", "0.01",
                                     self._members("upcr", "baseline", range(self.n)), ladders,
                                     lambda i, mean, sd: fit.lognormal_position(self.draws, ladders[i], mean, sd),
                                     dict(enumerate(baseline)))
             baseline = [fitted[i] for i in range(self.n)]
-        return baseline, visits
+        return baseline, visits, at_flare
 
-    # --- creatinine (eGFR is CKD-EPI 2009 of it, exactly) -------------------------------------------
-    def creatinine(self, sex: list[str], age: list[int]) -> tuple[list[int], dict]:
+    # --- creatinine (eGFR is CKD-EPI 2009 of it at the visit's age, exactly) ------------------------
+    def _near_level(self, i: int, j: int, baseline: int, sex: str, recovered: int) -> int:
+        """A plausible creatinine (units) for patient i at visit j: around the level of its response."""
+        level = course.creatinine_level(self.traits[i], self.status[i, j], baseline, sex, self.criteria, recovered)
+        return self.draws.lognormal_units(ln(level / 100), 2 * course.CREATININE_NOISE, course.CREATININE_MIN,
+                                          course.CREATININE_MAX, 0.01)
+
+    def baseline_creatinine(self, sex: list[str]) -> list[int]:
+        """Baseline creatinine: fitted to a published eGFR mean and SD, else from the assumed eGFR
+        distribution (the same in every arm); a patient in complete response at some visit starts
+        with a creatinine that can recover to normal (at most RECOVERABLE x the upper limit)."""
         spec = {**DEFAULT_EGFR, **self.values.get("baseline_labs", {}).get("egfr", {})}
         e_lo, e_hi = round(10 * spec["min"]), round(10 * spec["max"])
         floors = {g: round(10 * v["min"]) for g, v in self.values.get("baseline_gfr", {}).items()} \
             if isinstance(self.values.get("baseline_gfr"), dict) else {}
+        ever_cr = [any(self.status.get((i, j)) == "CR" for j in range(len(self.tps))) for i in range(self.n)]
+
+        def highest(i: int) -> int:
+            uln = course.upper_normal(sex[i], self.criteria)
+            return min(BASELINE_CREATININE[1], math.floor(RECOVERABLE * uln)) if ever_cr[i] else BASELINE_CREATININE[1]
+
         pairs = fit.targets(self.pub, "egfr", "baseline")
         if pairs:
             ladders, creatinine_of = {}, {}
             for i in range(self.n):
-                egfr, creat = labs.egfr_ladder(age[i], sex[i], *BASELINE_CREATININE)
+                egfr, creat = labs.egfr_ladder(self.age[i], sex[i], BASELINE_CREATININE[0], highest(i))
                 low = floors.get(self.group[i], e_lo)
                 keep = [k for k, e in enumerate(egfr) if low <= e <= e_hi] or [len(egfr) - 1]
                 ladders[i], creatinine_of[i] = [egfr[k] for k in keep], [creat[k] for k in keep]
@@ -346,70 +452,161 @@ class _Builder:
                 self.draws, self.pub, "egfr", "baseline", "0.1", self._members("egfr", "baseline", range(self.n)),
                 ladders, lambda i, mean, sd: fit.nearest(ladders[i], self.draws.normal_units(
                     mean, sd, ladders[i][0], ladders[i][-1], 1)))
-            baseline = [creatinine_of[i][ladders[i].index(fitted[i])] for i in range(self.n)]
-        else:
-            egfr = self._pooled(lambda: self.draws.normal_units(spec["mean"], spec["sd"], e_lo, e_hi, 0.1))
-            baseline = [labs.baseline_creatinine(self.draws, egfr[i], age[i], sex[i], spec["mean"], spec["sd"],
-                                                 BASELINE_CREATININE[0]) for i in range(self.n)]
+            return [creatinine_of[i][ladders[i].index(fitted[i])] for i in range(self.n)]
+        egfr = self._pooled(lambda: self.draws.normal_units(spec["mean"], spec["sd"], e_lo, e_hi, 0.1))
+        out = []
+        for i in range(self.n):
+            creat = labs.baseline_creatinine(self.draws, egfr[i], self.age[i], sex[i], spec["mean"], spec["sd"],
+                                             BASELINE_CREATININE[0])
+            while creat > highest(i):   # cannot recover to normal: drawn again from the same distribution
+                creat = labs.baseline_creatinine(self.draws, self.draws.normal_units(spec["mean"], spec["sd"], e_lo,
+                                                                                      e_hi, 0.1),
+                                                 self.age[i], sex[i], spec["mean"], spec["sd"], BASELINE_CREATININE[0])
+            out.append(creat)
+        return out
+
+    def creatinine(self, sex: list[str], esrd: dict[int, int]) -> tuple[list[int], dict, dict]:
+        """Baseline creatinine, creatinine per (patient, timepoint index), and the decline before each
+        ESRD ({patient: (start day, start eGFR, end eGFR)}), in 0.01 mg/dL."""
+        baseline = self.baseline_creatinine(sex)
+        base_egfr = [egfr_tenths(baseline[i], self.age[i], sex[i]) for i in range(self.n)]
+        recovered = [course.recovered_level(self.draws, baseline[i], sex[i], self.criteria) for i in range(self.n)]
+        declines = {}
+        for i, end_day in esrd.items():   # the decline starts after the last visit in response (or at baseline)
+            seen = [j for j in range(len(self.tps)) if (i, j) in self.status]
+            responding = [j for j in seen if self.status[i, j] != "NR"]
+            start = self.visit_day[i, responding[-1]] if responding else 0
+            declines[i] = (start, end_day, self.draws.integer(*ESRD_EGFR))
         visits = {}
         for j, tp in enumerate(self.tps):
             seen = [i for i in range(self.n) if (i, j) in self.status]
-            bands = {i: labs.creatinine_band(self.draws, self.status[i, j], baseline[i], sex[i], self.criteria)
-                     for i in seen}
-            if not fit.targets(self.pub, "egfr", tp):
+            fitted = None
+            if fit.targets(self.pub, "egfr", tp):
+                ladders, creatinine_of = {}, {}
                 for i in seen:
-                    visits[i, j] = labs.visit_creatinine(self.draws, self.status[i, j], *bands[i], baseline[i])
+                    level = course.creatinine_level(self.traits[i], self.status[i, j], baseline[i], sex[i],
+                                                    self.criteria, recovered[i])
+                    age = self.age_on(i, self.visit_day[i, j])
+                    creat = [c for c in range(max(course.CREATININE_MIN, math.floor(0.7 * level)),
+                                              min(course.CREATININE_MAX, math.ceil(1.45 * level)) + 1)
+                             if course.creatinine_ok(self.status[i, j], c, baseline[i], sex[i],
+                                                     egfr_tenths(c, age, sex[i]), base_egfr[i], self.criteria)]
+                    creat.reverse()   # eGFR ascending
+                    ladders[i], creatinine_of[i] = [egfr_tenths(c, age, sex[i]) for c in creat], creat
+                fitted = fit.fit_groups(
+                    self.draws, self.pub, "egfr", tp, "0.1", self._members("egfr", tp, seen), ladders,
+                    lambda i, mean, sd, ladders=ladders, j=j: fit.nearest(ladders[i], egfr_tenths(
+                        self._near_level(i, j, baseline[i], sex[i], recovered[i]),
+                        self.age_on(i, self.visit_day[i, j]), sex[i])))
+            for i in seen:
+                day, age = self.visit_day[i, j], self.age_on(i, self.visit_day[i, j])
+                if fitted is not None:
+                    visits[i, j] = creatinine_of[i][ladders[i].index(fitted[i])]
+                elif i in declines and day > declines[i][0]:
+                    start, end_day, end_egfr = declines[i]
+                    start_egfr = base_egfr[i] if start == 0 else next(
+                        egfr_tenths(visits[i, k], self.age_on(i, start), sex[i]) for k in range(j)
+                        if self.visit_day.get((i, k)) == start)
+                    visits[i, j] = labs.creatinine_for_egfr(course.decline(start, start_egfr, end_day, end_egfr, day),
+                                                            age, sex[i])
+                else:
+                    level = course.creatinine_level(self.traits[i], self.status[i, j], baseline[i], sex[i],
+                                                    self.criteria, recovered[i])
+                    visits[i, j] = course.visit_creatinine(self.draws, self.traits[i], self.status[i, j], level,
+                                                           baseline[i], day, age, sex[i], base_egfr[i], self.criteria)
+        return baseline, visits, declines
+
+    # --- unscheduled visits: the flares and the kidneys failing before ESRD ---------------------------
+    def _outside_windows(self, day: int) -> bool:
+        return all(abs(day - nominal) > WINDOW for nominal in self.days)
+
+    def _decline_rows(self, i: int, sex: str, decline: tuple, last_visit_day: int, last_upcr: int) -> list[dict]:
+        """Unscheduled visits from the last scheduled one to ESRD, every UNSCHEDULED_EVERY days, outside
+        every visit window: the eGFR on the patient's decline, heavy proteinuria, active disease; the
+        last a few days before ESRD."""
+        start, end_day, end_egfr = decline
+        rows, day = [], last_visit_day
+        start_egfr = None
+        while True:
+            day += self.draws.integer(*UNSCHEDULED_EVERY)
+            if day >= end_day - 20:
+                day = end_day - self.draws.integer(3, 14)
+            if day <= last_visit_day or not self._outside_windows(day):
+                if day >= end_day - 20:
+                    break
                 continue
-            ladders, creatinine_of = {}, {}
-            for i in seen:
-                egfr, creat = labs.egfr_ladder(age[i], sex[i], *bands[i])
-                keep = [k for k, e in enumerate(egfr) if e >= VISIT_EGFR_MIN] or [len(egfr) - 1]
-                ladders[i], creatinine_of[i] = [egfr[k] for k in keep], [creat[k] for k in keep]
-            before = {i: egfr_tenths(baseline[i], age[i], sex[i]) for i in seen}
-            fitted = fit.fit_groups(
-                self.draws, self.pub, "egfr", tp, "0.1", self._members("egfr", tp, seen), ladders,
-                lambda i, mean, sd, ladders=ladders, before=before, j=j: fit.nearest(ladders[i], before[i] * (
-                    0.55 + 0.6 * self.draws.uniform() if self.status[i, j] == "NR" else
-                    0.97 + 0.06 * self.draws.uniform())))
-            for i in seen:
-                visits[i, j] = creatinine_of[i][ladders[i].index(fitted[i])]
-        return baseline, visits
+            if start_egfr is None:
+                start_egfr = self._egfr_on(i, start, sex)
+            age = self.age_on(i, day)
+            creat = labs.creatinine_for_egfr(course.decline(start, start_egfr, end_day, end_egfr, day), age, sex)
+            upcr = course.in_band(self.draws, self.traits[i], "upcr", ln(max(last_upcr, 150) / 100), course.UPCR_NOISE,
+                                  150, course.UPCR_MAX, "0.01")
+            rows.append({"patient_id": i, "day": day, "upcr": upcr, "creatinine": creat,
+                         **course.other_labs(self.draws, upcr, course.visit_activity(self.draws, self.traits[i], "NR"))})
+            if day >= end_day - 20:
+                break
+        return rows
+
+    def _egfr_on(self, i: int, day: int, sex: str) -> int:
+        """eGFR (tenths) of patient i's lab on `day` (baseline or a scheduled visit)."""
+        creat = self._creat_base[i] if day == 0 else next(
+            self._creat[i, j] for j in range(len(self.tps)) if self.visit_day.get((i, j)) == day)
+        return egfr_tenths(creat, self.age_on(i, day), sex)
 
     # --- everything --------------------------------------------------------------------------------
     def run(self) -> dict[str, pd.DataFrame]:
         pub = self.pub
-        sex, age = self.sexes(), self.ages()
+        sex = self.sexes()
+        self.age = age = self.ages()
         isn = self._categories("isn_class", "the ISN/RPS class of each patient")
         induction = self._categories("induction", "the induction regimen of each patient")
         maintenance = self._categories("maintenance", "the maintenance regimen of each patient")
         self.plan_status()
         followup = self.follow_up()
-        base_upcr, upcr = self.upcr()
-        base_creat, creat = self.creatinine(sex, age)
+        state = events.State(arm=self.arm, status=self.status, followup=followup, days=self.days)
+        poor = events.poor_outcomes(self.draws, pub, self.values["poor_outcomes"], self.shape.arms, state) \
+            if "poor_outcomes" in self.values else {}
+        base_upcr, upcr, at_flare = self.upcr()
+        self._creat_base, self._creat, declines = self.creatinine(sex, {i: d for i, (d, k) in poor.items()
+                                                                        if k == "esrd"})
         prefix = pub.reconstruction.id_prefix
         ids = [f"{prefix}{k + 1:03d}" for k in self.draws.permutation(self.n)]  # in no order of arm or response
-        other = {name: self._pooled(lambda name=name: labs.other_labs(self.draws, False)[name]) for name in OTHER_LABS}
         rows = []
         for i in range(self.n):
-            rows.append({"patient_id": ids[i], "day": 0, "upcr": base_upcr[i], "creatinine": base_creat[i],
-                         **{name: other[name][i] for name in OTHER_LABS}})
-        for (i, j), st in sorted(self.status.items()):
-            rows.append({"patient_id": ids[i], "day": self.days[j] + self.draws.integer(-JITTER, JITTER),
-                         "upcr": upcr[i, j], "creatinine": creat[i, j], **labs.other_labs(self.draws, st != "NR")})
-        state = events.State(ids=ids, arm=self.arm, sex=sex, age=age, status=self.status, followup=followup,
-                             days=self.days, baseline_upcr=base_upcr, lab_rows=rows)
+            activity = course.baseline_activity(self.draws, self.traits[i], base_upcr[i])
+            rows.append({"patient_id": i, "day": 0, "upcr": base_upcr[i], "creatinine": self._creat_base[i],
+                         **course.other_labs(self.draws, base_upcr[i], activity)})
+        for (i, j), status in sorted(self.status.items()):
+            activity = course.visit_activity(self.draws, self.traits[i], status)
+            rows.append({"patient_id": i, "day": self.visit_day[i, j], "upcr": upcr[i, j], "creatinine": self._creat[i, j],
+                         **course.other_labs(self.draws, upcr[i, j], activity)})
         found = []
-        if "poor_outcomes" in self.values:
-            found += events.poor_outcomes(self.draws, pub, self.values["poor_outcomes"], self.shape.arms, state)
-        if "renal_flares" in self.values:
-            found += events.flares(self.draws, self.values["renal_flares"], self.shape.arms, state)
+        for i, j, day in self.flares:     # the flare's own visit: proteinuria up, creatinine a little, serology active
+            before = max((k for k in range(j) if (i, k) in self.status), default=None)
+            creat = self._creat[i, before] if before is not None else self._creat_base[i]
+            rows.append({"patient_id": i, "day": day, "upcr": at_flare[i, j],
+                         "creatinine": round(creat * (1 + 0.04 * abs(self.draws.normal()))),
+                         **course.other_labs(self.draws, at_flare[i, j],
+                                             course.visit_activity(self.draws, self.traits[i], "flare"))})
+            found.append((ids[i], day, "renal_flare", None))
+        for i, (day, kind) in sorted(poor.items()):
+            found.append((ids[i], day, kind, None))
+            if kind == "esrd":
+                seen = [j for j in range(len(self.tps)) if (i, j) in self.status]
+                last_day = self.visit_day[i, seen[-1]] if seen else 0
+                last_upcr = upcr[i, seen[-1]] if seen else base_upcr[i]
+                rows += self._decline_rows(i, sex[i], declines[i], last_day, last_upcr)
         if "adverse_events" in self.values:
-            found += events.adverse_events(self.draws, self.values["adverse_events"], self.shape.arms, state)
+            found += events.adverse_events(self.draws, self.values["adverse_events"], self.shape.arms, ids, self.arm,
+                                           state.followup)
+        for row in rows:
+            row["patient_id"] = ids[row["patient_id"]]
         patients = pd.DataFrame({
             "patient_id": ids, "study": pub.study, "arm": self.arm, "sex": sex, "age": age, "isn_class": isn,
             "induction": induction, "maintenance": maintenance, "prior_response": self.group,
             "last_followup_day": state.followup})
-        lab_frame = labs.lab_frame(rows, dict(zip(ids, age)), dict(zip(ids, sex)))
+        lab_frame = labs.lab_frame(rows, {ids[i]: (age[i], self.traits[i].birthday) for i in range(self.n)},
+                                   dict(zip(ids, sex)))
         event_frame = pd.DataFrame(found, columns=["patient_id", "day", "event", "category"])
         event_frame = event_frame.sort_values(["patient_id", "day", "event"], kind="stable").reset_index(drop=True)
         return {"patients.csv": patients.sort_values("patient_id").reset_index(drop=True), "labs.csv": lab_frame,

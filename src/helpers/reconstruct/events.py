@@ -1,5 +1,5 @@
 """Events of a reconstructed cohort: poor outcomes fitted to a published log-rank p, decided exactly;
-renal flares and adverse events.
+adverse events. (Renal flares are planned with the response, helpers.reconstruct.builder.)
 
 The log-rank statistic is a ratio of whole-number sums: computed here with fractions, it
 is the same on every machine. A published p maps to a window of the statistic (by the
@@ -16,10 +16,9 @@ import numpy as np
 from scipy.stats import chi2
 
 from ..response import WINDOW
-from . import labs
-from .draw import Draws, ln
+from .draw import Draws
 from .moments import SolveError
-from .plan import expand, split_by_size
+from .plan import split_by_size
 
 MARGIN = 1e-9
 
@@ -56,55 +55,72 @@ def p_rounds_to(statistic: Fraction, window: tuple[float, float]) -> bool:
 
 @dataclass
 class State:
-    """What the event draws read and change: per patient (by position) id, arm, sex, age, planned
-    status {(patient, timepoint index): CR/PR/NR}, follow-up, baseline UPCR (0.01 g/g); the lab rows."""
-    ids: list
+    """What the event draws read and change: per patient (by position) arm, planned status
+    {(patient, timepoint index): CR/PR/NR}, follow-up (changed by a poor outcome), nominal days."""
     arm: list
-    sex: list
-    age: list
     status: dict
     followup: list
     days: list
-    baseline_upcr: list
-    lab_rows: list
 
     def last_seen(self, i: int) -> int:
         return max((j for j in range(len(self.days)) if (i, j) in self.status), default=-1)
 
+    def last_status(self, i: int) -> str:
+        j = self.last_seen(i)
+        return self.status[i, j] if j >= 0 else ""
+
 
 def poor_outcomes(draws: Draws, pub, kinds: dict[str, int], sizes: dict[str, int], state: State,
-                  batches: int = 200, batch: int = 256) -> list[tuple]:
-    """ESRD and death, split between the arms in proportion to their sizes, among patients not in CR
-    when last seen, after their last visit window. With a published log-rank p (two arms): seeded
-    draws, a batch at a time, until the exact log-rank statistic gives it. Follow-up then ends at the
-    event, and an ESRD follows a visit with eGFR below 15."""
+                  batches: int = 200, batch: int = 256) -> dict[int, tuple[int, str]]:
+    """{patient: (day, 'esrd' or 'death')}: ESRD and death split between the arms in proportion to their
+    sizes, after the patient's last visit window; ESRD among patients in no response at their last
+    visit (their kidneys then fail: the builder draws the decline), death among those not in complete
+    response. With a published log-rank p (two arms): seeded draws, a batch at a time, until the exact
+    log-rank statistic gives it. Follow-up then ends at the event."""
     per_arm = {arm: {} for arm in sizes}
     for kind, total in kinds.items():
         for arm, count in split_by_size(total, sizes).items():
             per_arm[arm][kind] = count
     arms = list(sizes)
-    n = len(state.ids)
+    n = len(state.arm)
     earliest = np.array([(state.days[j] if (j := state.last_seen(i)) >= 0 else 0) + WINDOW + 15 for i in range(n)])
     base = np.array(state.followup)
-    pools = {arm: np.array([i for i in range(n) if state.arm[i] == arm and base[i] - earliest[i] >= 30
-                            and (state.last_seen(i) < 0 or state.status[i, state.last_seen(i)] != "CR")])
-             for arm in arms}
+    room = base - earliest >= 30
+    last = [state.last_status(i) for i in range(n)]
+    pools = {(arm, kind): np.array([i for i in range(n) if state.arm[i] == arm and room[i]
+                                    and (last[i] == "NR" if kind == "esrd" else last[i] != "CR")])
+             for arm in arms for kind in ("esrd", "death")}
     for arm, kinds_here in per_arm.items():
-        if sum(kinds_here.values()) > len(pools[arm]):
-            raise RuntimeError(f"{pub.study}: {sum(kinds_here.values())} poor outcomes planned in {arm}, only "
-                               f"{len(pools[arm])} patients can have one")
+        for kind, count in kinds_here.items():
+            if count > len(pools[arm, kind]):
+                raise RuntimeError(f"{pub.study}: {count} {kind} planned in {arm}, only {len(pools[arm, kind])} "
+                                   f"patients can have one")
     target = next((x for x in pub.targets() if x.measure == "poor_outcome" and x.statistic == "logrank_p"), None)
     first_arm = np.array([a == arms[0] for a in state.arm])
+    order = [(arm, kind) for arm in arms for kind in ("esrd", "death") if per_arm[arm].get(kind)]
+
+    def pick(rows: int) -> np.ndarray:
+        """`rows` draws of the patients with an event (one column per event, in `order`): ESRD first
+        from its pool, then death from its pool without those already chosen."""
+        picked = []
+        for arm, kind in order:
+            pool, count = pools[arm, kind], per_arm[arm][kind]
+            keys = draws.rng.random((rows, len(pool)))
+            if picked:
+                taken = np.concatenate(picked, axis=1)
+                keys[(pool[None, :, None] == taken[:, None, :]).any(axis=2)] = np.inf
+            picked.append(pool[np.argsort(keys, axis=1)[:, :count]])
+        return np.concatenate(picked, axis=1).astype(int)
+
+    kinds_in_order = [kind for arm, kind in order for _ in range(per_arm[arm][kind])]
     chosen = None
     if target is None or len(arms) != 2:
-        picked = np.concatenate([pools[arm][draws.choice(len(pools[arm]), sum(k.values()))]
-                                 for arm, k in per_arm.items()]).astype(int)
-        chosen = {int(i): draws.integer(int(earliest[i]), int(base[i])) for i in picked}
+        picked = pick(1)[0]
+        chosen = {int(i): (draws.integer(int(earliest[i]), int(base[i])), kind) for i, kind in zip(picked, kinds_in_order)}
     else:
         window = statistic_window(target.value, target.decimals)
         for _ in range(batches):
-            picked = np.concatenate([pools[arm][np.argsort(draws.rng.random((batch, len(pools[arm]))), axis=1)
-                                                 [:, :sum(k.values())]] for arm, k in per_arm.items()], axis=1)
+            picked = pick(batch)
             event_days = draws.rng.integers(earliest[picked], base[picked] + 1)
             trial = np.repeat(base[None, :], batch, axis=0)
             np.put_along_axis(trial, picked, event_days, axis=1)
@@ -113,27 +129,16 @@ def poor_outcomes(draws: Draws, pub, kinds: dict[str, int], sizes: dict[str, int
                 flags = np.zeros(n, dtype=bool)
                 flags[picked[b]] = True
                 if p_rounds_to(logrank_statistic(trial[b], flags, first_arm), window):
-                    chosen = {int(i): int(d) for i, d in zip(picked[b], event_days[b])}
+                    chosen = {int(i): (int(d), kind) for i, d, kind in zip(picked[b], event_days[b], kinds_in_order)}
                     break
             if chosen is not None:
                 break
         else:
             raise SolveError(f"{pub.study}: no draw of {batches * batch} gives the published log-rank p = "
                              f"{target.value}", (target.id,))
-    out = []
-    for arm, kinds_here in per_arm.items():
-        for i, kind in zip([i for i in chosen if state.arm[i] == arm], expand(kinds_here)):
-            day = chosen[i]
-            state.followup[i] = day
-            out.append((state.ids[i], day, kind, None))
-            if kind == "esrd":  # the visit that showed end-stage kidney function
-                before = state.baseline_upcr[i]
-                state.lab_rows.append({
-                    "patient_id": state.ids[i], "day": day - draws.integer(3, 14),
-                    "upcr": draws.lognormal_units(ln(max(before, 350) / 100), 0.2, max(before, 300), 2000, 0.01),
-                    "creatinine": labs.creatinine_for_egfr(draws.integer(60, 140), state.age[i], state.sex[i]),
-                    **labs.other_labs(draws, False)})
-    return out
+    for i, (day, _) in chosen.items():
+        state.followup[i] = day
+    return chosen
 
 
 def _logrank_batch(days: np.ndarray, event_days: np.ndarray, event_first: np.ndarray,
@@ -150,36 +155,15 @@ def _logrank_batch(days: np.ndarray, event_days: np.ndarray, event_first: np.nda
     return (event_first.sum(axis=1) - expected) ** 2 / variance
 
 
-def flares(draws: Draws, total: int, sizes: dict[str, int], state: State) -> list[tuple]:
-    """Renal flares, split between the arms in proportion to their sizes: a responder at one
-    timepoint who no longer responds at the next, on a day between the two visit windows."""
-    out = []
-    days = state.days
-    for arm, count in split_by_size(total, sizes).items():
-        candidates = []
-        for i in (i for i in range(len(state.ids)) if state.arm[i] == arm):
-            for j in range(len(days) - 1):
-                if state.status.get((i, j)) in ("CR", "PR") and state.status.get((i, j + 1)) == "NR":
-                    candidates.append((i, j))
-                    break
-        if count > len(candidates):
-            raise SolveError(f"{arm}: {count} renal flares planned, {len(candidates)} possible (a flare needs a "
-                             f"response at one timepoint and none at the next)")
-        for c in sorted(draws.choice(len(candidates), count)):
-            i, j = candidates[c]
-            out.append((state.ids[i], draws.integer(days[j] + WINDOW + 1, days[j + 1] - WINDOW - 1), "renal_flare",
-                        None))
-    return out
-
-
-def adverse_events(draws: Draws, categories: dict[str, int], sizes: dict[str, int], state: State) -> list[tuple]:
+def adverse_events(draws: Draws, categories: dict[str, int], sizes: dict[str, int], ids: list, arm: list,
+                   followup: list) -> list[tuple]:
     """Adverse events per category, split between the arms in proportion to their sizes, on
     random patients, on a day before the end of their follow-up."""
     out = []
     for category, total in categories.items():
-        for arm, count in split_by_size(total, sizes).items():
-            members = [i for i in range(len(state.ids)) if state.arm[i] == arm]
+        for a, count in split_by_size(total, sizes).items():
+            members = [i for i in range(len(ids)) if arm[i] == a]
             for k in sorted(draws.choice(len(members), count)):
                 i = members[k]
-                out.append((state.ids[i], draws.integer(1, state.followup[i] - 1), "adverse_event", category))
+                out.append((ids[i], draws.integer(1, followup[i] - 1), "adverse_event", category))
     return out

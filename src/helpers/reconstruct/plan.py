@@ -4,19 +4,20 @@ Rules, in this order (each is an entry of the study file's `assumptions`):
 
 1. Denominators: the largest numbers of evaluated patients consistent with every published
    percentage of that timepoint and arm (from any source, set-aside ones included: a number
-   a resolution sets aside still tells how many patients there were), at most the arm size
-   and never rising over time (loss to follow-up). A published p-value moves a denominator
-   only where the Pearson test on some consistent counts reaches it; such a p-value is then
-   a target of the reconstruction, not an independent check.
+   a resolution sets aside still tells how many patients there were, unless no number fits it
+   and the kept ones together), at most the arm size and never rising over time (loss to
+   follow-up).
 2. Published percentages give their counts (GRIM).
-3. An overall response known only through its p-value: among the counts whose Pearson p
-   rounds to it, those that keep both the unpublished PR rates (overall - CR) of the arms close
-   to each other and the pooled overall rate close to the nearest timepoint where it is known
-   (the smallest sum of the two gaps).
-4. A split no source publishes is neutral between the arms: the same PR share of the patients
+3. A split no source publishes is neutral between the arms: the same PR share of the patients
    not in CR (where CR is known), or the same CR share of the responders (where only the
    overall response is known), pooled over the arms at the nearest timepoint where the split
    is published or follows from published numbers.
+
+No published p-value chooses counts: every one is recomputed from the rows, an independent
+check. A study file may say otherwise for a p-value by naming it in an assumption's
+`by_construction`; then (and only then) it may move a denominator (where the Pearson test on
+some consistent counts reaches it) or choose the counts of an overall response known only
+through it (rule 3 of `_overall_from_p`), and it is a target of the reconstruction.
 """
 from __future__ import annotations
 
@@ -175,7 +176,10 @@ def evaluated_counts(pub: published.Study) -> dict:
 
 
 def _p_values(pub: published.Study) -> list:
-    return [n for n in pub.targets() if n.measure == "response" and n.statistic == "p_value"]
+    """The published response p-values the study file lets choose counts (named in an assumption's
+    `by_construction`); by default none."""
+    chosen = pub.by_construction
+    return [n for n in pub.targets() if n.measure == "response" and n.statistic == "p_value" and n.id in chosen]
 
 
 def _count(number, n: int) -> int | None:
@@ -191,10 +195,15 @@ def consistent_denominators(pub: published.Study) -> tuple[dict, dict]:
     every = _percents(pub, pub.numbers)
     stated = evaluated_counts(pub)
     options = {}
+    kept = _percents(pub, pub.targets())
+
+    def fitting(numbers) -> list[int]:
+        return [n for n in range(sizes[arm], 0, -1) if all(percent_counts(x.value, x.decimals, n) for x in numbers)]
+
     for tp, arm in itertools.product(tps, pub.arms):
         numbers = [x for xs in every.get((tp, arm), {}).values() for x in xs]
         options[tp, arm] = [stated[tp, arm]] if (tp, arm) in stated else \
-            [n for n in range(sizes[arm], 0, -1) if all(percent_counts(x.value, x.decimals, n) for x in numbers)]
+            fitting(numbers) or fitting([x for xs in kept.get((tp, arm), {}).values() for x in xs])
         if not options[tp, arm]:
             raise ValueError(f"{pub.study}.yaml: no number of evaluated patients at {tp} in {arm} (at most "
                              f"{sizes[arm]}) fits all of {', '.join(x.id for x in numbers)} at once")

@@ -1,0 +1,244 @@
+"""The patient model: each reconstructed patient's labs as one course, not columns drawn apart.
+
+A patient carries a few persistent traits (how low the proteinuria falls in remission, how far
+it stays in partial or no response, the kidney function's drift, how active the serology is),
+and each visit's labs follow from them, from the planned response at that visit, and from the
+visit before (visit-to-visit noise is autocorrelated, so a course moves smoothly):
+
+- UPCR in complete response scatters around the patient's own low level; in partial response
+  around a share of the baseline; without response near the baseline (or, after a flare, near
+  the flare's level, coming down). Each value is drawn from the model and kept only inside the
+  band its planned response allows, the band's edges being the response criteria themselves:
+  values fall across every threshold with the density the model gives them, no gap, no pile.
+- After a complete response the proteinuria stays below 1 g/g unless a renal flare (an event)
+  comes first: a rise to proteinuric levels after remission is a flare, and is recorded as one.
+- Creatinine drifts slowly around the patient's level; a raised baseline creatinine recovers
+  towards normal in response; ESRD comes at the end of a decline (`decline`).
+- Albumin falls as proteinuria rises; C3 and C4 fall and anti-dsDNA rises with disease activity,
+  which follows the response (and peaks at a flare).
+- eGFR is CKD-EPI 2009 of the creatinine at the patient's age on the day of the visit.
+
+Every value is a whole number of its stored unit (UPCR 0.01 g/g, creatinine 0.01 mg/dL, eGFR 0.1,
+albumin 0.1 g/dL, C3 and C4 1 mg/dL, anti-dsDNA 0.1 IU/mL), decided by portable draws
+(helpers.reconstruct.draw) and integer or decimal arithmetic, so it is the same on every machine.
+The rationale of each coefficient is in its comment; the study files' assumptions cite this module.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from ..renal import egfr_tenths
+from ..response import Criteria
+from .draw import Draws, exp, ln, to_units
+
+UPCR_MIN, UPCR_MAX = 3, 2000                 # 0.03 to 20 g/g
+CREATININE_MIN, CREATININE_MAX = 30, 1500    # 0.30 to 15 mg/dL
+AFTER_CR_MAX = 99                            # 0.99 g/g: the most a UPCR rises after a complete response without a flare
+FLARE_MIN = 100                              # 1.0 g/g: a proteinuric flare reaches at least this ...
+FLARE_RISE = 2                               # ... and at least twice the last value
+NOISE_MEMORY = Fraction(1, 2)                # autocorrelation of the visit-to-visit noise (log scale)
+TRIES = 200                                  # draws from the model before a value is taken uniformly in its band
+
+# UPCR (log scale): complete response around 0.2 g/g (patients differ by 0.4), partial response
+# around 0.3 x baseline, no response around 0.85 x baseline; visit noise 0.3 (autocorrelated).
+CR_LEVEL, CR_SPREAD = ln(0.2), 0.4
+PR_SHARE, PR_SPREAD = ln(0.3), 0.25
+NR_SHARE, NR_SPREAD = ln(0.85), 0.2
+UPCR_NOISE = 0.3
+AFTER_FLARE = ln(0.6)                        # a visit in no response after a flare: 0.6 x the flare's level
+# Creatinine (log scale): visit noise 0.05, drift up to a few % a year; a raised baseline recovers in
+# response to 72-97% of the upper limit of normal.
+CREATININE_NOISE, DRIFT_SPREAD = 0.05, 0.015
+RECOVERY = (0.72, 0.97)
+# Disease activity (a score around 0): at baseline it rises with the proteinuria; at a visit it follows
+# the response. C3 = 88 - 20 a, C4 = 4 + 0.14 C3, anti-dsDNA = 60 exp(0.85 a) IU/mL, each with noise:
+# C3 with C4 (rho about 0.7), complement against anti-dsDNA (about -0.4), as in LN cohorts.
+ACTIVITY = {"CR": -0.9, "PR": -0.3, "NR": 0.4, "flare": 1.4}
+
+
+@dataclass
+class Traits:
+    """A patient's persistent traits, drawn once."""
+    cr_level: float          # log UPCR (g/g) in complete response
+    pr_share: float          # log of UPCR / baseline in partial response
+    nr_share: float          # log of UPCR / baseline without response
+    drift: float             # creatinine drift, log per year
+    activity: float          # offset of the disease activity
+    birthday: int            # days since the last birthday on day 0
+    noise: dict = field(default_factory=dict)   # last visit noise per lab (autocorrelation)
+
+
+def traits(draws: Draws) -> Traits:
+    return Traits(cr_level=CR_LEVEL + CR_SPREAD * draws.normal(), pr_share=PR_SHARE + PR_SPREAD * draws.normal(),
+                  nr_share=NR_SHARE + NR_SPREAD * draws.normal(), drift=DRIFT_SPREAD * draws.normal(),
+                  activity=0.4 * draws.normal(), birthday=draws.integer(0, 364))
+
+
+def age_at(age: int, birthday: int, day: int) -> int:
+    """Age in whole years on `day`, for a patient `age` years old on day 0, `birthday` days after a birthday."""
+    return age + (birthday + day) // 365
+
+
+# --- bands: the values a planned response allows, in exact arithmetic ----------------------------------
+
+def _fraction(value: float) -> Fraction:
+    return Fraction(repr(float(value)))
+
+
+def upcr_band(status: str, baseline: int, criteria: Criteria, after_cr: bool = False) -> tuple[int, int]:
+    """UPCR band (0.01 g/g) of a visit planned as `status` for a baseline of `baseline` units. CR: below
+    the CR limit; PR: at least the CR limit, at most (1 - reduction) x baseline (the exact halving
+    point left out) and below the nephrotic limit; NR: at least the CR limit and above (1 - reduction)
+    x baseline, at most 3 x baseline. `after_cr`: no flare since a complete response, so below 1 g/g."""
+    cr_cut = math.ceil(_fraction(criteria.cr_upcr_max) * 100)            # u < cr_cut
+    keep = (1 - _fraction(criteria.pr_upcr_reduction_min)) * baseline    # PR: u <= keep
+    nephrotic = math.ceil(_fraction(criteria.pr_upcr_max) * 100)         # PR: u < nephrotic
+    if status == "CR":
+        lo, hi = UPCR_MIN, cr_cut - 1
+    elif status == "PR":
+        lo, hi = cr_cut, min(math.ceil(keep) - 1, nephrotic - 1)
+    elif status == "NR":
+        lo, hi = max(cr_cut, math.floor(keep) + 1), min(max(3 * baseline, cr_cut + 60), UPCR_MAX)
+    else:
+        raise ValueError(f"status must be CR, PR or NR, not {status!r}")
+    if after_cr:
+        hi = min(hi, AFTER_CR_MAX)
+    return lo, hi
+
+
+def baseline_band(status: str, visit: int, criteria: Criteria, lo: int, hi: int) -> tuple[int, int]:
+    """Baseline UPCR band (within [lo, hi]) that keeps a later visit of `visit` units in `status`:
+    PR needs visit < (1 - reduction) x baseline, NR visit > (1 - reduction) x baseline (and
+    baseline >= visit / 3)."""
+    keep = 1 - _fraction(criteria.pr_upcr_reduction_min)
+    if status == "PR":
+        lo = max(lo, math.floor(visit / keep) + 1)
+    elif status == "NR":
+        lo, hi = max(lo, math.ceil(Fraction(visit, 3))), min(hi, math.ceil(visit / keep) - 1)
+    elif status != "CR":
+        raise ValueError(f"status must be CR, PR or NR, not {status!r}")
+    return lo, hi
+
+
+def creatinine_ok(status: str, creatinine: int, baseline: int, sex: str, egfr: int, baseline_egfr: int,
+                  criteria: Criteria) -> bool:
+    """Does a creatinine (and its eGFR, tenths) keep a visit in `status`? CR: normal, or below the
+    allowed rise where normal at baseline; PR: eGFR at least the limit, or above (1 - drop) x the
+    baseline eGFR (strictly, so a float comparison cannot decide otherwise); NR: anything."""
+    uln = _fraction(criteria.creatinine_uln_male if sex == "M" else criteria.creatinine_uln_female) * 100
+    if status == "CR":
+        return creatinine < baseline * (1 + _fraction(criteria.cr_creatinine_rise_max)) if baseline <= uln \
+            else creatinine <= uln
+    if status == "PR":
+        return egfr >= _fraction(criteria.pr_egfr_min) * 10 or \
+            egfr > baseline_egfr * (1 - _fraction(criteria.pr_egfr_drop_max))
+    return True
+
+
+def upper_normal(sex: str, criteria: Criteria) -> int:
+    return round(100 * (criteria.creatinine_uln_male if sex == "M" else criteria.creatinine_uln_female))
+
+
+# --- draws from the model -----------------------------------------------------------------------------
+
+def _noisy(draws: Draws, t: Traits, lab: str, sd: float) -> float:
+    """Next autocorrelated visit noise of `lab` (not yet kept: `keep_noise` keeps the accepted one)."""
+    last = t.noise.get(lab, sd * draws.normal())
+    return float(NOISE_MEMORY) * last + math.sqrt(1 - float(NOISE_MEMORY) ** 2) * sd * draws.normal()
+
+
+def in_band(draws: Draws, t: Traits, lab: str, centre: float, sd: float, lo: int, hi: int, unit: str,
+            ok=lambda v: True) -> int:
+    """A value (units) of exp(centre + noise), kept only inside [lo, hi] and where `ok`; after TRIES
+    draws, uniform among the values of the band that are `ok` (a band far in the model's tail)."""
+    if lo > hi:
+        raise ValueError(f"empty band [{lo}, {hi}] for {lab}")
+    for _ in range(TRIES):
+        noise = _noisy(draws, t, lab, sd)
+        value = to_units(exp(centre + noise), float(unit))
+        if lo <= value <= hi and ok(value):
+            t.noise[lab] = noise
+            return value
+    allowed = [v for v in range(lo, hi + 1) if ok(v)]
+    if not allowed:
+        raise ValueError(f"no value of {lab} in [{lo}, {hi}] fits")
+    value = allowed[draws.integer(0, len(allowed) - 1)]
+    t.noise[lab] = ln(value * float(unit)) - centre
+    return value
+
+
+def upcr_centre(t: Traits, status: str, baseline: int, flare_level: int | None = None) -> float:
+    """Log UPCR (g/g) the model expects at a visit in `status`."""
+    if status == "CR":
+        return t.cr_level
+    if status == "PR":
+        return ln(baseline / 100) + t.pr_share
+    if flare_level is not None:
+        return ln(flare_level / 100) + AFTER_FLARE
+    return ln(baseline / 100) + t.nr_share
+
+
+def visit_upcr(draws: Draws, t: Traits, status: str, baseline: int, criteria: Criteria, after_cr: bool = False,
+               flare_level: int | None = None) -> int:
+    lo, hi = upcr_band(status, baseline, criteria, after_cr)
+    return in_band(draws, t, "upcr", upcr_centre(t, status, baseline, flare_level), UPCR_NOISE, lo, hi, "0.01")
+
+
+def flare_upcr(draws: Draws, t: Traits, last: int) -> int:
+    """UPCR (units) at a renal flare: at least 1 g/g and twice the last value."""
+    lo = max(FLARE_MIN, FLARE_RISE * last)
+    return in_band(draws, t, "upcr", ln(max(2.5 * last, 180) / 100), 0.3, lo, max(lo, UPCR_MAX // 2), "0.01")
+
+
+def creatinine_level(t: Traits, status: str, baseline: int, sex: str, criteria: Criteria, recovered: int) -> int:
+    """The creatinine (units) the patient's kidneys run at in `status`: the baseline, or, in response
+    with a raised baseline, the recovered level."""
+    return recovered if status in ("CR", "PR") and baseline > upper_normal(sex, criteria) else baseline
+
+
+def recovered_level(draws: Draws, baseline: int, sex: str, criteria: Criteria) -> int:
+    uln = upper_normal(sex, criteria)
+    if baseline <= uln:
+        return baseline
+    lo, hi = RECOVERY
+    return max(CREATININE_MIN, math.floor(uln * (lo + (hi - lo) * draws.uniform())))
+
+
+def visit_creatinine(draws: Draws, t: Traits, status: str, level: int, baseline: int, day: int, age: int, sex: str,
+                     baseline_egfr: int, criteria: Criteria, spread: tuple[float, float] = (0.7, 1.45)) -> int:
+    """A creatinine (units) around `level` with the patient's drift, inside `spread` x level, that keeps
+    the visit in `status` (creatinine_ok, eGFR at the visit's age)."""
+    centre = ln(level / 100) + t.drift * day / 365
+    lo, hi = max(CREATININE_MIN, math.floor(spread[0] * level)), min(CREATININE_MAX, math.ceil(spread[1] * level))
+    return in_band(draws, t, "creatinine", centre, CREATININE_NOISE, lo, hi, "0.01",
+                   lambda c: creatinine_ok(status, c, baseline, sex, egfr_tenths(c, age, sex), baseline_egfr, criteria))
+
+
+def decline(start_day: int, start_egfr: int, end_day: int, end_egfr: int, day: int) -> int:
+    """eGFR (tenths) on `day` on a course falling geometrically from start_egfr to end_egfr (exact)."""
+    share = Fraction(day - start_day, max(end_day - start_day, 1))
+    return to_units(exp(ln(start_egfr) + float(share) * (ln(end_egfr) - ln(start_egfr))), 1.0)
+
+
+# --- albumin, complements, anti-dsDNA ------------------------------------------------------------------
+
+def baseline_activity(draws: Draws, t: Traits, upcr: int) -> float:
+    """Disease activity at baseline: active disease, more so with heavier proteinuria."""
+    return 0.6 + 0.45 * (ln(upcr / 100) - ln(2.4)) / 0.5 + t.activity + 0.45 * draws.normal()
+
+
+def visit_activity(draws: Draws, t: Traits, state: str) -> float:
+    """Disease activity at a visit in response state `state` (CR, PR, NR or flare)."""
+    return ACTIVITY[state] + t.activity + 0.35 * draws.normal()
+
+
+def other_labs(draws: Draws, upcr: int, activity: float) -> dict:
+    """Albumin from the proteinuria; C3, C4 and anti-dsDNA from the activity (truncated by drawing again)."""
+    albumin_mean = 4.35 - 0.6 * max(0.0, ln(max(upcr, 1) / 30))
+    albumin = draws.normal_units(albumin_mean, 0.28, 15, 55, 0.1)
+    c3 = draws.normal_units(88 - 20 * activity, 10, 20, 200, 1)
+    c4 = draws.normal_units(4 + 0.14 * c3, 2.8, 1, 80, 1)
+    dsdna = draws.lognormal_units(ln(60) + 0.85 * activity, 0.7, 100, 99999, 0.1)
+    return {"albumin_g_dl": albumin / 10, "c3_mg_dl": c3, "c4_mg_dl": c4, "anti_dsdna_iu_ml": dsdna / 10}
