@@ -6,7 +6,8 @@ A, B = published.load("study_a"), published.load("study_b")
 
 def test_study_b_percentages_cannot_come_from_20_patients():
     table = audit.grim_percentages(B).set_index("id")
-    assert table["verdict"].str.startswith("INCONSISTENT").all()
+    abstract = [n.id for n in B.numbers if n.source == "abstract81" and n.statistic == "percent"]
+    assert table.loc[abstract, "verdict"].str.startswith("INCONSISTENT").all()
     assert "smallest n that fits is 29" in table.loc["female_pct", "verdict"]
     assert "smallest n that fits is 27" in table.loc["cr_24w", "verdict"]
 

@@ -28,9 +28,11 @@ def test_reconstruct_check_prints_one_row_per_published_number(tmp_path):
     csv = tmp_path / "check.csv"
     out = run("reconstruct", "--check", "--csv", str(csv))
     assert out.returncode == 0, out.stderr
-    assert "summary" in out.stdout and "targets 20 of 20 reproduced" in out.stdout
+    assert "summary" in out.stdout and "independent checks 7 of 7 reproduced" in out.stdout
     table = pd.read_csv(csv)
-    assert len(table) == sum(len(published.load(s).numbers) for s in published.studies())
+    studies = [published.load(s) for s in published.studies()]
+    assert len(table) == sum(len(s.numbers) + sum(len(c.items()) for c in s.claims) for s in studies)
+    assert {"study_b", "or_6m_lupus2018"} <= set(table["study"]) | set(table["id"])   # the full paper's numbers
 
 
 def test_check_shows_study_b_overall_upcr_reproduced_from_rows(tmp_path):

@@ -149,10 +149,11 @@ def test_summary_counts(study):
         results.row("demo", "response", "percent", 30.0, group="a", outcome="PR", timepoint="6m"),  # target
     ), [study])
     total = scorecard.summary(card).set_index("study").loc["total"].to_dict()
-    assert total == {"published": 9, "targets": 6, "targets reproduced": 3, "checks": 2, "checks reproduced": 0,
-                     "infeasible": 0, "resolutions": 1, "not computed": 5}
+    assert total == {"published": 9, "claims": 0, "targets": 6, "targets reproduced": 3, "checks": 2,
+                     "checks reproduced": 0, "infeasible": 0, "not reached": 0, "resolutions": 1, "repeats": 0,
+                     "not expressible": 0, "not computed": 5}
     sentence = scorecard.summary_sentence(card)
-    assert "Of **9** published numbers, **3 of 6** targets are reproduced" in sentence
+    assert "Of **9** published numbers and **0** statements in words, **3 of 6** targets are reproduced" in sentence
     assert "**0 of 2** independent checks" in sentence and "**5** are not computed" in sentence
 
 
@@ -186,5 +187,7 @@ def test_render_lists_every_number_and_escapes_pipes(study):
 def test_every_real_published_number_gets_exactly_one_row():
     studies = [published.load(s) for s in published.studies()]
     card = scorecard.build(pd.DataFrame(columns=results.COLUMNS), studies)
-    assert len(card) == sum(len(s.numbers) for s in studies)
-    assert set(card["status"]) == {"not computed"}
+    statements = sum(len(c.items()) for s in studies for c in s.claims)
+    assert len(card) == sum(len(s.numbers) for s in studies) + statements
+    assert set(card["status"]) == {"not computed", "not expressible"}
+    assert not card.duplicated(["study", "id"]).any()

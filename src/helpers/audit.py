@@ -288,9 +288,12 @@ def unreported_group(pub: published.Study, sizes: dict[str, int] | None = None) 
 
 def _sizes_by_timepoint(pub: published.Study, total: int | None) -> dict:
     """{'baseline': total, timepoint: the fewest patients (up to total) fitting every percentage there}."""
+    from .reconstruct.plan import infeasible_percentages
+    impossible = infeasible_percentages(pub)
     sizes = {"baseline": total}
     for tp in pub.timepoints:
-        percents = [x for x in pub.targets() if x.statistic == "percent" and x.timepoint == tp and x.group == "all"]
+        percents = [x for x in pub.targets() if x.statistic == "percent" and x.timepoint == tp and x.group == "all"
+                    and x.id not in impossible]
         fits = [m for m in range(1, (total or 0) + 1) if all(percent_counts(x.value, x.decimals, m) for x in percents)]
         if percents and fits:
             sizes[tp] = fits[0]

@@ -171,7 +171,7 @@ def view(pub: published.Study, computed: list[dict], roles: dict, parts=PARTS):
     if not lines:
         return None
     quotes = sorted({f"{c.source}: \u201c{c.quote}\u201d" for c, _ in statements(pub, parts)})
-    from .tables import Table   # presentation, imported only where a chapter shows the statements
+    from .tables import Table  # presentation, imported only where a chapter shows the statements
     return Table(pd.DataFrame(lines), ["Statements in words from the sources, each tested on these rows; a target "
                                        "was built to hold, an independent check could have failed."] + quotes)
 

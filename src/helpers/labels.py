@@ -9,7 +9,8 @@ OUTCOMES = {"CR": "Complete response", "PR": "Partial response", "overall": "Ove
 EVENTS = {"renal_flare": "Renal flare", "poor_outcome": "End-stage renal disease or death",
           "esrd": "End-stage renal disease",
           "death": "Death", "adverse_event": "Adverse event"}
-MEASURES = {"age": "Age (years)", "female": "Female sex", "upcr": "UPCR (g/g)", "creatinine": "Serum creatinine (mg/dL)",
+MEASURES = {"age": "Age (years)", "female": "Female sex", "upcr": "UPCR (g/g)",
+            "creatinine": "Serum creatinine (mg/dL)",
             "egfr": "eGFR (mL/min/1.73 m²)", "albumin": "Serum albumin (g/dL)", "c3": "C3 (mg/dL)", "c4": "C4 (mg/dL)",
             "anti_dsdna": "Anti-dsDNA (IU/mL)", "induction": "Induction regimen", "isn_class": "ISN/RPS class",
             "isn_class_v": "ISN/RPS class V", "renal_sledai": "Renal SLEDAI",

@@ -7,7 +7,7 @@ import warnings
 import matplotlib
 import pandas as pd
 
-from . import data, disclosure, published, results, tables
+from . import claims, data, disclosure, provenance, published, results, tables
 from .marks import LEGEND, Marker
 from .paths import PUBLISHED_DIR, REPO_ROOT, in_reconstruction, shown
 
@@ -172,6 +172,16 @@ def marker(cohort: data.Cohort, study: str) -> Marker:
     return Marker(pub, pub is not None)
 
 
+def statements(cohort: data.Cohort, study: str, parts, window: int = 45, criteria=None) -> tuple[list, object]:
+    """The sources' statements in words that this chapter tests (helpers.claims, `parts` of PARTS), on
+    the reconstructed cohort of a published study: (result rows, the table to show, or None)."""
+    pub = marker(cohort, study).pub
+    if pub is None:
+        return [], None
+    rows = claims.rows(pub, cohort, criteria, window, parts)
+    return rows, claims.view(pub, rows, provenance.claim_roles(pub), parts)
+
+
 class _Html:
     """Output that renders as HTML in the book and as plain text elsewhere (nbval, terminals)."""
 
@@ -221,4 +231,5 @@ def parameters_table(**values) -> tables.Table:
 
 __all__ = ["setup", "cohorts", "select", "Chosen", "timepoints_for", "arms_for", "groups_for", "heading", "per_study",
            "say",
-           "NotApplicable", "title", "audit_studies", "marker", "banner", "parameters_table", "REPO_ROOT"]
+           "NotApplicable", "title", "audit_studies", "marker", "banner", "parameters_table", "statements",
+           "REPO_ROOT"]

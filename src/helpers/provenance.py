@@ -76,7 +76,8 @@ def claim_roles(pub: published.Study) -> dict[str, Role]:
             elif key in built or c.id in built:
                 out[key] = Role("target", f"Chosen to make it hold: {built.get(key) or built[c.id]}")
             elif c.id in weighed or key in weighed:
-                out[key] = Role("target", f"Weighed to resolve a contradiction ({(weighed.get(c.id) or weighed[key]).id}).")
+                resolution = weighed.get(c.id) or weighed[key]
+                out[key] = Role("target", f"Weighed to resolve a contradiction ({resolution.id}).")
             else:
                 out[key] = Role("check", "Not used to build the rows; recomputed from them.")
     return out

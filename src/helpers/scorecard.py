@@ -103,7 +103,8 @@ def _claim_rows(pub: published.Study, computed: dict, reconstructed: bool) -> li
         elif claims.holds(claim, value, _text(first.get("detail"))):
             status, reason = "reproduced", ""
         else:
-            status, reason = "differs", f"The rows do not show it: {_text(first.get('test'))} {_text(first.get('detail'))}."
+            status = "differs"
+            reason = f"The rows do not show it: {_text(first.get('test'))} {_text(first.get('detail'))}."
         out.append({"study": pub.study, "id": f"{claim.id}:{measure}", "source": claim.source, "quote": claim.quote,
                     "measure": claims.key(claim, measure), "outcome": "",
                     "timepoint": claim.timepoint if claim.timepoint != "baseline" else "",

@@ -33,7 +33,7 @@ from fractions import Fraction
 
 import pandas as pd
 
-from .. import published
+from .. import claims, published
 from ..consistency import percent_counts
 from ..renal import egfr_tenths
 from ..response import WINDOW, Criteria
@@ -150,7 +150,9 @@ def build(pub: published.Study, log=_warn) -> dict[str, pd.DataFrame]:
     last_error = None
     for attempt in range(ATTEMPTS):
         try:
-            return _Builder(aiming, shape, Draws(seed + attempt)).run()
+            tables = _Builder(aiming, shape, Draws(seed + attempt)).run()
+            _claims_hold(aiming, tables)
+            return tables
         except SolveError as err:
             last_error = err
             for i in err.ids:
@@ -161,6 +163,28 @@ def build(pub: published.Study, log=_warn) -> dict[str, pd.DataFrame]:
                     f"without aiming at it: `reconstruct --check` shows the rows' value beside it")
                 aiming = _without(aiming, stuck, str(err))
     raise SolveError(f"{pub.study}: no reconstruction found in {ATTEMPTS} attempts ({last_error})")
+
+
+class _Rows:
+    """The three tables as helpers.claims reads a cohort."""
+
+    def __init__(self, tables: dict[str, pd.DataFrame]):
+        self.patients, self.labs, self.events = tables["patients.csv"], tables["labs.csv"], tables["events.csv"]
+
+
+def _claims_hold(pub: published.Study, tables: dict[str, pd.DataFrame]) -> None:
+    """Every statement in words the study file builds to hold (named in an assumption's `by_construction`)
+    holds in these rows; SolveError naming those that do not (a fresh draw is tried)."""
+    built = pub.by_construction
+    aimed = [(c, m) for c, m in claims.statements(pub) if (f"{c.id}:{m}" in built or c.id in built)
+             and f"{c.id}:{m}" not in pub.set_aside]
+    if not aimed:
+        return
+    rows = {r["measure"]: r for r in claims.rows(pub, _Rows(tables))}
+    failed = [f"{c.id}:{m}" for c, m in aimed
+              if (r := rows.get(claims.key(c, m))) is not None and not claims.holds(c, r["value"], r["detail"])]
+    if failed:
+        raise SolveError(f"{pub.study}: the rows do not show {', '.join(failed)}", tuple(failed))
 
 
 def _without(pub: published.Study, ids: list[str], why: str) -> published.Study:
@@ -541,8 +565,9 @@ class _Builder:
             creat = labs.creatinine_for_egfr(course.decline(start, start_egfr, end_day, end_egfr, day), age, sex)
             upcr = course.in_band(self.draws, self.traits[i], "upcr", ln(max(last_upcr, 150) / 100), course.UPCR_NOISE,
                                   150, course.UPCR_MAX, "0.01")
+            activity = course.visit_activity(self.draws, self.traits[i], "NR")
             rows.append({"patient_id": i, "day": day, "upcr": upcr, "creatinine": creat,
-                         **course.other_labs(self.draws, upcr, course.visit_activity(self.draws, self.traits[i], "NR"))})
+                         **course.other_labs(self.draws, upcr, activity)})
             if day >= end_day - 20:
                 break
         return rows
@@ -578,8 +603,8 @@ class _Builder:
                          **course.other_labs(self.draws, base_upcr[i], activity)})
         for (i, j), status in sorted(self.status.items()):
             activity = course.visit_activity(self.draws, self.traits[i], status)
-            rows.append({"patient_id": i, "day": self.visit_day[i, j], "upcr": upcr[i, j], "creatinine": self._creat[i, j],
-                         **course.other_labs(self.draws, upcr[i, j], activity)})
+            rows.append({"patient_id": i, "day": self.visit_day[i, j], "upcr": upcr[i, j],
+                         "creatinine": self._creat[i, j], **course.other_labs(self.draws, upcr[i, j], activity)})
         found = []
         for i, j, day in self.flares:     # the flare's own visit: proteinuria up, creatinine a little, serology active
             before = max((k for k in range(j) if (i, k) in self.status), default=None)

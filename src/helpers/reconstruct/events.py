@@ -116,7 +116,8 @@ def poor_outcomes(draws: Draws, pub, kinds: dict[str, int], sizes: dict[str, int
     chosen = None
     if target is None or len(arms) != 2:
         picked = pick(1)[0]
-        chosen = {int(i): (draws.integer(int(earliest[i]), int(base[i])), kind) for i, kind in zip(picked, kinds_in_order)}
+        chosen = {int(i): (draws.integer(int(earliest[i]), int(base[i])), kind)
+                  for i, kind in zip(picked, kinds_in_order)}
     else:
         window = statistic_window(target.value, target.decimals)
         for _ in range(batches):
