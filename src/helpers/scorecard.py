@@ -104,7 +104,9 @@ def _claim_rows(pub: published.Study, computed: dict, reconstructed: bool) -> li
             status, reason = "reproduced", ""
         else:
             status = "differs"
-            reason = f"The rows do not show it: {_text(first.get('test'))} {_text(first.get('detail'))}."
+            given = f"p = {value:.3f}" if first.get("statistic") == "p_value" else _text(first.get("detail"))
+            reason = (f"The rows give {given} ({_text(first.get('test'))}; {_text(first.get('detail'))}), not what the "
+                      f"source says ({claims.wording(claim)}).")
         out.append({"study": pub.study, "id": f"{claim.id}:{measure}", "source": claim.source, "quote": claim.quote,
                     "measure": claims.key(claim, measure), "outcome": "",
                     "timepoint": claim.timepoint if claim.timepoint != "baseline" else "",

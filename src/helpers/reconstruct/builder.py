@@ -425,9 +425,9 @@ class _Builder:
                 self.draws, self.pub, "upcr", tp, "0.01", self._members("upcr", tp, seen), ladders,
                 lambda i, mean, sd, ladders=ladders: fit.lognormal_position(self.draws, ladders[i], mean, sd))
             for i in seen:
-                visits[i, j] = fitted[i] if fitted else course.visit_upcr(
-                    self.draws, self.traits[i], self.status[i, j], baseline[i], self.criteria, after_cr[i, j],
-                    at_flare.get((i, j)))
+                visits[i, j] = course.remember(self.traits[i], "upcr", self.status[i, j], fitted[i]) if fitted else \
+                    course.visit_upcr(self.draws, self.traits[i], self.status[i, j], baseline[i], self.criteria,
+                                      after_cr[i, j], at_flare.get((i, j)))
         if fitted_baseline:   # the baselines again, within what every later visit's response allows
             ladders = {}
             for i in range(self.n):
@@ -447,7 +447,8 @@ class _Builder:
     def _near_level(self, i: int, j: int, baseline: int, sex: str, recovered: int) -> int:
         """A plausible creatinine (units) for patient i at visit j: around the level of its response."""
         level = course.creatinine_level(self.traits[i], self.status[i, j], baseline, sex, self.criteria, recovered)
-        return self.draws.lognormal_units(ln(level / 100), 2 * course.CREATININE_NOISE, course.CREATININE_MIN,
+        centre = course.creatinine_centre(self.traits[i], self.status[i, j], level, self.visit_day[i, j])
+        return self.draws.lognormal_units(centre, 2 * course.CREATININE_NOISE, course.CREATININE_MIN,
                                           course.CREATININE_MAX, 0.01)
 
     def baseline_creatinine(self, sex: list[str]) -> list[int]:
@@ -489,20 +490,29 @@ class _Builder:
             out.append(creat)
         return out
 
-    def creatinine(self, sex: list[str], esrd: dict[int, int]) -> tuple[list[int], dict, dict]:
-        """Baseline creatinine, creatinine per (patient, timepoint index), and the decline before each
-        ESRD ({patient: (start day, start eGFR, end eGFR)}), in 0.01 mg/dL."""
+    def creatinine(self, sex: list[str], esrd: dict[int, int]) -> tuple[list[int], dict, dict, dict]:
+        """Baseline creatinine, creatinine per (patient, timepoint index) and at each flare (by patient and
+        timepoint index after it), in 0.01 mg/dL, and the decline before each ESRD (course.Decline): from
+        the last lab in response, or the last flare, whichever is later."""
         baseline = self.baseline_creatinine(sex)
         base_egfr = [egfr_tenths(baseline[i], self.age[i], sex[i]) for i in range(self.n)]
         recovered = [course.recovered_level(self.draws, baseline[i], sex[i], self.criteria) for i in range(self.n)]
         declines = {}
-        for i, end_day in esrd.items():   # the decline starts after the last visit in response (or at baseline)
-            seen = [j for j in range(len(self.tps)) if (i, j) in self.status]
-            responding = [j for j in seen if self.status[i, j] != "NR"]
-            start = self.visit_day[i, responding[-1]] if responding else 0
-            declines[i] = (start, end_day, self.draws.integer(*ESRD_EGFR))
-        visits = {}
+        for i, end_day in esrd.items():
+            responding = [self.visit_day[i, j] for j in range(len(self.tps)) if self.status.get((i, j)) in ("CR", "PR")]
+            flared = [d for k, _, d in self.flares if k == i and d < end_day]
+            start = max([0, *responding, *flared])
+            declines[i] = course.Decline(start, end_day, self.draws.integer(*ESRD_EGFR),
+                                         base_egfr[i] if start == 0 else None)
+        visits, at_flare = {}, {}
         for j, tp in enumerate(self.tps):
+            for i, k, day in self.flares:   # a flare since the last visit: creatinine a little up from there
+                if k == j:
+                    before = max((m for m in range(j) if (i, m) in visits), default=None)
+                    last = visits[i, before] if before is not None else baseline[i]
+                    at_flare[i, j] = round(last * (1 + 0.04 * abs(self.draws.normal())))
+                    if i in declines and declines[i].start_day == day:
+                        declines[i].start_egfr = egfr_tenths(at_flare[i, j], self.age_on(i, day), sex[i])
             seen = [i for i in range(self.n) if (i, j) in self.status]
             fitted = None
             if fit.targets(self.pub, "egfr", tp):
@@ -511,8 +521,8 @@ class _Builder:
                     level = course.creatinine_level(self.traits[i], self.status[i, j], baseline[i], sex[i],
                                                     self.criteria, recovered[i])
                     age = self.age_on(i, self.visit_day[i, j])
-                    creat = [c for c in range(max(course.CREATININE_MIN, math.floor(0.7 * level)),
-                                              min(course.CREATININE_MAX, math.ceil(1.45 * level)) + 1)
+                    creat = [c for c in range(max(course.CREATININE_MIN, math.floor(course.SPREAD[0] * level)),
+                                              min(course.CREATININE_MAX, math.ceil(course.SPREAD[1] * level)) + 1)
                              if course.creatinine_ok(self.status[i, j], c, baseline[i], sex[i],
                                                      egfr_tenths(c, age, sex[i]), base_egfr[i], self.criteria)]
                     creat.reverse()   # eGFR ascending
@@ -525,58 +535,39 @@ class _Builder:
             for i in seen:
                 day, age = self.visit_day[i, j], self.age_on(i, self.visit_day[i, j])
                 if fitted is not None:
-                    visits[i, j] = creatinine_of[i][ladders[i].index(fitted[i])]
-                elif i in declines and day > declines[i][0]:
-                    start, end_day, end_egfr = declines[i]
-                    start_egfr = base_egfr[i] if start == 0 else next(
-                        egfr_tenths(visits[i, k], self.age_on(i, start), sex[i]) for k in range(j)
-                        if self.visit_day.get((i, k)) == start)
-                    visits[i, j] = labs.creatinine_for_egfr(course.decline(start, start_egfr, end_day, end_egfr, day),
-                                                            age, sex[i])
+                    visits[i, j] = course.remember(self.traits[i], "creatinine", self.status[i, j],
+                                                   creatinine_of[i][ladders[i].index(fitted[i])])
+                elif i in declines and day > declines[i].start_day:
+                    visits[i, j] = labs.creatinine_for_egfr(declines[i].egfr(day), age, sex[i])
                 else:
                     level = course.creatinine_level(self.traits[i], self.status[i, j], baseline[i], sex[i],
                                                     self.criteria, recovered[i])
                     visits[i, j] = course.visit_creatinine(self.draws, self.traits[i], self.status[i, j], level,
                                                            baseline[i], day, age, sex[i], base_egfr[i], self.criteria)
-        return baseline, visits, declines
+                if i in declines and declines[i].start_day == day:
+                    declines[i].start_egfr = egfr_tenths(visits[i, j], age, sex[i])
+        return baseline, visits, at_flare, declines
 
-    # --- unscheduled visits: the flares and the kidneys failing before ESRD ---------------------------
-    def _outside_windows(self, day: int) -> bool:
-        return all(abs(day - nominal) > WINDOW for nominal in self.days)
-
-    def _decline_rows(self, i: int, sex: str, decline: tuple, last_visit_day: int, last_upcr: int) -> list[dict]:
-        """Unscheduled visits from the last scheduled one to ESRD, every UNSCHEDULED_EVERY days, outside
-        every visit window: the eGFR on the patient's decline, heavy proteinuria, active disease; the
-        last a few days before ESRD."""
-        start, end_day, end_egfr = decline
-        rows, day = [], last_visit_day
-        start_egfr = None
-        while True:
+    # --- unscheduled visits: the kidneys failing before ESRD -----------------------------------------
+    def _decline_rows(self, i: int, sex: str, decline: course.Decline, upcr: int) -> list[dict]:
+        """Unscheduled visits from the start of the decline to ESRD, every UNSCHEDULED_EVERY days, outside
+        every visit window and away from the patient's own visits: the eGFR on the decline, heavy
+        proteinuria (around `upcr`), active disease; the last a few days before ESRD."""
+        own = [d for (k, _), d in self.visit_day.items() if k == i]
+        rows, day = [], decline.start_day
+        while day < decline.end_day - 20:
             day += self.draws.integer(*UNSCHEDULED_EVERY)
-            if day >= end_day - 20:
-                day = end_day - self.draws.integer(3, 14)
-            if day <= last_visit_day or not self._outside_windows(day):
-                if day >= end_day - 20:
-                    break
+            if day >= decline.end_day - 20:
+                day = decline.end_day - self.draws.integer(3, 14)
+            if any(abs(day - nominal) <= WINDOW for nominal in self.days) or any(abs(day - d) < 20 for d in own):
                 continue
-            if start_egfr is None:
-                start_egfr = self._egfr_on(i, start, sex)
-            age = self.age_on(i, day)
-            creat = labs.creatinine_for_egfr(course.decline(start, start_egfr, end_day, end_egfr, day), age, sex)
-            upcr = course.in_band(self.draws, self.traits[i], "upcr", ln(max(last_upcr, 150) / 100), course.UPCR_NOISE,
-                                  150, course.UPCR_MAX, "0.01")
+            creat = labs.creatinine_for_egfr(decline.egfr(day), self.age_on(i, day), sex)
+            value = course.in_band(self.draws, self.traits[i], "upcr", ln(max(upcr, 150) / 100), course.UPCR_NOISE,
+                                   150, course.UPCR_MAX, "0.01")
             activity = course.visit_activity(self.draws, self.traits[i], "NR")
-            rows.append({"patient_id": i, "day": day, "upcr": upcr, "creatinine": creat,
-                         **course.other_labs(self.draws, upcr, activity)})
-            if day >= end_day - 20:
-                break
+            rows.append({"patient_id": i, "day": day, "upcr": value, "creatinine": creat,
+                         **course.other_labs(self.draws, value, activity)})
         return rows
-
-    def _egfr_on(self, i: int, day: int, sex: str) -> int:
-        """eGFR (tenths) of patient i's lab on `day` (baseline or a scheduled visit)."""
-        creat = self._creat_base[i] if day == 0 else next(
-            self._creat[i, j] for j in range(len(self.tps)) if self.visit_day.get((i, j)) == day)
-        return egfr_tenths(creat, self.age_on(i, day), sex)
 
     # --- everything --------------------------------------------------------------------------------
     def run(self) -> dict[str, pd.DataFrame]:
@@ -592,25 +583,22 @@ class _Builder:
         poor = events.poor_outcomes(self.draws, pub, self.values["poor_outcomes"], self.shape.arms, state) \
             if "poor_outcomes" in self.values else {}
         base_upcr, upcr, at_flare = self.upcr()
-        self._creat_base, self._creat, declines = self.creatinine(sex, {i: d for i, (d, k) in poor.items()
-                                                                        if k == "esrd"})
+        base_creat, creat, flare_creat, declines = self.creatinine(sex, {i: d for i, (d, k) in poor.items()
+                                                                         if k == "esrd"})
         prefix = pub.reconstruction.id_prefix
         ids = [f"{prefix}{k + 1:03d}" for k in self.draws.permutation(self.n)]  # in no order of arm or response
         rows = []
         for i in range(self.n):
             activity = course.baseline_activity(self.draws, self.traits[i], base_upcr[i])
-            rows.append({"patient_id": i, "day": 0, "upcr": base_upcr[i], "creatinine": self._creat_base[i],
+            rows.append({"patient_id": i, "day": 0, "upcr": base_upcr[i], "creatinine": base_creat[i],
                          **course.other_labs(self.draws, base_upcr[i], activity)})
         for (i, j), status in sorted(self.status.items()):
             activity = course.visit_activity(self.draws, self.traits[i], status)
             rows.append({"patient_id": i, "day": self.visit_day[i, j], "upcr": upcr[i, j],
-                         "creatinine": self._creat[i, j], **course.other_labs(self.draws, upcr[i, j], activity)})
+                         "creatinine": creat[i, j], **course.other_labs(self.draws, upcr[i, j], activity)})
         found = []
         for i, j, day in self.flares:     # the flare's own visit: proteinuria up, creatinine a little, serology active
-            before = max((k for k in range(j) if (i, k) in self.status), default=None)
-            creat = self._creat[i, before] if before is not None else self._creat_base[i]
-            rows.append({"patient_id": i, "day": day, "upcr": at_flare[i, j],
-                         "creatinine": round(creat * (1 + 0.04 * abs(self.draws.normal()))),
+            rows.append({"patient_id": i, "day": day, "upcr": at_flare[i, j], "creatinine": flare_creat[i, j],
                          **course.other_labs(self.draws, at_flare[i, j],
                                              course.visit_activity(self.draws, self.traits[i], "flare"))})
             found.append((ids[i], day, "renal_flare", None))
@@ -618,9 +606,7 @@ class _Builder:
             found.append((ids[i], day, kind, None))
             if kind == "esrd":
                 seen = [j for j in range(len(self.tps)) if (i, j) in self.status]
-                last_day = self.visit_day[i, seen[-1]] if seen else 0
-                last_upcr = upcr[i, seen[-1]] if seen else base_upcr[i]
-                rows += self._decline_rows(i, sex[i], declines[i], last_day, last_upcr)
+                rows += self._decline_rows(i, sex[i], declines[i], upcr[i, seen[-1]] if seen else base_upcr[i])
         if "adverse_events" in self.values:
             found += events.adverse_events(self.draws, self.values["adverse_events"], self.shape.arms, ids, self.arm,
                                            state.followup)

@@ -68,6 +68,7 @@ class Traits:
     activity: float          # offset of the disease activity
     birthday: int            # days since the last birthday on day 0
     noise: dict = field(default_factory=dict)   # last visit noise per lab (autocorrelation)
+    last: dict = field(default_factory=dict)    # last visit per lab: (response, value in units)
 
 
 def traits(draws: Draws) -> Traits:
@@ -169,21 +170,34 @@ def in_band(draws: Draws, t: Traits, lab: str, centre: float, sd: float, lo: int
     return value
 
 
+def pulled(t: Traits, lab: str, status: str, centre: float) -> float:
+    """The model's log centre, pulled halfway towards the patient's last value of `lab` where the response
+    has not changed since: a course carries on from where it was."""
+    last = t.last.get(lab)
+    return centre if last is None or last[0] != status else (centre + ln(last[1] / 100)) / 2
+
+
+def remember(t: Traits, lab: str, status: str, value: int) -> int:
+    t.last[lab] = (status, value)
+    return value
+
+
 def upcr_centre(t: Traits, status: str, baseline: int, flare_level: int | None = None) -> float:
     """Log UPCR (g/g) the model expects at a visit in `status`."""
     if status == "CR":
-        return t.cr_level
+        return pulled(t, "upcr", status, t.cr_level)
     if status == "PR":
-        return ln(baseline / 100) + t.pr_share
+        return pulled(t, "upcr", status, ln(baseline / 100) + t.pr_share)
     if flare_level is not None:
         return ln(flare_level / 100) + AFTER_FLARE
-    return ln(baseline / 100) + t.nr_share
+    return pulled(t, "upcr", status, ln(baseline / 100) + t.nr_share)
 
 
 def visit_upcr(draws: Draws, t: Traits, status: str, baseline: int, criteria: Criteria, after_cr: bool = False,
                flare_level: int | None = None) -> int:
     lo, hi = upcr_band(status, baseline, criteria, after_cr)
-    return in_band(draws, t, "upcr", upcr_centre(t, status, baseline, flare_level), UPCR_NOISE, lo, hi, "0.01")
+    value = in_band(draws, t, "upcr", upcr_centre(t, status, baseline, flare_level), UPCR_NOISE, lo, hi, "0.01")
+    return remember(t, "upcr", status, value)
 
 
 def flare_upcr(draws: Draws, t: Traits, last: int) -> int:
@@ -193,9 +207,11 @@ def flare_upcr(draws: Draws, t: Traits, last: int) -> int:
 
 
 def creatinine_level(t: Traits, status: str, baseline: int, sex: str, criteria: Criteria, recovered: int) -> int:
-    """The creatinine (units) the patient's kidneys run at in `status`: the baseline, or, in response
-    with a raised baseline, the recovered level."""
-    return recovered if status in ("CR", "PR") and baseline > upper_normal(sex, criteria) else baseline
+    """The creatinine (units) the patient's kidneys run at in `status`: the baseline; with a raised
+    baseline, the recovered level in complete response and halfway there (geometrically) in partial."""
+    if baseline <= upper_normal(sex, criteria) or status == "NR":
+        return baseline
+    return recovered if status == "CR" else math.isqrt(baseline * recovered)
 
 
 def recovered_level(draws: Draws, baseline: int, sex: str, criteria: Criteria) -> int:
@@ -206,20 +222,38 @@ def recovered_level(draws: Draws, baseline: int, sex: str, criteria: Criteria) -
     return max(CREATININE_MIN, math.floor(uln * (lo + (hi - lo) * draws.uniform())))
 
 
+SPREAD = (0.8, 1.3)   # a visit's creatinine stays within these multiples of the level of its response
+
+
+def creatinine_centre(t: Traits, status: str, level: int, day: int) -> float:
+    """Log creatinine (mg/dL) the model expects: the level with the patient's drift, carried on from the last
+    visit in the same response."""
+    return pulled(t, "creatinine", status, ln(level / 100) + t.drift * day / 365)
+
+
 def visit_creatinine(draws: Draws, t: Traits, status: str, level: int, baseline: int, day: int, age: int, sex: str,
-                     baseline_egfr: int, criteria: Criteria, spread: tuple[float, float] = (0.7, 1.45)) -> int:
-    """A creatinine (units) around `level` with the patient's drift, inside `spread` x level, that keeps
+                     baseline_egfr: int, criteria: Criteria) -> int:
+    """A creatinine (units) around `level` with the patient's drift, within SPREAD x level, that keeps
     the visit in `status` (creatinine_ok, eGFR at the visit's age)."""
-    centre = ln(level / 100) + t.drift * day / 365
-    lo, hi = max(CREATININE_MIN, math.floor(spread[0] * level)), min(CREATININE_MAX, math.ceil(spread[1] * level))
-    return in_band(draws, t, "creatinine", centre, CREATININE_NOISE, lo, hi, "0.01",
-                   lambda c: creatinine_ok(status, c, baseline, sex, egfr_tenths(c, age, sex), baseline_egfr, criteria))
+    lo, hi = max(CREATININE_MIN, math.floor(SPREAD[0] * level)), min(CREATININE_MAX, math.ceil(SPREAD[1] * level))
+    value = in_band(draws, t, "creatinine", creatinine_centre(t, status, level, day), CREATININE_NOISE, lo, hi,
+                    "0.01", lambda c: creatinine_ok(status, c, baseline, sex, egfr_tenths(c, age, sex), baseline_egfr,
+                                                    criteria))
+    return remember(t, "creatinine", status, value)
 
 
-def decline(start_day: int, start_egfr: int, end_day: int, end_egfr: int, day: int) -> int:
-    """eGFR (tenths) on `day` on a course falling geometrically from start_egfr to end_egfr (exact)."""
-    share = Fraction(day - start_day, max(end_day - start_day, 1))
-    return to_units(exp(ln(start_egfr) + float(share) * (ln(end_egfr) - ln(start_egfr))), 1.0)
+@dataclass
+class Decline:
+    """The kidneys failing before ESRD: eGFR (tenths) falling geometrically from `start_egfr` on the
+    patient's last lab in response or at a flare (`start_day`) to `end_egfr` on the last lab before ESRD."""
+    start_day: int
+    end_day: int
+    end_egfr: int
+    start_egfr: int | None = None   # known once the lab of start_day is
+
+    def egfr(self, day: int) -> int:
+        share = Fraction(day - self.start_day, max(self.end_day - self.start_day, 1))
+        return to_units(exp(ln(self.start_egfr) + float(share) * (ln(self.end_egfr) - ln(self.start_egfr))), 1.0)
 
 
 # --- albumin, complements, anti-dsDNA ------------------------------------------------------------------
