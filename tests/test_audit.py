@@ -30,24 +30,23 @@ def test_five_year_figures_differ_by_one_patient():
 
 def test_p_values_verdicts():
     table = audit.p_values(A).set_index("id")
-    assert table.loc["cr_1y_p", "verdict"] == "reproducible: Pearson chi-square on 46/88 vs 57/78 (p = 0.0058)"
-    assert table.loc["cr_6m_p", "verdict"].startswith("NOT reproducible: No standard test")
-    assert "the nearest is 0.326 (Fisher mid-p on 45/91 vs 47/83)" in table.loc["cr_6m_p", "verdict"]
-    assert table.loc["or_1y_p", "verdict"] == "the percentages behind it are not published"
+    assert table.loc["cr_1y_p", "verdict"].startswith(
+        "Reached under the stated assumptions: Pearson chi-square on 46/88 vs 57/78 gives 0.0058.")
+    assert table.loc["cr_6m_p", "verdict"].startswith(
+        "Infeasible: no count table consistent with the published numbers gives p = 0.308 under any of the named "
+        "tests; the nearest is 0.3263 (Fisher mid-p on 45/91 vs 47/83).")
+    assert table.loc["cr_2y_p", "verdict"].startswith("Not reached under the stated assumptions")
+    assert table.loc["or_1y_p", "verdict"].startswith("Reached")     # the overall response is free at 1 year
+    assert table.loc["or_5y_p", "Pearson p: consistent tables; stated assumptions"] == \
+        "0.022–0.066; 0.056–0.066 (all print as published: the check could not have failed)"
 
 
-def test_p_value_search_proofs():
-    """2-year CR p = 0.031: the nearest any test comes is 0.072 on consistent counts, 0.057 on any counts;
-    3-year overall p = 0.252: reached (mid-p) only with more patients than another percentage allows."""
-    two_years = audit.p_value_search(A, A.number("cr_2y_p"))
-    assert not two_years.reachable and round(two_years.nearest[2], 3) == 0.072
-    assert round(two_years.nearest_anywhere[2], 3) == 0.057 and two_years.nearest_anywhere[0] == "unpooled z-test"
-    three_years = audit.p_value_search(A, A.number("or_3y_p"))
-    assert not three_years.reachable
-    assert three_years.hits_elsewhere[0][:2] == ("Fisher mid-p", "46/61 vs 69/83")
-    assert "contradict another published percentage" in three_years.proof()
-    five_years = audit.p_value_search(A, A.number("or_5y_p"))
-    assert five_years.hits[0][:2] == ("Pearson chi-square", "43/59 vs 48/55")
+def test_p_value_search_is_the_feasibility_verdict():
+    """2-year CR p = 0.031: reached only with a lopsided PR split; 3-year overall p = 0.252: reached
+    (mid-p) only with more patients than at 2 years, or with a lopsided CR split (tests/test_feasibility.py)."""
+    assert audit.p_value_search(A, A.number("cr_2y_p")).kind == "not_reached"
+    assert audit.p_value_search(A, A.number("or_3y_p")).hits[0].counts == "46/61 vs 69/83"
+    assert audit.p_value_search(A, A.number("poor_outcome_logrank_p")) is None
 
 
 def test_two_reported_subgroups_cannot_mix_into_the_overall_mean_at_24_weeks():

@@ -20,7 +20,11 @@ def test_differs_shows_the_published_value():
 
 
 def test_infeasible_shows_the_published_value():
-    assert Marker(A).mark(0.075, "response", "p_value", VS, "CR", "2y") == " ✗ (published 0.031)"
+    assert Marker(A).mark(0.344, "response", "p_value", VS, "CR", "6m") == " ✗ (published 0.308)"
+
+
+def test_not_reached_under_the_stated_assumptions_differs():
+    assert Marker(A).mark(0.075, "response", "p_value", VS, "CR", "2y") == " ≠ (published 0.031)"
 
 
 def test_derived_from_published_counts():

@@ -102,8 +102,9 @@ def test_a_differing_check_says_which_counts_would_give_it(study):
     assert card["cr_p"]["status"] == "differs" and card["cr_p"]["role"] == "check"
     assert card["cr_p"]["reason"].startswith("Not reproduced by these rows; Pearson chi-square on 5/10 vs 2/10")
     assert card["cr_p"]["test"] == "Pearson chi-square"
-    # the overall-response percentages behind or_p are not published
-    assert card["or_p"]["reason"] == "The percentages behind this p-value are not published."
+    # or_p: the overall response is 8/10 in a (CR 50.0% + PR 30.0%), free from 2 to 10 of 10 in b (only CR 20.0%)
+    assert card["or_p"]["reason"] == "Not reproduced by these rows; unpooled z-test on 8/10 vs 2/10 would give p = " \
+                                     "0.0008."
 
 
 def test_unreachable_p_value_is_infeasible_with_its_proof(study):
@@ -114,7 +115,8 @@ def test_unreachable_p_value_is_infeasible_with_its_proof(study):
     card = by_id(scorecard.build(frame(
         results.row("demo", "response", "p_value", 0.5, group="a vs b", outcome="CR", timepoint="6m")), [changed]))
     assert card["or_p"]["role"] == "infeasible" and card["or_p"]["status"] == "differs"
-    assert card["or_p"]["reason"].startswith("No standard test (Pearson, Yates, Fisher")
+    assert card["or_p"]["reason"].startswith("Infeasible: no count table consistent with the published numbers "
+                                             "gives p = 0.001 under any of the named tests")
 
 
 def test_notebooks_that_disagree_make_a_number_differ(study):

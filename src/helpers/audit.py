@@ -5,14 +5,10 @@ published values on purpose: they audit the sources, they are not results.
 """
 from __future__ import annotations
 
-import itertools
-from dataclasses import dataclass
-
 import pandas as pd
 
-from . import published
-from .consistency import grim_mean, mixture_splits, percent_counts, rounds_clearly_to, rounds_to
-from .proportions import PROPORTION_TESTS, compare_proportions, compare_response_table
+from . import feasibility, published
+from .consistency import grim_mean, mixture_splits, percent_counts, rounds_to
 
 
 def _stated_sizes(pub: published.Study) -> dict[str, int]:
@@ -24,122 +20,9 @@ def _stated_sizes(pub: published.Study) -> dict[str, int]:
     return sizes
 
 
-@dataclass(frozen=True)
-class PSearch:
-    """Which standard tests, on which counts consistent with the published percentages, give a
-    published p-value (at its rounding)."""
-    number: str
-    published: float
-    decimals: int
-    pairs: int              # count pairs consistent with every published percentage and with follow-up
-    hits: tuple             # (test, counts, p) on those pairs, the reconstruction's test and largest counts first
-    nearest: tuple          # (test, counts, p) nearest the published p on those pairs
-    nearest_anywhere: tuple  # (test, counts, p) nearest the published p on any pair up to the arm sizes
-    hits_elsewhere: tuple   # (test, counts, p) only on counts another percentage or the follow-up rules out
-    ranges: dict            # test -> (smallest p, largest p) on the consistent pairs
-
-    @property
-    def reachable(self) -> bool:
-        return bool(self.hits)
-
-    def proof(self) -> str:
-        """Why no patient-level data can give this p-value, in words (empty when some can)."""
-        if self.hits:
-            return ""
-        test, counts, p = self.nearest
-        pairs = "the one count pair" if self.pairs == 1 else f"any of the {self.pairs} count pairs"
-        text = (f"No standard test ({TEST_NAMES}) gives p = {self.published:.{self.decimals}f} on {pairs} "
-                f"consistent with the published percentages and with follow-up that never rises: the nearest is "
-                f"{p:.3f} ({test} on {counts}).")
-        if self.nearest_anywhere[2] != p and not self.hits_elsewhere:
-            test, counts, p = self.nearest_anywhere
-            text += (f" With any number of evaluated patients up to the arm size the nearest is {p:.3f} "
-                     f"({test} on {counts}).")
-        if self.hits_elsewhere:
-            test, counts, p = self.hits_elsewhere[0]
-            text += (f" {test} on {counts} gives {p:.4f}, but those numbers of evaluated patients contradict "
-                     f"another published percentage of that timepoint or follow-up that never rises.")
-        return text
-
-
-RESPONSE_TABLE = "Pearson chi-square, CR/PR/NR by arm"
-TESTS = [*PROPORTION_TESTS.values(), RESPONSE_TABLE]
-TEST_NAMES = ("Pearson, Yates, Fisher, Fisher mid-p, Barnard, Boschloo, unpooled z and, where CR and PR are "
-              "both published, the CR/PR/NR table")
-
-
-def _arm_sizes(pub: published.Study) -> dict[str, int]:
-    return {x.group: int(x.value) for x in pub.numbers if x.measure == "n_patients" and x.group in pub.arms
-            and x.id not in pub.set_aside}
-
-
-def _percent(pub: published.Study, outcome: str, timepoint: str, arm: str, source: str):
-    return next((x for x in pub.numbers if x.measure == "response" and x.statistic == "percent"
-                 and x.timepoint == timepoint and x.outcome == outcome and x.group == arm and x.source == source),
-                None)
-
-
-_SEARCHES: dict = {}   # (study file as JSON, number id) -> PSearch: the search takes seconds (exact tests)
-
-
-def _search(pub: published.Study, number_id: str) -> PSearch | None:
-    from .reconstruct.plan import consistent_denominators
-    n = pub.number(number_id)
-    sizes = _arm_sizes(pub)
-    percents = [_percent(pub, n.outcome, n.timepoint, arm, n.source) for arm in pub.arms]
-    if None in percents or len(pub.arms) != 2:
-        return None
-    allowed, ceiling = consistent_denominators(pub)
-    split = [[_percent(pub, o, n.timepoint, arm, n.source) for o in ("CR", "PR")] for arm in pub.arms]
-    options = []
-    for arm, x, (cr, pr) in zip(pub.arms, percents, split):
-        found = []
-        for m in range(sizes[arm], 0, -1):
-            for k in percent_counts(x.value, x.decimals, m):
-                both = (percent_counts(cr.value, cr.decimals, m)[:1] + percent_counts(pr.value, pr.decimals, m)[:1]
-                        if cr and pr else [])
-                ok = m in allowed[n.timepoint, arm] and m <= ceiling[n.timepoint, arm]
-                found.append((k, m, tuple(both) if len(both) == 2 else None, ok))
-        options.append(found)
-    ranges: dict = {}
-    hits, elsewhere, nearest, anywhere, pairs = [], [], None, None, 0
-    order = {t: i for i, t in enumerate(TESTS)}
-    for (k1, n1, t1, ok1), (k2, n2, t2, ok2) in itertools.product(*options):
-        results = [(PROPORTION_TESTS[t], compare_proportions(k1, n1, k2, n2, t)["p"]) for t in PROPORTION_TESTS]
-        if t1 and t2:
-            results.append((RESPONSE_TABLE, compare_response_table((*t1, n1 - sum(t1)), (*t2, n2 - sum(t2)))["p"]))
-        counts, consistent = f"{k1}/{n1} vs {k2}/{n2}", ok1 and ok2
-        pairs += consistent
-        for test, p in results:
-            rank = (order[test], -(n1 + n2), abs(p - n.value))
-            if consistent:
-                lo, hi = ranges.get(test, (p, p))
-                ranges[test] = (min(lo, p), max(hi, p))
-                if nearest is None or abs(p - n.value) < abs(nearest[2] - n.value):
-                    nearest = (test, counts, p)
-            if anywhere is None or abs(p - n.value) < abs(anywhere[2] - n.value):
-                anywhere = (test, counts, p)
-            if rounds_clearly_to(p, n.value, n.decimals):
-                (hits if consistent else elsewhere).append((rank, test, counts, p))
-    strip = lambda found: tuple((t, c, p) for _, t, c, p in sorted(found))  # noqa: E731
-    return PSearch(n.id, n.value, n.decimals, pairs, strip(hits), nearest, anywhere, strip(elsewhere), ranges)
-
-
-def p_value_search(pub: published.Study, n: published.Number) -> PSearch | None:
-    """Every standard test of a 2x2 table (and the CR/PR/NR table where both are published) on every
-    count pair consistent with the published percentages of the p-value's source; None when those
-    percentages are not published."""
-    key = (pub.model_dump_json(), n.id)
-    if key not in _SEARCHES:
-        _SEARCHES[key] = _search(pub, n.id)
-    return _SEARCHES[key]
-
-
-def p_value_reachable(pub: published.Study, n: published.Number) -> list[str] | None:
-    """The tests and counts (consistent with the percentages and with follow-up that never rises)
-    that give the published p-value, closest first; None when the percentages are not published."""
-    found = p_value_search(pub, n)
-    return None if found is None else [f"{t} on {c} (p = {p:.4f})" for t, c, p in found.hits]
+def p_value_search(pub: published.Study, n: published.Number) -> feasibility.Verdict | None:
+    """Can this published p-value be true? (helpers.feasibility.verdict, under the name callers know)"""
+    return feasibility.verdict(pub, n)
 
 
 def grim_percentages(pub: published.Study, n_min: int = 1) -> pd.DataFrame:
@@ -157,7 +40,7 @@ def grim_percentages(pub: published.Study, n_min: int = 1) -> pd.DataFrame:
         if at_stated:
             verdict = f"consistent with the stated n = {stated} ({at_stated[0]}/{stated})"
         elif near:
-            verdict = f"consistent with fewer evaluated patients: n in {_ranges(near)}"
+            verdict = f"consistent with fewer evaluated patients: n in {feasibility.spans(near)}"
         else:
             verdict = f"INCONSISTENT with n <= {stated}; the smallest n that fits is {first_fit}"
         rows.append({"id": n.id, "source": n.source, "group": n.group, "timepoint": n.timepoint,
@@ -180,25 +63,27 @@ def grim_means(pub: published.Study, resolution: float = 1.0) -> pd.DataFrame:
 
 
 def p_values(pub: published.Study) -> pd.DataFrame:
-    """Each published p-value of a two-arm comparison of percentages, recomputed with every standard
-    test on every count pair consistent with the percentages (helpers.audit.p_value_search)."""
+    """Each published p-value of a two-arm comparison of response: can it be true? Every named test on
+    every count table consistent with the published percentages (helpers.feasibility.verdict), and the
+    range of the Pearson p, on those tables and under the stated assumptions (feasibility.check_range)."""
     rows = []
     for n in pub.numbers:
         if n.statistic != "p_value":
             continue
-        found = p_value_search(pub, n)
+        found = feasibility.verdict(pub, n)
         if found is None:
-            rows.append({"id": n.id, "published p": n.value, "count pairs": 0, "p range by test": "",
+            rows.append({"id": n.id, "published p": n.value, "count tables": 0, "p range by test": "",
+                         "Pearson p: consistent tables; stated assumptions": "",
                          "verdict": "the percentages behind it are not published"})
             continue
-        span = "; ".join(f"{t} {lo:.3f}–{hi:.3f}" for t, (lo, hi) in found.ranges.items())
-        if found.hits:
-            test, counts, p = found.hits[0]
-            verdict = f"reproducible: {test} on {counts} (p = {p:.4f})"
-        else:
-            verdict = "NOT reproducible: " + found.proof()
-        rows.append({"id": n.id, "published p": n.value, "count pairs": found.pairs, "p range by test": span,
-                     "verdict": verdict})
+        span = "; ".join(f"{feasibility.TESTS[t]} {lo:.3f}–{hi:.3f}" for t, (lo, hi) in found.ranges.items())
+        check = feasibility.check_range(pub, n)
+        rows.append({"id": n.id, "published p": n.value, "count tables": found.tables, "p range by test": span,
+                     "Pearson p: consistent tables; stated assumptions":
+                         f"{check.low:.3f}–{check.high:.3f}; {check.stated_low:.3f}–{check.stated_high:.3f}"
+                         + (" (not all print as published)" if check.stated_could_fail else
+                            " (all print as published: the check could not have failed)"),
+                     "verdict": found.text})
     return pd.DataFrame(rows)
 
 
@@ -298,18 +183,6 @@ def _sizes_by_timepoint(pub: published.Study, total: int | None) -> dict:
         if percents and fits:
             sizes[tp] = fits[0]
     return sizes
-
-
-def _ranges(values: list[int]) -> str:
-    """[3, 4, 5, 9] -> '3–5, 9'."""
-    out, start = [], None
-    for i, v in enumerate(values):
-        if start is None:
-            start = v
-        if i + 1 == len(values) or values[i + 1] != v + 1:
-            out.append(f"{start}" if start == v else f"{start}–{v}")
-            start = None
-    return ", ".join(out)
 
 
 def related_figures(pub: published.Study) -> pd.DataFrame:

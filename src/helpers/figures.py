@@ -301,20 +301,26 @@ def evaluated_over_time(panels: list[tuple], min_cell: int = 0) -> Figure:
     return fig
 
 
-def p_value_ranges(searches: list, titles: dict[str, str] | None = None) -> Figure:
-    """Each published p-value (red cross) against the p-values standard tests reach on every count
-    pair consistent with the published percentages (grey bar from the smallest to the largest)."""
+def p_value_ranges(searches: list, titles: dict[str, str] | None = None, floor: float = 1e-4) -> Figure:
+    """Each published p-value (red cross) against the p-values the named tests reach on every count
+    table consistent with the published numbers (helpers.feasibility.verdict): a grey bar from the
+    smallest to the largest p of the 2 x 2 tests, a thin line for the CR/PR/NR table (with its unpublished
+    splits free); drawn from `floor` where they reach lower."""
     titles = titles or {}
     fig = Figure(figsize=(7, 0.42 * len(searches) + 1.3))
     ax = fig.subplots()
     y = np.arange(len(searches))[::-1]
     for yi, s in zip(y, searches):
-        lows, highs = zip(*s.ranges.values())
-        ax.plot([min(lows), max(highs)], [yi, yi], color="0.55", linewidth=6, solid_capstyle="butt")
+        for tests, colour, width in ((s.ranges.keys() & {"response_table"}, "0.7", 2),
+                                     (s.ranges.keys() - {"response_table"}, "0.5", 6)):
+            if tests:
+                lows, highs = zip(*(s.ranges[t] for t in tests))
+                ax.plot([max(min(lows), floor), max(highs)], [yi, yi], color=colour, linewidth=width,
+                        solid_capstyle="butt")
         ax.plot([s.published], [yi], marker="x", color="#c0392b", markersize=9, mew=2)
     ax.set_xscale("log")
     ax.set_yticks(y, [titles.get(s.number, s.number) for s in searches], fontsize=8)
-    ax.set_xlabel("p-value (log scale): grey, reached by standard tests on consistent counts; red, published")
+    ax.set_xlabel("p-value (log scale): grey, 2 x 2 tests; thin, CR/PR/NR table; red, published")
     fig.subplots_adjust(left=0.32)
     return fig
 

@@ -43,7 +43,8 @@ def compare_proportions(k1: int, n1: int, k2: int, n2: int, test: str = "pearson
     if (table.sum(axis=0) == 0).any():
         return not_estimable(label, "no patient, or every patient, has the outcome")
     if test in ("barnard", "boschloo"):
-        result = (sps.barnard_exact if test == "barnard" else sps.boschloo_exact)(table)
+        # scipy takes the two samples as the columns: our arms are the rows
+        result = (sps.barnard_exact if test == "barnard" else sps.boschloo_exact)(table.T)
         return {"test": label, "statistic": float(result.statistic), "p": float(result.pvalue), "note": ""}
     if test == "wald":
         result = test_proportions_2indep(k1, n1, k2, n2, method="wald", compare="diff")

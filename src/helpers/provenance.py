@@ -4,6 +4,8 @@
   p-value that chose counts); reproducing it shows consistency, not an independent result;
 - check: an independent check, not used to build the rows, then recomputed from them;
 - infeasible: no patient-level data can give it, with the proof;
+- not_reached: a p-value some count tables consistent with the published numbers give, but none under the
+  reconstruction's stated assumptions (helpers.feasibility names those that exclude it);
 - resolution: one side of a contradiction between (or within) the sources, set aside and documented;
 - repeat: the same statement as another published number or claim (another source gives it too): shown and
   compared, but counted once, as the first;
@@ -15,10 +17,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import audit, published
+from . import feasibility, published
 
-KINDS = ("target", "check", "infeasible", "resolution", "repeat", "not_expressible")
-LABELS = {"target": "target", "check": "independent check", "infeasible": "infeasible", "resolution": "resolution",
+KINDS = ("target", "check", "infeasible", "not_reached", "resolution", "repeat", "not_expressible")
+LABELS = {"target": "target", "check": "independent check", "infeasible": "infeasible",
+          "not_reached": "not reached under the stated assumptions", "resolution": "resolution",
           "repeat": "repeat (counted once)", "not_expressible": "not expressible"}
 
 
@@ -47,9 +50,9 @@ def roles(pub: published.Study) -> dict[str, Role]:
         elif n.id in built:
             out[n.id] = Role("target", built[n.id])
         elif n.statistic == "p_value":
-            search = audit.p_value_search(pub, n)
-            if search is not None and not search.reachable:
-                out[n.id] = Role("infeasible", search.proof())
+            found = feasibility.verdict(pub, n)
+            if found is not None and found.kind in ("infeasible", "not_reached"):
+                out[n.id] = Role(found.kind, found.text)
             else:
                 out[n.id] = Role("check", "Not used to build the rows; recomputed from them.")
         elif n.statistic == "logrank_p":

@@ -20,7 +20,7 @@ import math
 
 import pandas as pd
 
-from . import audit, claims, measures, provenance, published, results
+from . import claims, feasibility, measures, provenance, published, results
 from .consistency import rounds_to
 from .data import Cohort
 from .response import WINDOW, Criteria
@@ -119,15 +119,16 @@ def _claim_rows(pub: published.Study, computed: dict, reconstructed: bool) -> li
 
 
 def _why_differs(pub: published.Study, n: published.Number, role: provenance.Role) -> str:
-    if role.kind in ("infeasible", "resolution"):
+    if role.kind in ("infeasible", "not_reached", "resolution"):
         return role.why
     if n.statistic == "p_value":
-        search = audit.p_value_search(pub, n)
-        if search is None:
+        found = feasibility.verdict(pub, n)
+        if found is None:
             return "The percentages behind this p-value are not published."
-        if search.hits:
-            test, counts, p = search.hits[0]
-            return f"Not reproduced by these rows; {test} on {counts} would give p = {p:.4f}."
+        if found.kind == "reached":
+            hit = found.hits[0]
+            return f"Not reproduced by these rows; {feasibility.TESTS[hit.test]} on {hit.counts} would give p = " \
+                   f"{hit.p:.4f}."
     return "Differs from the published value; no documented reason."
 
 
