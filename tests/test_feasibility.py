@@ -260,3 +260,12 @@ def test_renal_flares_with_no_significant_difference():
     r = feasibility.no_difference_range(92, 87)
     assert (r.low_counts, r.high_counts, r.forced) == ("44/92 vs 55/87", "48/92 vs 32/87", 0)
     assert (round(r.low, 3), round(r.high, 3)) == (-0.154, 0.154)
+
+
+def test_fisher_for_every_table_matches_scipy_table_by_table():
+    from scipy.stats import fisher_exact
+    every = feasibility.fisher_all(12, 9)
+    for k1 in range(13):
+        for k2 in range(10):
+            expected = fisher_exact([[k1, 12 - k1], [k2, 9 - k2]])[1]
+            assert abs(every[k1, k2] - expected) <= 1e-12, (k1, k2)

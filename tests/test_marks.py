@@ -61,3 +61,35 @@ def test_no_marks_on_a_real_cohort():
     marker = Marker(None, reconstructed=False)
     assert marker.mark(49.5, "response", "percent", "tacrolimus", "CR", "6m") == ""
     assert marker.footnotes() == []
+
+
+def test_an_assumed_comparison_says_how_far_the_sources_pin_it():
+    marker = Marker(A)
+    assert marker.assumed("PR", "1y", A.arms) and not marker.assumed("CR", "1y", A.arms)
+    text = marker.pinned_text("PR", "1y", "1 year")
+    # with CR 46/88 vs 57/78 and the overall p = 0.15, PR must be higher with tacrolimus
+    assert "from +4.6 to +33.0 percentage points" in text and "higher with tacrolimus in every table" in text
+    assert "either arm may be higher" in marker.pinned_text("PR", "2y", "2 years")
+
+
+def test_events_no_source_counts_are_pinned_by_the_claim_of_no_difference():
+    text = Marker(A).pinned_events("renal_flare", (92, 87))
+    assert "from −15.4 to +15.4 percentage points" in text and "(kjim2025)" in text
+    assert Marker(None, reconstructed=False).pinned_events("renal_flare", (92, 87)) is None
+
+
+def test_no_sentence_calls_an_assumed_difference_significant():
+    import pandas as pd
+
+    from helpers import tables
+    timepoints = {"1y": 365}
+
+    def comparison(p):
+        return pd.DataFrame({"timepoint": ["1y"], "p": [p]})
+    comparisons = {"CR": comparison(0.006), "PR": comparison(0.047)}
+    plain = tables.differences_sentence(comparisons, 0.05, timepoints)
+    assert "partial response at 1 year" in plain.split("(no correction")[0]
+    marked = tables.differences_sentence(comparisons, 0.05, timepoints, Marker(A), A.arms)
+    first, rest = marked.split("(no correction")[0], marked.split("(no correction")[1]
+    assert "complete response at 1 year" in first and "partial response" not in first
+    assert "Not called significant" in rest and "partial response at 1 year; the sources force it higher" in rest

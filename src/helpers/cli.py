@@ -42,14 +42,16 @@ def _check(args, studies=None) -> int:
         if len(notes):
             print("\nwhy:")
             for row in notes.itertuples():
-                print(f"  {row.id} ({row.role}): {row.reason or row.role_why}")
+                could = f" {row.could_fail_why}" if row.could_fail_why else ""
+                print(f"  {row.id} ({row.role}): {row.reason or row.role_why}{could}")
     full = pd.concat(tables, ignore_index=True)
     print("\nsummary (target: the reconstruction was built to make it true; independent check: recomputed, "
           "never used to build the rows, so it could have failed):")
     for row in scorecard.summary(full).to_dict("records"):
         print(f"  {row['study']}: {row['published']} numbers and {row['claims']} statements in words; targets "
               f"{row['targets reproduced']} of {row['targets']} reproduced; independent checks "
-              f"{row['checks reproduced']} of {row['checks']} reproduced; {row['infeasible']} infeasible (proof "
+              f"{row['checks reproduced']} of {row['checks']} reproduced ({row['checks that could fail']} could have "
+              f"failed); {row['infeasible']} infeasible (proof "
               f"above); {row['not reached']} not reached under the stated assumptions; {row['resolutions']} set "
               f"aside by a resolution; {row['repeats']} repeats (counted once); {row['not expressible']} not "
               f"expressible")

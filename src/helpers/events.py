@@ -89,7 +89,10 @@ def event_table(times: dict[str, pd.DataFrame], tests: dict[str, dict], arms, ma
             + (marker.mark(p, name, "logrank_p", versus) if marker else ""))
         rows.append(row)
     notes = [f"{labels.EVENTS.get(n, n)}: {t['note']}" for n, t in tests.items() if t.get("note")]
-    return tables.Table(pd.DataFrame(rows), notes + (marker.footnotes() if marker else []))
+    if marker:
+        sizes = tuple(int((next(iter(times.values()))["arm"] == arm).sum()) for arm in arms)
+        notes += marker.footnotes() + [text for name in times if (text := marker.pinned_events(name, sizes))]
+    return tables.Table(pd.DataFrame(rows), notes)
 
 
 def adverse_event_view(comparison: pd.DataFrame, arms, marker=None, min_cell: int = 0) -> tables.Table:
@@ -104,5 +107,6 @@ def adverse_event_view(comparison: pd.DataFrame, arms, marker=None, min_cell: in
     table.notes.insert(0, "Patients with at least one event of the category; one test per category, not adjusted "
                           "for multiplicity.")
     if marker:
-        table.notes += marker.footnotes()
+        sizes = tuple(int(comparison[f"{arm}_n"].max()) for arm in arms)
+        table.notes += marker.footnotes() + [text for text in [marker.pinned_events("adverse_event", sizes)] if text]
     return table

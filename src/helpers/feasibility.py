@@ -627,6 +627,20 @@ def difference_range(pub: published.Study, outcome: str, timepoint: str, p_value
     return _range(what, pub.arms, *tables.T)
 
 
+def fisher_all(n1: int, n2: int) -> np.ndarray:
+    """Two-sided Fisher exact p of every table k1 of n1 vs k2 of n2, as an (n1 + 1) x (n2 + 1) array: one
+    hypergeometric distribution (scipy) per total k1 + k2, the p of each table the probability of the
+    tables of that total no more likely than it (scipy's fisher_exact's relative tolerance of 1e-7)."""
+    from scipy.stats import hypergeom
+    out = np.full((n1 + 1, n2 + 1), np.nan)
+    for total in range(n1 + n2 + 1):
+        k1 = np.arange(max(0, total - n2), min(total, n1) + 1)
+        pmf = hypergeom.pmf(k1, n1 + n2, total, n1)
+        p = np.array([pmf[pmf <= q * (1 + 1e-7)].sum() for q in pmf])
+        out[k1, total - k1] = np.minimum(p, 1.0)
+    return out
+
+
 def no_difference_range(n1: int, n2: int, test: str = "fisher", alpha: float = 0.05,
                         arms: tuple[str, str] = ("the first group", "the second group")) -> DifferenceRange:
     """A source says 'no significant difference' between k1 of n1 and k2 of n2 patients and publishes
@@ -634,7 +648,7 @@ def no_difference_range(n1: int, n2: int, test: str = "fisher", alpha: float = 0
     within a relative 1e-9 of alpha, or not estimable, is not taken)."""
     k1, k2 = (x.ravel() for x in np.meshgrid(np.arange(n1 + 1), np.arange(n2 + 1), indexing="ij"))
     n1s, n2s = np.full_like(k1, n1), np.full_like(k2, n2)
-    p = p_values(test, k1, n1s, k2, n2s)
+    p = fisher_all(n1, n2).ravel() if test == "fisher" else p_values(test, k1, n1s, k2, n2s)
     keep = p * (1 - MARGIN) >= alpha
     what = f"{arms[0]} minus {arms[1]} ({n1} vs {n2} patients), no significant difference ({TESTS[test]}, " \
            f"p >= {alpha:g})"

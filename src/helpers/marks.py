@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from . import labels, published
+from . import feasibility, labels, published
 from .consistency import rounds_to
 from .provenance import roles
 
@@ -118,6 +118,52 @@ class Marker:
         """The mark of a number no source publishes (' †' with its assumption's footnote, or ' ‡')."""
         return self._unpublished(measure, "", "all", outcome, timepoint) if self.active else ""
 
+    def assumed(self, outcome: str, timepoint: str, arms) -> bool:
+        """Is the comparison of `outcome` at `timepoint` between `arms` decided by an assumption (some
+        arm's count follows from no published number)?"""
+        return self.active and any(self._response_source(a, outcome, timepoint) == "assumed" for a in arms)
+
+    def pinned(self, outcome: str, timepoint: str) -> feasibility.DifferenceRange | None:
+        """How far the sources pin an assumed comparison: the risk difference over every count table
+        consistent with the published numbers of that timepoint (and, for CR or PR or the overall
+        response, with a published p-value of the overall response there that some data can give)."""
+        if not self.active or len(self.pub.arms) != 2:
+            return None
+        p = next((n for n in self.published("response", "p_value", " vs ".join(self.pub.arms), "overall", timepoint)
+                  if self.roles[n.id].kind not in ("infeasible", "not_reached", "resolution")), None) \
+            if outcome != "overall" or \
+            self.assumed(outcome, timepoint, self.pub.arms) else None
+        return feasibility.difference_range(self.pub, outcome, timepoint, p.id if p else None)
+
+    def pinned_text(self, outcome: str, timepoint: str, when: str) -> str | None:
+        """'† PR at 1 year: assumed; the sources allow a difference from +4.6 to +33.0 percentage points
+        (tacrolimus minus no tacrolimus): higher with tacrolimus in every table they allow.'"""
+        found = self.pinned(outcome, timepoint)
+        if found is None or not found.tables:
+            return None
+        a, b = (labels.arm(x).lower() for x in found.arms)
+        direction = (f"higher with {a if found.forced > 0 else b} in every table they allow" if found.forced else
+                     "either arm may be higher")
+        return (f"† {labels.OUTCOMES[outcome]} at {when}: decided by an assumption; the sources allow a difference "
+                f"from {_points(found.low)} to {_points(found.high)} percentage points ({a} minus {b}): {direction}.")
+
+    def pinned_events(self, kind: str, sizes: tuple[int, int]) -> str | None:
+        """How far the sources pin the share of patients with an event of `kind` (renal_flare, poor_outcome,
+        adverse_event) between the arms, when no source publishes its counts: from a claim of no
+        significant difference (Fisher exact over every count pair), or not at all."""
+        if not self.active or len(self.pub.arms) != 2 or self.published(kind, "percent", self.pub.arms[0]):
+            return None
+        label = labels.EVENTS.get(kind, kind)
+        claim = next((c for c in self.pub.claims if kind in c.about and c.holds == "no_difference"), None)
+        if claim is None:
+            return f"† {label}: decided by an assumption; no source says how the arms compare."
+        a, b = (labels.arm(x).lower() for x in self.pub.arms)
+        found = feasibility.no_difference_range(*sizes, "fisher", claim.alpha, tuple(self.pub.arms))
+        return (f"† {label}: decided by an assumption; the sources say only that there was no significant difference "
+                f"({claim.source}): with {sizes[0]} and {sizes[1]} patients, that allows a difference from "
+                f"{_points(found.low)} to {_points(found.high)} percentage points of patients with one ({a} minus "
+                f"{b}, Fisher exact p >= {claim.alpha:g}).")
+
     # --- numbers no source publishes ----------------------------------------------------------------
     def _use(self, kind: str) -> str:
         self.used.setdefault(kind, LEGEND[kind])
@@ -167,6 +213,11 @@ class Marker:
                 if key in a.covers:
                     return a
         return None
+
+
+def _points(share: float) -> str:
+    """A difference of proportions in signed percentage points, with a true minus sign: '+4.6', '−15.4'."""
+    return f"{100 * share:+.1f}".replace("-", "−")
 
 
 def _same_group(a: str, b: str) -> bool:

@@ -86,9 +86,17 @@ def lab_changes(at_tp: pd.DataFrame, by: str = "prior_response", test: str = "pa
                 change = f"{estimate} ({result['n']})"
             else:
                 change = f"not estimable ({result['n']})"
+            paired = " †" if marker and not hidden and result["n"] else ""
             rows.append({"Lab": lab_label(column), "Group": labels.group(group), **cells,
-                         "Change, mean (95% CI) (n)": change,
-                         "p": disclosure.HIDDEN if hidden else tables.format_p(result["p"])})
+                         "Change, mean (95% CI) (n)": change + paired,
+                         "p": disclosure.HIDDEN if hidden else tables.format_p(result["p"]) + paired})
     notes = [f"p: {', '.join(sorted(tests))} (pingouin), on the patients measured at both visits; the change's "
              f"95% CI from the t distribution. Baseline and {after} means use everyone measured then."]
-    return tables.Table(pd.DataFrame(rows), notes + (marker.footnotes() if marker else []))
+    if marker:
+        notes += marker.footnotes() + [PAIRING]
+    return tables.Table(pd.DataFrame(rows), notes)
+
+
+PAIRING = ("† Change and p: no source gives each patient's pair of values, only the means and SDs at each visit, so "
+           "which baseline goes with which later value is an assumption of the reconstruction (the patient model); "
+           "the sources pin the mean change of a group measured at both visits, not its CI or its p.")

@@ -38,7 +38,7 @@ def _key(values) -> tuple:
 
 
 COLUMNS = ["study", "id", "source", "quote", *KEYS[1:], "published", "decimals", "says", "computed", "detail",
-           "test", "status", "role", "role_why", "reason"]
+           "test", "status", "role", "role_why", "reason", "could_fail", "could_fail_why"]
 
 
 REAL_COHORT = provenance.Role("check", "A real cohort compared with the publication: nothing was built to match it.")
@@ -69,18 +69,35 @@ def build(results_frame: pd.DataFrame, studies, reconstructed: bool = True) -> p
                 reason = "Notebooks disagree: " + ", ".join(f"{v:g}" for v in values) + "."
             elif not math.isnan(value) and rounds_to(value, n.value, n.decimals):
                 status, reason = "reproduced", ""
+            elif role.kind == "repeat":
+                status, reason = "differs", f"{role.why} {_why_differs(pub, pub.number(n.same_as), roles[n.same_as])}"
             else:
                 status, reason = "differs", _why_differs(pub, n, role)
             first = matches[0] if matches else {}
+            could, could_why = _could_fail(pub, n, role)
             rows.append({
                 "study": pub.study, "id": n.id, "source": n.source, "quote": n.quote,
                 **{k: ("" if getattr(n, k) is None else getattr(n, k)) for k in KEYS[1:]},
                 "published": n.value, "decimals": n.decimals, "says": "", "computed": value,
                 "detail": _text(first.get("detail")), "test": _text(first.get("test")),
                 "status": status, "role": role.kind, "role_why": role.why, "reason": reason,
+                "could_fail": could, "could_fail_why": could_why,
             })
         rows += _claim_rows(pub, computed, reconstructed)
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _could_fail(pub: published.Study, n: published.Number, role: provenance.Role) -> tuple[str, str]:
+    """For an independent check: could any data consistent with the published numbers have failed it
+    ('yes' / 'no', with the range the consistent count tables give); '' for every other role."""
+    if role.kind != "check":
+        return "", ""
+    if n.statistic != "p_value":
+        return "yes", "Nothing published fixes the value the rows give."
+    found = feasibility.check_range(pub, n)
+    if found is None:
+        return "yes", "The counts behind it are not published: the rows could give any p."
+    return ("yes" if found.could_fail else "no"), found.text()
 
 
 def _claim_rows(pub: published.Study, computed: dict, reconstructed: bool) -> list[dict]:
@@ -114,7 +131,10 @@ def _claim_rows(pub: published.Study, computed: dict, reconstructed: bool) -> li
                     "published": claim.alpha if claim.holds in ("no_difference", "higher") else 0.0,
                     "decimals": 2 if claim.holds in ("no_difference", "higher") else 0, "says": claims.wording(claim),
                     "computed": value, "detail": _text(first.get("detail")), "test": _text(first.get("test")),
-                    "status": status, "role": role.kind, "role_why": role.why, "reason": reason})
+                    "status": status, "role": role.kind, "role_why": role.why, "reason": reason,
+                    "could_fail": "yes" if role.kind == "check" else "",
+                    "could_fail_why": "No source gives these values: the patient model draws them, never aiming at "
+                                      "the statement." if role.kind == "check" else ""})
     return out
 
 
@@ -154,6 +174,7 @@ def summary(card: pd.DataFrame) -> pd.DataFrame:
                 "targets reproduced": int(((rows["role"] == "target") & done).sum()),
                 "checks": int((rows["role"] == "check").sum()),
                 "checks reproduced": int(((rows["role"] == "check") & done).sum()),
+                "checks that could fail": int(((rows["role"] == "check") & (rows["could_fail"] == "yes")).sum()),
                 "infeasible": int((rows["role"] == "infeasible").sum()),
                 "not reached": int((rows["role"] == "not_reached").sum()),
                 "resolutions": int((rows["role"] == "resolution").sum()),
@@ -233,6 +254,7 @@ def summary_display(card: pd.DataFrame) -> pd.DataFrame:
         "study": s["study"], "published numbers": s["published"], "statements in words": s["claims"],
         "targets reproduced": [f"{a} of {b}" for a, b in zip(s["targets reproduced"], s["targets"])],
         "independent checks reproduced": [f"{a} of {b}" for a, b in zip(s["checks reproduced"], s["checks"])],
+        "checks that could have failed": s["checks that could fail"],
         "infeasible (with proof)": s["infeasible"], "not reached under the assumptions": s["not reached"],
         "resolutions": s["resolutions"], "repeats (counted once)": s["repeats"],
         "not expressible": s["not expressible"], "not computed": s["not computed"]})
@@ -248,7 +270,8 @@ def summary_sentence(card: pd.DataFrame) -> str:
                 (t["not expressible"], "speak of what the patient-level format does not hold"),
                 (t["not computed"], "are not computed")]
     return (f"Of **{t['published']}** published numbers and **{t['claims']}** statements in words, {targets}"
-            f"**{t['checks reproduced']} of {t['checks']}** independent checks are reproduced; "
+            f"**{t['checks reproduced']} of {t['checks']}** independent checks are reproduced (of which "
+            f"**{t['checks that could fail']}** could have failed on data consistent with the sources); "
             f"**{t['infeasible']}** are infeasible for any patient-level data (each with its proof); "
             f"**{t['resolutions']}** are one side of a contradiction between sources, set aside"
             + "".join(f"; **{k}** {text}" for k, text in optional if k) + ".")
@@ -278,6 +301,7 @@ def check_text(table: pd.DataFrame) -> str:
         "counts": table["from_rows"],
         "match": table["match"].map({True: "yes", False: "NO"}),
         "role": table["role"].map(provenance.LABELS),
+        "could fail": table["could_fail"],
         "test": table["test"],
     })
     return view.to_string(index=False)

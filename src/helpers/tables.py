@@ -173,18 +173,37 @@ def response_view(comparison: pd.DataFrame, outcome: str, arms, timepoints: dict
                              mark if marker else None, None, min_cell, p_text=p_text)
     if marker:
         table.notes += marker.footnotes()
+        table.notes += [text for tp in comparison["timepoint"].astype(str) if marker.assumed(outcome, tp, arms)
+                        and (text := marker.pinned_text(outcome, tp, labels.timepoint(tp, timepoints[tp])))]
     return table
 
 
-def differences_sentence(comparisons: dict[str, pd.DataFrame], alpha: float, timepoints: dict[str, int]) -> str:
-    """'At alpha = 0.05: complete response differs at 1 year; ...' (p below alpha), or that none does."""
-    found = []
+def differences_sentence(comparisons: dict[str, pd.DataFrame], alpha: float, timepoints: dict[str, int],
+                         marker=None, arms=()) -> str:
+    """'p < 0.05 for complete response at 1 year (...)' for the differences with p below alpha, or that
+    none has. On a reconstructed cohort (`marker`), a difference an assumption decides is never called
+    significant: it is named apart, with how far the sources pin it (marks.Marker.pinned)."""
+    found, assumed = [], []
     for outcome, comparison in comparisons.items():
-        hits = [labels.timepoint(str(tp), timepoints[str(tp)])
-                for tp, p in zip(comparison["timepoint"], comparison["p"])
-                if p == p and p < alpha]
+        hits, decided = [], []
+        for tp, p in zip(comparison["timepoint"].astype(str), comparison["p"]):
+            if not (p == p and p < alpha):
+                continue
+            when = labels.timepoint(tp, timepoints[tp])
+            if marker is not None and marker.assumed(outcome, tp, arms):
+                pinned = marker.pinned(outcome, tp)
+                higher = labels.arm(pinned.arms[0 if pinned.forced > 0 else 1]).lower() if pinned else ""
+                forced = f"; the sources force it higher with {higher}" if pinned and pinned.forced else ""
+                decided.append(f"{labels.OUTCOMES[outcome].lower()} at {when}{forced}")
+            else:
+                hits.append(when)
         if hits:
             found.append(f"{labels.OUTCOMES[outcome].lower()} at {', '.join(hits)}")
-    if not found:
-        return f"No difference between the arms has p < {alpha:g}."
-    return f"p < {alpha:g} for " + "; ".join(found) + " (no correction for multiple comparisons)."
+        assumed += decided
+    text = (f"p < {alpha:g} for " + "; ".join(found) + " (no correction for multiple comparisons)." if found else
+            f"No difference between the arms that the sources decide has p < {alpha:g}." if assumed else
+            f"No difference between the arms has p < {alpha:g}.")
+    if assumed:
+        text += (" Not called significant, because an assumption of the reconstruction decides the counts (see "
+                 "the † notes under the tables): " + "; ".join(assumed) + ".")
+    return text
