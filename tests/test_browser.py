@@ -223,27 +223,34 @@ def test_scorecard_shows_its_counts(browser, server):
     page = visit.open("book/scorecard.html")
     summary = page.locator("table").first
     header = summary.locator("thead th").all_inner_texts()
-    assert header == ["study", "published numbers", "targets reproduced", "independent checks reproduced",
-                      "infeasible (with proof)", "resolutions", "not computed"]
+    assert header == ["study", "published numbers", "statements in words", "targets reproduced",
+                      "independent checks reproduced", "checks that could have failed", "infeasible (with proof)",
+                      "not reached under the assumptions", "resolutions", "repeats (counted once)", "not expressible",
+                      "not computed"]
     total = summary.locator("tbody tr", has_text="total").locator("td").all_inner_texts()
     if SCORECARD.exists():  # written by the same pipeline run that built the book
-        card = pd.read_csv(SCORECARD)
+        card = pd.read_csv(SCORECARD, keep_default_na=False)
         role = card["role"]
         done = card["status"] == "reproduced"
-        expected = [str(len(card)), f"{(done & (role == 'target')).sum()} of {(role == 'target').sum()}",
+        claim = card["says"] != ""
+        expected = [str((~claim).sum()), str(claim.sum()),
+                    f"{(done & (role == 'target')).sum()} of {(role == 'target').sum()}",
                     f"{(done & (role == 'check')).sum()} of {(role == 'check').sum()}",
-                    str((role == "infeasible").sum()), str((role == "resolution").sum()),
+                    str(((role == "check") & (card["could_fail"] == "yes")).sum()),
+                    *(str((role == kind).sum()) for kind in ("infeasible", "not_reached", "resolution", "repeat",
+                                                            "not_expressible")),
                     str((card["status"] == "not computed").sum())]
-        assert total[1:7] == expected
-    published = int(total[1])
-    roles = [int(total[2].split(" of ")[1]), int(total[3].split(" of ")[1]), int(total[4]), int(total[5])]
-    assert published == sum(roles), "every published number has one role"
+        assert total[1:12] == expected
+    published, statements = int(total[1]), int(total[2])
+    roles = [int(total[3].split(" of ")[1]), int(total[4].split(" of ")[1]), *(int(t) for t in total[6:11])]
+    assert published + statements == sum(roles), "every published number and statement has one role"
     rows = page.locator("table tbody tr").count()
     assert rows >= published, "every published number has its row"
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "scorecard.png"), full_page=True)
     intro = visit.open("book/intro.html")
-    assert f"Of {published} published numbers" in intro.locator("article").inner_text()
+    assert f"Of {published} published numbers and {statements} statements in words" in \
+        intro.locator("article").inner_text()
 
 
 def test_next_link_navigates(browser, server):

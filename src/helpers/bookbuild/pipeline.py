@@ -69,10 +69,11 @@ def run(params_path: str | Path, notebooks_dir: Path = execute.NOTEBOOKS_DIR, jo
             print("scorecard: none (the cohort is compared with no publication; see compare_with)", flush=True)
         else:
             print(f"scorecard: targets {totals['targets reproduced']} of {totals['targets']} reproduced, independent "
-                  f"checks {totals['checks reproduced']} of {totals['checks']}, {totals['infeasible']} infeasible, "
-                  f"{totals['resolutions']} resolutions, {totals['not computed']} not computed, of "
-                  f"{totals['published']} published numbers ({execute.relative(staging / 'scorecard.csv')})",
-                  flush=True)
+                  f"checks {totals['checks reproduced']} of {totals['checks']} ({totals['checks that could fail']} "
+                  f"could have failed), {totals['infeasible']} infeasible, {totals['not reached']} not reached under "
+                  f"the stated assumptions, {totals['resolutions']} resolutions, {totals['not computed']} not "
+                  f"computed, of {totals['published']} published numbers and {totals['claims']} statements in words "
+                  f"({execute.relative(staging / 'scorecard.csv')})", flush=True)
         shutil.rmtree(execute.EXECUTED_DIR, ignore_errors=True)
         execute.EXECUTED_DIR.mkdir(parents=True)
         left_out = execute.skipped(staging, notebooks)
