@@ -7,7 +7,7 @@ folder named like an HTML attack (outside the repository, so a real cohort to th
 - kill -9 of a build while notebooks run or while jupyter-book builds leaves no process behind, the
   book in place whole throughout, and the next build runs at once (taking over the dead build's lock);
 - a lock whose owner is gone is taken over, a live owner's is not;
-- an unreadable data file and a read-only _build (and, simulated, a full disk) are one line on stderr
+- an unreadable data file, a read-only _build or book/ (and, simulated, a full disk) are one line on stderr
   and exit code 1.
 
 The processes of a build are found by a token in their environment, which every child inherits
@@ -315,3 +315,18 @@ def test_a_read_only_build_folder_is_one_line_and_exit_code_1(variant, tmp_path)
     line = one_line_error(result)
     assert f"_build/staging/{NAME}_ro: Permission denied" in line, line
     assert not (REPO_ROOT / "_build" / "staging" / f"{NAME}_ro").exists()
+
+
+def test_a_read_only_book_folder_is_one_line_naming_it(variant):
+    """book/ read-only: the generated pages cannot be replaced; said as such (it once read 'File exists')."""
+    params, _, _ = variant
+    book = REPO_ROOT / "book"
+    mode = book.stat().st_mode
+    book.chmod(0o555)
+    try:
+        result = build(params, "--no-book")
+    finally:
+        book.chmod(mode)
+    assert result.returncode == 1
+    line = one_line_error(result)
+    assert line.startswith("error: book/generated: Permission denied"), line

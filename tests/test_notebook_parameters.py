@@ -1,13 +1,48 @@
-"""Notebooks re-run with other parameters: their result tables move the expected way."""
+"""The notebooks' parameters: each `parameters` cell is the settings model's (names and defaults), as is
+params/default.yaml; and notebooks re-run with other parameters move their result tables the expected way."""
 import pandas as pd
 import papermill
 import pytest
+import yaml
 
+from helpers.bookbuild import config, execute, settings
 from helpers.paths import REPO_ROOT
 
-pytestmark = pytest.mark.slow   # runs whole chapters with papermill: left out of `make test-fast`
-
 NOTEBOOK = REPO_ROOT / "notebooks" / "02_response.ipynb"
+DEFAULT = REPO_ROOT / "params" / "default.yaml"
+
+
+def test_each_parameters_cell_has_the_models_names_and_defaults():
+    notebooks = execute.find_notebooks()
+    assert {nb.stem for nb in notebooks} == set(settings.NOTEBOOKS)
+    problems = [p for nb in notebooks for p in config.default_run_differences(nb)]
+    assert not problems, "\n".join(problems)
+
+
+def test_a_parameters_cell_that_differs_from_the_model_is_found(tmp_path):
+    cell = papermill.inspect_notebook(str(NOTEBOOK))
+    source = "\n".join(f"{name} = {p['default']}" for name, p in cell.items() if name != "window") \
+        .replace("alpha = 0.05", "alpha = 0.01") + "\nextra = 1\n"
+    nb = tmp_path / NOTEBOOK.name
+    nb.write_text(NOTEBOOK.read_text(encoding="utf-8"), encoding="utf-8")
+    book = papermill.iorw.load_notebook_node(str(nb))
+    next(c for c in book.cells if "parameters" in c.metadata.get("tags", [])).source = source
+    papermill.iorw.write_ipynb(book, str(nb))
+    assert config.default_run_differences(nb) == [
+        "02_response.ipynb: window is not in its parameters cell",
+        "02_response.ipynb: alpha = 0.01, helpers.bookbuild.settings: 0.05",
+        "02_response.ipynb: extra is not in helpers.bookbuild.settings.NOTEBOOK_PARAMETERS"]
+
+
+def test_params_default_yaml_is_the_models_defaults():
+    written = yaml.safe_load(DEFAULT.read_text(encoding="utf-8"))
+    model = settings.Settings()
+    assert set(written) <= set(settings.Settings.model_fields)
+    for name, value in written.items():
+        default = model.overrides() if name == "notebooks" else getattr(model, name)
+        assert value == default and type(value) is type(default), name
+    loaded = config.load_params(DEFAULT)
+    assert loaded.settings == model and loaded.is_default and not loaded.notes
 
 
 def run_response(tmp_path, name, **parameters):
@@ -26,6 +61,7 @@ def default(tmp_path_factory):
     return run_response(tmp_path_factory.mktemp("default"), "default")
 
 
+@pytest.mark.slow   # runs whole chapters with papermill: left out of `make test-fast`
 def test_stricter_cr_threshold_lowers_cr_and_raises_pr(default, tmp_path):
     strict = run_response(tmp_path, "strict", criteria={"cr_upcr_max": 0.3})
     cr = pd.IndexSlice[:, :, "CR"]
@@ -35,6 +71,7 @@ def test_stricter_cr_threshold_lowers_cr_and_raises_pr(default, tmp_path):
     assert (strict.loc[pr, "k"] >= default.loc[pr, "k"]).all()
 
 
+@pytest.mark.slow
 def test_nonresponder_imputation_keeps_every_patient_and_lowers_rates(default, tmp_path):
     imputed = run_response(tmp_path, "nri", missing="nonresponder")
     overall = pd.IndexSlice[:, :, "overall"]

@@ -1,7 +1,10 @@
 """helpers.bookbuild: params files, the parameters each notebook receives, and one real notebook run."""
 from __future__ import annotations
 
+import errno
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -10,7 +13,7 @@ import pytest
 import yaml
 
 from helpers import results
-from helpers.bookbuild import config, execute, pages, pipeline, publish
+from helpers.bookbuild import config, execute, folders, pages, pipeline, publish
 from helpers.paths import REPO_ROOT
 from helpers.response import WINDOW
 
@@ -48,9 +51,11 @@ def test_variants_differ_from_the_default_only_where_they_say():
 
 
 @pytest.mark.parametrize("text, key", [
-    ("window: 45\nwindw: 30\n", "'windw'"),
-    ("criteria:\n  cr_upcr_maximum: 0.3\n", "'criteria.cr_upcr_maximum'"),
-    ("notebooks:\n  02_response:\n    output_dir: x\n", "notebooks.02_response.output_dir"),
+    ("window: 45\nwindw: 30\n", "windw: unknown name (known here: data_dir, window,"),
+    ("criteria:\n  cr_upcr_maximum: 0.3\n", "criteria.cr_upcr_maximum: unknown name (known here: cr_upcr_max,"),
+    ("notebooks:\n  02_response:\n    output_dir: x\n", "notebooks.02_response.output_dir: set by the pipeline"),
+    ("notebooks:\n  02_response:\n    windw: 30\n", "notebooks.02_response.windw: unknown name (known here: data_dir,"),
+    ("notebooks:\n  02_dmeo:\n    window: 30\n", "notebooks.02_dmeo: unknown name (known here: 01_cohort_description,"),
 ])
 def test_unknown_parameter_names_are_an_error_naming_file_and_key(tmp_path, text, key):
     path = write(tmp_path / "bad.yaml", text)
@@ -60,10 +65,10 @@ def test_unknown_parameter_names_are_an_error_naming_file_and_key(tmp_path, text
 
 
 @pytest.mark.parametrize("text, words", [
-    ("missing: impute\n", "missing: 'impute' is not one of complete_case, nonresponder"),
-    ("test: t\n", "test: 't' is not one of"),
-    ("window: -3\n", "window: expected a whole number"),
-    ("criteria:\n  cr_upcr_max: low\n", "criteria.cr_upcr_max: expected a number"),
+    ("missing: impute\n", "missing: input should be 'complete_case' or 'nonresponder', not 'impute'"),
+    ("test: t\n", "test: input should be 'pearson', 'yates', "),
+    ("window: -3\n", "window: input should be greater than or equal to 0, not -3"),
+    ("criteria:\n  cr_upcr_max: low\n", "criteria.cr_upcr_max: input should be a valid number, not 'low'"),
     ("- a list\n", "expected a mapping"),
 ])
 def test_bad_values_are_an_error_naming_the_file(tmp_path, text, words):
@@ -83,37 +88,28 @@ def test_banner_lists_the_non_default_parameters():
 # --- parameters passed to a notebook ------------------------------------------------
 
 def test_only_parameters_the_notebook_defines_are_passed(tmp_path):
-    nb = notebook(tmp_path / "02_demo.ipynb",
+    nb = notebook(tmp_path / "02_response.ipynb",
                   'data_dir = "data/reconstructed"\nstudy = "study_a"\noutput_dir = "out"\nwindow = 45\n'
                   'cr_upcr_max = 0.5\ncriteria = {}')
     params = config.load_params(write(tmp_path / "p.yaml", "window: 30\ntest: fisher\ncriteria: {cr_upcr_max: 0.3}\n"
-                                                             "notebooks:\n  02_demo:\n    study: study_b\n"))
+                                                             "notebooks:\n  02_response:\n    study: study_b\n"))
     passed = config.notebook_parameters(nb, params, "results")
     assert passed == {"window": 30, "criteria": {"cr_upcr_max": 0.3}, "cr_upcr_max": 0.3, "study": "study_b",
                       "output_dir": "results"}
 
 
 def test_a_per_notebook_override_the_notebook_does_not_define_is_an_error(tmp_path):
-    nb = notebook(tmp_path / "02_demo.ipynb", 'study = "study_a"\noutput_dir = "out"')
-    path = write(tmp_path / "p.yaml", "notebooks:\n  02_demo:\n    windw: 30\n")
+    """The settings model knows 02_response's window; a notebook of that name without one refuses it."""
+    nb = notebook(tmp_path / "02_response.ipynb", 'study = "study_a"\noutput_dir = "out"')
+    path = write(tmp_path / "p.yaml", "notebooks:\n  02_response:\n    window: 30\n")
     with pytest.raises(config.ParamsError) as err:
         config.notebook_parameters(nb, config.load_params(path), "results")
-    assert str(path) in str(err.value) and "notebooks.02_demo.windw" in str(err.value)
+    assert str(path) in str(err.value) and "notebooks.02_response.window: not a parameter of" in str(err.value)
 
 
 def test_the_default_run_has_one_source_for_its_window_and_data_folder():
     default = config.load_params(PARAMS / "default.yaml").values
     assert default["window"] == WINDOW and default["data_dir"] == config.DEFAULT_DATA_DIR
-
-
-def test_default_params_match_the_notebooks_own_defaults():
-    """The default book is the notebooks as stored: params/default.yaml may not contradict them."""
-    notebooks = execute.find_notebooks()
-    if not notebooks:
-        pytest.skip("no notebooks/NN_*.ipynb yet")
-    default = config.load_params(PARAMS / "default.yaml")
-    problems = [p for nb in notebooks for p in config.default_run_differences(nb, default)]
-    assert not problems, "\n".join(problems)
 
 
 # --- one real notebook run ----------------------------------------------------------
@@ -225,9 +221,84 @@ def test_a_variant_builds_beside_the_default_with_its_banner(tmp_path, monkeypat
     assert seen["config"]["only_build_toc_files"] is True  # the rest is the root _config.yml
 
 
-def test_overrides_for_a_notebook_that_does_not_exist_are_an_error(tmp_path):
+def test_overrides_for_a_notebook_not_in_the_folder_are_an_error(tmp_path):
     notebook(tmp_path / "02_demo.ipynb", 'output_dir = "out"')
-    path = write(tmp_path / "p.yaml", "notebooks:\n  02_dmeo:\n    window: 30\n")
+    path = write(tmp_path / "p.yaml", "notebooks:\n  02_response:\n    window: 30\n")
     with pytest.raises(config.ParamsError) as err:
         pipeline.run(path, notebooks_dir=tmp_path, book=False)
-    assert str(path) in str(err.value) and "notebooks.02_dmeo" in str(err.value)
+    assert str(path) in str(err.value) and "notebooks.02_response: no notebook 02_response.ipynb in" in str(err.value)
+
+
+# --- failures are one line, naming the path and the cause -----------------------------------------
+
+class FullDiskBuild:
+    """Stands in for a `jupyter-book build` that runs out of disk: coloured warnings, then Sphinx's traceback,
+    all into its log (stdout), and a non-zero exit code."""
+
+    def __call__(self, command, stdout=None, **kwargs):
+        lines = ["\x1b[01mRunning Sphinx v7.4.7\x1b[39;49;00m",
+                 *(f"\x1b[91m/book/page{i}.md: WARNING: image file not readable\x1b[39;49;00m" for i in range(12)),
+                 "Traceback (most recent call last):", '  File "sphinx/util/osutil.py", line 200, in close',
+                 "    self.stream.write(self.getvalue())",
+                 "OSError: [Errno 28] No space left on device: '/x/_build/.building-strict_cr/_build/html/a.html'"]
+        stdout.write("\n".join(lines) + "\n")
+        return type("Done", (), {"returncode": 2})()
+
+
+def test_a_full_disk_during_jupyter_book_is_one_line_with_the_cause(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(publish, "BUILD_DIR", tmp_path / "_build")
+    monkeypatch.setattr(publish.subprocess, "run", FullDiskBuild())
+    staging = tmp_path / "_build" / "staging" / "default"
+    staging.mkdir(parents=True)
+    default = config.load_params(PARAMS / "default.yaml")
+    monkeypatch.setattr(pipeline, "run", lambda *args, **kwargs: publish.build_book(default, default, staging))
+    assert pipeline.command(PARAMS / "default.yaml") == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "\x1b" not in err and "Traceback" not in err, err
+    assert err.startswith("error: jupyter-book build failed (exit code 2): OSError: [Errno 28] No space left on device")
+    assert "the book in place was not touched; full log: " in err and err.rstrip().endswith("jupyter-book.log")
+    assert sorted(p.name for p in (tmp_path / "_build").iterdir()) == ["staging"]   # no half-built book left
+
+
+def test_a_failed_jupyter_book_names_its_first_warning_and_counts_the_rest(tmp_path):
+    log = tmp_path / "jupyter-book.log"
+    log.write_text("start\n\x1b[91mbook/a.md:3: WARNING: undefined label\x1b[0m\nbook/b.md: ERROR: x\nend\n")
+    assert publish.failure(log) == "book/a.md:3: WARNING: undefined label (and 1 more)"
+    log.write_text("")
+    assert publish.failure(log) == "nothing in its log"
+
+
+def test_error_text_reaches_the_terminal_without_control_characters(monkeypatch, capsys):
+    def failing(*args, **kwargs):
+        raise RuntimeError("\x1b[31mred\x1b[0m and a \u202eswap and a NUL \x00")
+
+    monkeypatch.setattr(pipeline, "run", failing)
+    assert pipeline.command(PARAMS / "default.yaml") == 1
+    assert capsys.readouterr().err == "error: red and a \\u202eswap and a NUL \\x00\n"
+
+
+def test_a_write_that_names_no_file_is_reported_with_the_folder_being_written(tmp_path):
+    with pytest.raises(OSError) as err:
+        with folders.writing(tmp_path / "book" / "generated"):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    assert pipeline.os_error(err.value).startswith(f"{tmp_path}/book/generated: No space left on device (check")
+
+
+def test_a_read_only_book_folder_names_the_folder_and_the_cause(tmp_path):
+    """book/ read-only: book/generated cannot be replaced. Said as such, not as a later 'File exists'. As root,
+    permissions stop nothing: the check runs without the two capabilities that bypass them."""
+    book = tmp_path / "book"
+    (book / "generated").mkdir(parents=True)
+    (book / "generated" / "old.md").write_text("old")
+    book.chmod(0o555)
+    code = ("import sys; from pathlib import Path; from helpers.bookbuild import folders, pipeline\n"
+            "try:\n    folders.fresh(Path(sys.argv[1]) / 'generated', Path(sys.argv[1]))\n"
+            "except OSError as err:\n    sys.exit(pipeline.os_error(err))\n")
+    as_user = ["setpriv", "--bounding-set=-dac_override,-dac_read_search"] if os.geteuid() == 0 else []
+    try:
+        done = subprocess.run([*as_user, sys.executable, "-c", code, str(book)], capture_output=True, text=True)
+    finally:
+        book.chmod(0o755)
+    assert done.returncode == 1
+    assert done.stderr == f"{book}/generated: Permission denied (check that the data and params can be read, and " \
+                          "that _build/ and book/ can be written)\n"

@@ -1,51 +1,71 @@
-"""The params file of a book: reading and checking it (unknown names are an error naming the file
-and key), which parameters reach which notebook, and what cohort it points at (data folders, the
-studies present, whether it is the reconstruction)."""
+"""The params file of a book: reading it (YAML with limits: size, nesting, no anchors or aliases, no
+duplicate keys), checking it through the one settings model (helpers.bookbuild.settings), with every
+problem one line naming the file and the key; its name (the book's folders are named after it);
+which parameters reach which notebook; and what cohort it points at (data folders, the studies
+present, whether it is the reconstruction)."""
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass, field, fields
+import re
+import unicodedata
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import papermill
 import yaml
+from pydantic import ValidationError
 
 from .. import published
 from ..data import cohort_folders, read_patients
-from ..paths import RECONSTRUCTED_DIR, REPO_ROOT, in_reconstruction
-from ..proportions import PROPORTION_TESTS
-from ..response import MISSING_RULES, Criteria
+from ..paths import REPO_ROOT
 from ..results import resolve
+from . import settings
+from .settings import DEFAULT_DATA_DIR, RESERVED, Settings  # noqa: F401 - part of this module's surface
 
 DEFAULT_PARAMS = REPO_ROOT / "params" / "default.yaml"
 
-DEFAULT_DATA_DIR = RECONSTRUCTED_DIR.relative_to(REPO_ROOT).as_posix()   # the default run's data_dir
+# Global parameters a params file may set, with their meaning; each goes to every notebook whose parameters
+# cell defines it.
+GLOBALS = {name: text for name, text in settings.DESCRIPTIONS.items() if name in Settings.model_fields
+           and name != "notebooks"}
 
-# Global parameters a params file may set; each goes to every notebook whose parameters cell defines it.
-GLOBALS = {
-    "data_dir": "cohort folder (one subfolder per study), relative to the repository root or absolute",
-    "window": "visit window, days either side of a nominal timepoint",
-    "criteria": "overrides of the response criteria (helpers.response.Criteria fields)",
-    "missing": "missing-data rule: complete_case (as published) or nonresponder",
-    "test": "test for proportions: pearson, yates, fisher or auto",
-    "min_cell": "disclosure control: nothing about fewer patients is shown (helpers.disclosure; 0: off)",
-    "alpha": "significance level",
-    "timepoints": "nominal timepoints {name: day since baseline}, for a cohort without a study file",
-    "compare_with": "{study in the data: published study} to compare a real cohort with (default: none)",
-}
-
-RESERVED = {"output_dir"}  # set by the pipeline, never by a params file
+MAX_BYTES = 64 * 1024   # a params file is a few lines; more is not a params file
+MAX_DEPTH = 8           # params nest three deep (notebooks: 02_response: criteria: ...)
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")   # a book's name: its folders are named after it
 
 
 class ParamsError(ValueError):
     pass
 
 
+def book_name(path: Path) -> str:
+    """The name of the book a params file builds (its file name without .yaml), checked: letters, digits, '_'
+    and '-' only, so that the folders named after it (_build/staging/<name>, _build/variants/<name>) are
+    plain sub-folders; params/default.yaml is 'default', and no other file may take that name."""
+    path = Path(path)
+    stem = path.name[:-len(path.suffix)] if path.suffix in (".yaml", ".yml") else ""
+    if not NAME.fullmatch(stem) or any(unicodedata.category(c) in ("Cc", "Cf") for c in str(path)):
+        raise ParamsError(f"{printable(str(path))}: a params file is named <name>.yaml, the name of letters, digits, "
+                          "'_' and '-' (at most 64, the first a letter or digit), since the book's folders are "
+                          "named after it: rename the file, e.g. my_cohort.yaml")
+    if stem == "default" and path.resolve() != DEFAULT_PARAMS.resolve():
+        raise ParamsError(f"{path}: 'default' is the name of params/default.yaml's book: rename the file")
+    return stem
+
+
+def printable(text: str) -> str:
+    """`text` with every control or format character (newline, ANSI escape, NUL, bidirectional override) written
+    as its escape (\\n, \\x1b, \\x00, \\u202e), so that it shows as what it is."""
+    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
+
+
 @dataclass(frozen=True)
 class Params:
     path: Path
-    values: dict                                    # global parameters
+    values: dict                                    # global parameters the file sets (and min_cell, see settings)
     notebooks: dict = field(default_factory=dict)   # {notebook stem: {parameter: value}}
+    settings: Settings = field(default_factory=Settings)   # every parameter, defaults filled in
+    notes: tuple[str, ...] = ()                     # for the build log
 
     @property
     def is_default(self) -> bool:
@@ -53,7 +73,7 @@ class Params:
 
     @property
     def name(self) -> str:
-        return "default" if self.is_default else self.path.stem
+        return book_name(self.path)
 
     def flat(self) -> dict:
         """Every setting as {'name' or 'criteria.x' or 'notebook.name': value}, for comparisons."""
@@ -64,57 +84,102 @@ class Params:
 
 
 def load_params(path: str | Path) -> Params:
-    """Read and check a params file; a ParamsError names the file and the offending key."""
-
+    """Read and check a params file; a ParamsError (one line) names the file, the key and what to do."""
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as err:
-        raise ParamsError(f"{path}: cannot be read: {err}") from None
+    book_name(path)
+    raw = read_yaml(path)
+    raw = {} if raw is None else raw   # an empty file: the default run
     if not isinstance(raw, dict):
-        raise ParamsError(f"{path}: expected a mapping of parameter names to values")
-    notebooks = raw.pop("notebooks", None) or {}
-    for key in raw:
-        if key not in GLOBALS:
-            raise ParamsError(f"{path}: unknown parameter {key!r} (known: {', '.join(GLOBALS)}, notebooks)")
-    criteria = raw.get("criteria") or {}
-    if not isinstance(criteria, dict):
-        raise ParamsError(f"{path}: criteria: expected a mapping of criterion names to numbers")
-    known = [f.name for f in fields(Criteria)]
-    for key, value in criteria.items():
-        if key not in known:
-            raise ParamsError(f"{path}: unknown parameter 'criteria.{key}' (known: {', '.join(known)})")
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ParamsError(f"{path}: criteria.{key}: expected a number, not {value!r}")
-    if "criteria" in raw:
-        raw["criteria"] = criteria
-    choices = {"missing": MISSING_RULES, "test": (*PROPORTION_TESTS, "auto")}
-    for key, allowed in choices.items():
-        if key in raw and raw[key] not in allowed:
-            raise ParamsError(f"{path}: {key}: {raw[key]!r} is not one of {', '.join(allowed)}")
-    if "timepoints" in raw and raw["timepoints"] is not None and not (
-            isinstance(raw["timepoints"], dict) and all(isinstance(v, int) and not isinstance(v, bool) and v >= 0
-                                                        for v in raw["timepoints"].values())):
-        raise ParamsError(f"{path}: timepoints: expected {{name: day since baseline}}, e.g. {{6m: 182, 1y: 365}}")
-    if "compare_with" in raw:
-        compare = raw["compare_with"] or {}
-        if not isinstance(compare, dict):
-            raise ParamsError(f"{path}: compare_with: expected {{study in the data: published study}}")
-        for study, target in compare.items():
-            if target not in published.studies():
-                raise ParamsError(f"{path}: compare_with.{study}: no study file data/published/{target}.yaml "
-                                  f"(known: {', '.join(published.studies())})")
-        raw["compare_with"] = compare
-    for key in ("window", "min_cell"):
-        if key in raw and (isinstance(raw[key], bool) or not isinstance(raw[key], int) or raw[key] < 0):
-            raise ParamsError(f"{path}: {key}: expected a whole number >= 0, not {raw[key]!r}")
-    if not isinstance(notebooks, dict) or not all(isinstance(v, dict) for v in notebooks.values()):
-        raise ParamsError(f"{path}: notebooks: expected {{notebook name: {{parameter: value}}}}")
-    for nb, over in notebooks.items():
-        for key in over:
-            if key in RESERVED:
-                raise ParamsError(f"{path}: notebooks.{nb}.{key}: set by the pipeline, not by a params file")
-    return Params(path=path, values=raw, notebooks=notebooks)
+        raise ParamsError(f"{path}: expected a mapping of parameter names to values, e.g. 'window: 30'")
+    try:
+        checked = Settings.model_validate(raw)
+    except ValidationError as err:
+        problems = [_problem(e) for e in err.errors()]
+        more = f"; and {len(problems) - 5} more" if len(problems) > 5 else ""
+        raise ParamsError(f"{path}: " + "; ".join(problems[:5]) + more) from None
+    notes, real, low = (), settings.REAL_COHORT_MIN_CELL, checked.min_cell
+    if checked.real_cohort() and checked.min_cell_in_force() < real:
+        shown = f"groups of {low} to {real - 1} patients are shown" if low else "disclosure control is off"
+        notes = (f"min_cell is {low} (set in {path}), below {real}, the default for a real cohort: {shown}",)
+    return Params(path=path, values=checked.values(), notebooks=checked.overrides(), settings=checked, notes=notes)
+
+
+class _Loader(yaml.SafeLoader):
+    """YAML as a params file needs it: no anchors or aliases (so no 'billion laughs'), no duplicate keys, at most
+    MAX_DEPTH levels of nesting."""
+
+    depth = 0
+
+    def compose_node(self, parent, index):
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise yaml.MarkedYAMLError(problem="anchors and aliases (& and *) are not allowed in a params file: "
+                                               "write each value out", problem_mark=event.start_mark)
+        if self.depth >= MAX_DEPTH:
+            raise yaml.MarkedYAMLError(problem=f"nested more than {MAX_DEPTH} levels deep",
+                                       problem_mark=event.start_mark)
+        self.depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key in (k for k, _ in node.value if isinstance(k, yaml.ScalarNode)):
+            if key.value in seen:
+                raise yaml.MarkedYAMLError(problem=f"{key.value!r} is given twice: keep one",
+                                           problem_mark=key.start_mark)
+            seen.add(key.value)
+        return super().construct_mapping(node, deep)
+
+
+def read_yaml(path: Path):
+    """The YAML in `path`, read with the limits of _Loader and at most MAX_BYTES; a ParamsError (one line) if not."""
+    try:
+        with path.open("rb") as f:
+            data = f.read(MAX_BYTES + 1)
+    except OSError as err:
+        raise ParamsError(f"{path}: cannot be read: {err.strerror or err}") from None
+    if len(data) > MAX_BYTES:
+        raise ParamsError(f"{path}: larger than {MAX_BYTES // 1024} KiB; a params file is a few lines of YAML")
+    try:
+        return yaml.load(data.decode("utf-8"), Loader=_Loader)
+    except UnicodeDecodeError as err:
+        raise ParamsError(f"{path}: not UTF-8 text (byte {err.start}): save it as UTF-8") from None
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        what = " ".join(str(x) for x in (err.context, err.problem) if x)
+        raise ParamsError(f"{path}: {where}{what}") from None
+    except yaml.YAMLError as err:
+        raise ParamsError(f"{path}: not valid YAML: {' '.join(str(err).split())}") from None
+
+
+def _problem(error: dict) -> str:
+    """One pydantic error as 'key.path: what is wrong, not <value>' (or the validator's own words)."""
+    key = ".".join(map(str, error["loc"]))
+    if error["type"] == "extra_forbidden":
+        if error["loc"][-1] in RESERVED:
+            return f"{key}: set by the pipeline, not by a params file"
+        return f"{key}: unknown name (known here: {', '.join(_known(error['loc'][:-1]))})"
+    if error["type"] == "value_error":
+        text = str(error["ctx"]["error"])
+        return f"{key}: {text}" if key else text
+    value = repr(error["input"])
+    value = value if len(value) <= 60 else value[:57] + "..."
+    return f"{key}: {error['msg'][0].lower()}{error['msg'][1:]}, not {value}"
+
+
+def _known(where: tuple) -> list[str]:
+    """The names allowed at a place in a params file."""
+    if where[-1:] == ("criteria",):
+        return list(settings.CriteriaOverrides.__annotations__)
+    if where == ("notebooks",):
+        return list(settings.NOTEBOOKS)
+    if len(where) == 2 and where[0] == "notebooks":
+        return list(settings.NOTEBOOKS[where[1]].model_fields)
+    return list(Settings.model_fields)
 
 
 def notebook_parameters(notebook: Path, params: Params, output_dir: str) -> dict:
@@ -153,31 +218,34 @@ def studies_present(params: Params) -> list[str]:
 
 def all_reconstructed(params: Params) -> bool:
     """Does every data folder of this build hold the reconstructed cohort?"""
-    return all(is_reconstruction(d) for d in data_folders(params))
-
-
-def is_reconstruction(data_dir: str) -> bool:
-    """Is this data folder the reconstructed cohort shipped with the book?"""
-    return in_reconstruction(resolve(data_dir))
+    return not params.settings.real_cohort()
 
 
 def data_folders(params: Params) -> set[str]:
     """Every data folder a build under `params` reads."""
-    return {data_dir_for(params, overrides) for overrides in [{}, *params.notebooks.values()]}
+    return params.settings.data_folders()
 
 
-def default_run_differences(notebook: Path, default: Params) -> list[str]:
-    """Where a notebook's own parameter defaults contradict params/default.yaml (the one definition of
-    the default run), in words; [] when they agree."""
-    declared = papermill.inspect_notebook(str(notebook))
-    problems = []
-    for name, value in (default.values | default.notebooks.get(notebook.stem, {})).items():
-        if name not in declared or name == "criteria" and value == {}:
+def default_run_differences(notebook: Path) -> list[str]:
+    """Where a notebook's parameters cell contradicts the settings model (helpers.bookbuild.settings, the one
+    definition of the default run): a parameter the model does not know for it, one it lacks, or a default that
+    differs; in words, [] when they agree."""
+    declared = {k: v for k, v in papermill.inspect_notebook(str(notebook)).items() if k not in RESERVED}
+    model = settings.NOTEBOOKS.get(notebook.stem)
+    if model is None:
+        return [f"{notebook.name}: not described in helpers.bookbuild.settings.NOTEBOOK_PARAMETERS"]
+    problems = [f"{notebook.name}: {name} is not in its parameters cell" for name in model.model_fields
+                if name not in declared]
+    for name, cell in declared.items():
+        if name not in model.model_fields:
+            problems.append(f"{notebook.name}: {name} is not in helpers.bookbuild.settings.NOTEBOOK_PARAMETERS")
             continue
         try:
-            own = ast.literal_eval(declared[name]["default"])
+            own = ast.literal_eval(cell["default"])
         except (ValueError, SyntaxError):
-            continue  # an expression, not a literal
-        if own != value:
-            problems.append(f"{notebook.name}: {name} = {own!r}, params/default.yaml: {value!r}")
+            problems.append(f"{notebook.name}: {name} = {cell['default']} is not a literal")
+            continue
+        default = model.model_fields[name].get_default(call_default_factory=True)
+        if own != default or type(own) is not type(default):
+            problems.append(f"{notebook.name}: {name} = {own!r}, helpers.bookbuild.settings: {default!r}")
     return problems

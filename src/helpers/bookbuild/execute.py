@@ -23,7 +23,7 @@ import papermill
 
 from ..paths import PUBLISHED_DIR, REPO_ROOT
 from ..results import resolve
-from . import config
+from . import config, folders
 
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
 
@@ -34,6 +34,8 @@ KERNEL = "python3"
 # Notebooks run at a time. A notebook spends about a third of its time waiting on its kernel (start-up,
 # shutdown): on 2 cores three at a time build the book about 4 s faster (of 20) than two at a time.
 JOBS = 3
+
+STAGING_FOLDERS = ("notebooks", "outputs", "logs", "results")   # what run_notebooks writes in a staging folder
 
 HELPERS_DIR = Path(__file__).resolve().parents[1]  # src/helpers: its *.py are an input of every notebook
 
@@ -122,16 +124,15 @@ def _execute(notebook: str, output: str, parameters: dict, log: str) -> tuple[fl
 
 
 def store_outputs(paths) -> None:
-    """Execute each notebook in place under the default run (params/default.yaml) and drop the run's
-    timestamps from its metadata, so that nbval can check the stored outputs. The notebooks' own
-    parameter defaults must be those of params/default.yaml: a difference is an error, not a second
-    definition of the default run."""
-    default = config.load_params(config.DEFAULT_PARAMS)
+    """Execute each notebook in place under the default run (its own parameter defaults) and drop the run's
+    timestamps from its metadata, so that nbval can check the stored outputs. Those defaults must be the
+    settings model's (helpers.bookbuild.settings, which params/default.yaml also equals): a difference is
+    an error, not a second definition of the default run."""
     for path in map(Path, paths):
-        differ = config.default_run_differences(path, default)
+        differ = config.default_run_differences(path)
         if differ:
-            raise RuntimeError(f"{relative(path)}: its parameter defaults differ from params/default.yaml: "
-                               + "; ".join(differ))
+            raise RuntimeError(f"{relative(path)}: its parameters cell differs from the settings model "
+                               "(helpers.bookbuild.settings): " + "; ".join(differ))
         start = time.perf_counter()
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / path.name
@@ -181,10 +182,10 @@ def run_notebooks(params: config.Params, notebooks: list[Path], staging: Path, j
     into staging/results and returns that folder. Raises RuntimeError naming every notebook that failed."""
 
     staging = Path(staging)
-    if force:
-        shutil.rmtree(staging, ignore_errors=True)
-    for sub in ("notebooks", "outputs", "logs"):
-        (staging / sub).mkdir(parents=True, exist_ok=True)
+    for sub in STAGING_FOLDERS:
+        if force:
+            folders.remove(staging / sub, staging)
+        folders.make(staging / sub, staging)
     unused = set(params.values) - {"criteria"}
     runs, keys, todo, data, helpers = {}, {}, {}, {}, helpers_hash()
     for nb in notebooks:
@@ -219,8 +220,7 @@ def run_notebooks(params: config.Params, notebooks: list[Path], staging: Path, j
               flush=True)
         for nb in todo:  # a failed or interrupted run leaves no key: it runs again next time
             (staging / "notebooks" / f"{nb.stem}.key").unlink(missing_ok=True)
-            shutil.rmtree(staging / "outputs" / nb.stem, ignore_errors=True)
-            (staging / "outputs" / nb.stem).mkdir()
+            folders.fresh(staging / "outputs" / nb.stem, staging)
         with _worker_pool(jobs, staging / "logs" / "workers.log") as pool:
             futures = {pool.submit(_execute, str(nb), str(staging / "notebooks" / nb.name), runs[nb],
                                    str(staging / "logs" / f"{nb.stem}.log")): nb
@@ -244,9 +244,7 @@ def run_notebooks(params: config.Params, notebooks: list[Path], staging: Path, j
                                                                          encoding="utf-8")
     if failed:
         raise RuntimeError("notebook(s) failed: " + "; ".join(failed))
-    results = staging / "results"
-    shutil.rmtree(results, ignore_errors=True)
-    results.mkdir()
+    results = folders.fresh(staging / "results", staging)
     for nb in notebooks:
         for csv in sorted((staging / "outputs" / nb.stem).glob("*.csv")):
             shutil.copy2(csv, results / csv.name)

@@ -17,7 +17,7 @@ from .. import published, results, schema, scorecard
 from ..paths import REPO_ROOT, shown
 from ..response import Criteria
 from ..scorecard import markdown_table
-from . import config
+from . import config, folders
 
 GENERATED_DIR = REPO_ROOT / "book" / "generated"  # git-ignored; included by the pages
 
@@ -141,8 +141,7 @@ def write_generated(params: config.Params, default: config.Params, results_dir: 
         rows = rows[rows["study"].isin(compare)].assign(study=rows["study"].map(compare))
     card = scorecard.build(rows, studies, reconstructed=config.all_reconstructed(params))
     card.to_csv(staging / "scorecard.csv", index=False, lineterminator="\n")
-    shutil.rmtree(GENERATED_DIR, ignore_errors=True)
-    GENERATED_DIR.mkdir(parents=True)
+    folders.fresh(GENERATED_DIR, GENERATED_DIR.parent)
     variant = "" if params.is_default else \
         f" This is the variant book **{md_words(params.name)}** ({md_code(shown(params.path))})."
     if studies:
@@ -169,7 +168,7 @@ def write_generated(params: config.Params, default: config.Params, results_dir: 
     }
     for name, text in texts.items():
         (GENERATED_DIR / name).write_text(text, encoding="utf-8")
-    shutil.copytree(results_dir, GENERATED_DIR / "results")   # the chapters' download links
+    shutil.copytree(results_dir, folders.inside(GENERATED_DIR / "results", GENERATED_DIR))   # chapters' downloads
     return scorecard.summary(card).iloc[-1].to_dict()
 
 

@@ -35,7 +35,6 @@ Not covered: the installed packages (a new pandas does not re-execute anything).
 from __future__ import annotations
 
 import json
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -43,12 +42,13 @@ from pathlib import Path
 from ..data import DataError, validate_tree
 from ..paths import PUBLISHED_DIR, REPO_ROOT
 from ..results import resolve
-from . import config, execute, pages, publish
+from . import config, execute, folders, pages, publish
 
 
 def run(params_path: str | Path, notebooks_dir: Path = execute.NOTEBOOKS_DIR, jobs: int = execute.JOBS,
         book: bool = True, force: bool = False) -> None:
     """The whole pipeline (see the module docstring)."""
+    config.book_name(params_path)   # before any folder is named after it
     notebooks = execute.find_notebooks(notebooks_dir)
     if not notebooks:
         raise RuntimeError(f"no notebooks NN_*.ipynb in {notebooks_dir}")
@@ -57,14 +57,18 @@ def run(params_path: str | Path, notebooks_dir: Path = execute.NOTEBOOKS_DIR, jo
     params, default = config.load_params(params_path), config.load_params(config.DEFAULT_PARAMS)
     for name in sorted(set(params.notebooks) - {nb.stem for nb in notebooks}):
         raise config.ParamsError(f"{params.path}: notebooks.{name}: no notebook {name}.ipynb in {notebooks_dir}")
+    for note in params.notes:
+        print(f"note: {note}", flush=True)
     validate_data(params)
     publish.BUILD_DIR.mkdir(exist_ok=True)
     with publish.pipeline_lock(publish.BUILD_DIR / ".pipeline.lock"):  # book/executed and book/generated are shared
-        staging = publish.BUILD_DIR / "staging" / params.name
+        staging = publish.staging_folder(params)
         (staging / "build.key").unlink(missing_ok=True)
         start = time.perf_counter()
-        results_dir = execute.run_notebooks(params, notebooks, staging, jobs, force=force)
-        totals = pages.write_generated(params, default, results_dir, staging, execute.skipped(staging, notebooks))
+        with folders.writing(staging):
+            results_dir = execute.run_notebooks(params, notebooks, staging, jobs, force=force)
+        with folders.writing(pages.GENERATED_DIR):
+            totals = pages.write_generated(params, default, results_dir, staging, execute.skipped(staging, notebooks))
         if not totals["published"]:
             print("scorecard: none (the cohort is compared with no publication; see compare_with)", flush=True)
         else:
@@ -74,23 +78,25 @@ def run(params_path: str | Path, notebooks_dir: Path = execute.NOTEBOOKS_DIR, jo
                   f"the stated assumptions, {totals['resolutions']} resolutions, {totals['not computed']} not "
                   f"computed, of {totals['published']} published numbers and {totals['claims']} statements in words "
                   f"({execute.relative(staging / 'scorecard.csv')})", flush=True)
-        shutil.rmtree(execute.EXECUTED_DIR, ignore_errors=True)
-        execute.EXECUTED_DIR.mkdir(parents=True)
         left_out = execute.skipped(staging, notebooks)
-        for nb in notebooks:
-            if nb not in left_out:
-                execute.publish_notebook(staging / "notebooks" / nb.name, execute.EXECUTED_DIR / nb.name)
+        with folders.writing(execute.EXECUTED_DIR):
+            folders.fresh(execute.EXECUTED_DIR, execute.EXECUTED_DIR.parent)
+            for nb in notebooks:
+                if nb not in left_out:
+                    execute.publish_notebook(staging / "notebooks" / nb.name, execute.EXECUTED_DIR / nb.name)
         if book:
             key, stored, target = publish.book_key(params, default), staging / "book.key", publish.book_target(params)
             if not force and stored.exists() and stored.read_text() == key and (target / "index.html").exists():
                 print(f"book: up to date ({execute.relative(target)}/index.html)", flush=True)
             else:
                 stored.unlink(missing_ok=True)
-                publish.build_book(params, default, staging)
-                stored.write_text(key)
+                with folders.writing(publish.BUILD_DIR):
+                    publish.build_book(params, default, staging)
+                    stored.write_text(key)
         data_dirs = config.data_folders(params)
-        (staging / "build.key").write_text(json.dumps({"data_dirs": sorted(data_dirs),
-                                                       "key": build_key(params.path, notebooks, data_dirs, book)}))
+        with folders.writing(staging):
+            (staging / "build.key").write_text(json.dumps({"data_dirs": sorted(data_dirs),
+                                                           "key": build_key(params.path, notebooks, data_dirs, book)}))
         print(f"done in {time.perf_counter() - start:.1f} s", flush=True)
 
 
@@ -106,7 +112,7 @@ def nothing_changed(params_path: Path, notebooks: list[Path], book: bool) -> boo
     """The quick no-op check, before anything heavy is imported: True (and says so) when nothing the last
     successful build under this params file read has changed and its outputs are in place."""
     unread = config.Params(params_path, {})  # for its name and book target only
-    staging, target = publish.BUILD_DIR / "staging" / unread.name, publish.book_target(unread)
+    staging, target = publish.staging_folder(unread), publish.book_target(unread)
     stored = execute.read_key(staging / "build.key")
     outputs = [staging / "scorecard.csv", *(staging / "notebooks" / nb.name for nb in notebooks)]
     if not stored or not all(p.exists() for p in outputs) or book and not (target / "index.html").exists():
@@ -139,16 +145,22 @@ def command(params_path: Path, notebooks_dir: Path | None = None, jobs: int | No
     try:
         run(params_path, notebooks_dir or execute.NOTEBOOKS_DIR, jobs or execute.JOBS, book=book, force=force)
     except (config.ParamsError, RuntimeError) as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {plain(str(err))}", file=sys.stderr)
         return 1
     except OSError as err:
-        print(f"error: {os_error(err)}", file=sys.stderr)
+        print(f"error: {plain(os_error(err))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted: the build stopped; the book in place is whole (the previous one, or the new one "
               "if it was already swapped in)", file=sys.stderr)
         return 130
     return 0
+
+
+def plain(text: str) -> str:
+    """`text` for a terminal: no colour codes, and every other control or format character (ANSI escapes, NUL,
+    bidirectional overrides) written as its escape; line breaks are kept (a cohort's problems, one a line)."""
+    return "\n".join(config.printable(line) for line in publish.ANSI.sub("", text).splitlines())
 
 
 def os_error(err: OSError) -> str:

@@ -9,7 +9,7 @@ import fcntl
 import functools
 import hashlib
 import os
-import shutil
+import re
 import subprocess
 import sys
 import time
@@ -19,13 +19,21 @@ from pathlib import Path
 import yaml
 
 from ..paths import REPO_ROOT
-from . import config, execute, pages
+from . import config, execute, folders, pages
 
 BUILD_DIR = REPO_ROOT / "_build"
 
 
 def book_target(params: config.Params) -> Path:
-    return BUILD_DIR / "html" if params.is_default else BUILD_DIR / "variants" / params.name / "html"
+    """_build/html (params/default.yaml) or _build/variants/<name>/html: a symlink to the book's version folder."""
+    if params.is_default:
+        return folders.inside(BUILD_DIR / "html", BUILD_DIR)
+    return folders.inside(BUILD_DIR / "variants" / params.name / "html", BUILD_DIR / "variants")
+
+
+def staging_folder(params: config.Params) -> Path:
+    """_build/staging/<name>: the book's executed notebooks, results, logs and keys."""
+    return folders.inside(BUILD_DIR / "staging" / params.name, BUILD_DIR / "staging")
 
 
 def book_key(params: config.Params, default: config.Params) -> str:
@@ -38,8 +46,8 @@ def book_key(params: config.Params, default: config.Params) -> str:
 def build_book(params: config.Params, default: config.Params, staging: Path) -> Path:
     """jupyter-book build into a temporary folder; on success swap it into place. Returns the html folder."""
     target = book_target(params)
-    tmp = BUILD_DIR / f".building-{params.name}"
-    shutil.rmtree(tmp, ignore_errors=True)
+    tmp = folders.inside(BUILD_DIR / f".building-{params.name}", BUILD_DIR)
+    folders.remove(tmp, BUILD_DIR, quiet=True)   # what an interrupted build left
     command = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(REPO_ROOT),
                "--path-output", str(tmp), "-W", "-n", "--keep-going"]
     if not params.is_default:
@@ -59,13 +67,11 @@ def build_book(params: config.Params, default: config.Params, staging: Path) -> 
                               preexec_fn=functools.partial(execute.die_with_build, os.getpid()))
     built = tmp / "_build" / "html"
     if done.returncode != 0 or not (built / "index.html").exists():
-        shutil.rmtree(tmp, ignore_errors=True)
-        lines = log.read_text(encoding="utf-8").splitlines()
-        problems = [x for x in lines if "WARNING" in x or "ERROR" in x] or lines[-20:]
-        raise RuntimeError("jupyter-book build failed; the book in place was not touched:\n  "
-                           + "\n  ".join(problems[:40]) + f"\nfull log: {log}")
+        folders.remove(tmp, BUILD_DIR, quiet=True)
+        raise RuntimeError(f"jupyter-book build failed (exit code {done.returncode}): {failure(log)}; the book in "
+                           f"place was not touched; full log: {execute.relative(log)}")
     swap_in(built, target)
-    shutil.rmtree(tmp, ignore_errors=True)
+    folders.remove(tmp, BUILD_DIR, quiet=True)
     print(f"built in {time.perf_counter() - start:.1f} s: {execute.relative(target)}/index.html", flush=True)
     return target
 
@@ -74,18 +80,35 @@ def swap_in(built: Path, target: Path) -> None:
     """Put the book in `built` in place as `target` in one step: `target` is a symlink to a version folder
     beside it (.html.<id>), replaced by a new symlink with os.replace (an atomic rename), so at every instant
     `target` is the complete previous book or the complete new one. Then the other versions are removed."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    version = target.with_name(f".{target.name}.{uuid.uuid4().hex[:12]}")
+    home = folders.inside(target, BUILD_DIR).parent   # _build (the default book) or _build/variants/<name>
+    home.mkdir(parents=True, exist_ok=True)
+    version = folders.inside(home / f".{target.name}.{uuid.uuid4().hex[:12]}", home)
     built.rename(version)
-    link = target.with_name(f".{target.name}.link")
+    link = folders.inside(home / f".{target.name}.link", home)
     link.unlink(missing_ok=True)
     link.symlink_to(version.name)
     if target.is_dir() and not target.is_symlink():  # a book built before versions: moved aside (once, not atomic)
-        target.rename(target.with_name(f".{target.name}.{uuid.uuid4().hex[:12]}"))
+        target.rename(folders.inside(home / f".{target.name}.{uuid.uuid4().hex[:12]}", home))
     os.replace(link, target)
-    for old in target.parent.glob(f".{target.name}.*"):
+    for old in home.glob(f".{target.name}.*"):
         if old != version:
-            shutil.rmtree(old, ignore_errors=True)
+            folders.remove(old, home, quiet=True)
+
+
+ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")   # terminal colours and cursor moves
+
+
+def failure(log: Path) -> str:
+    """The cause of a failed jupyter-book build, in one line from its log: an OS error (a full disk) first,
+    else the first warning or error, else the last line; with how many more problems the log holds."""
+    lines = [" ".join(ANSI.sub("", x).split()) for x in log.read_text(encoding="utf-8", errors="replace").splitlines()]
+    lines = [x for x in lines if x]
+    problems = ([x for x in lines if "[Errno" in x] or [x for x in lines if "WARNING" in x or "ERROR" in x]
+                or lines[-1:])
+    if not problems:
+        return "nothing in its log"
+    first = problems[0] if len(problems[0]) <= 300 else problems[0][:297] + "..."
+    return first + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else "")
 
 
 @contextlib.contextmanager
