@@ -265,9 +265,9 @@ def _open(file: Path):
         raise DataError([problem])
     size = file.stat().st_size
     if size > MAX_FILE_BYTES:
-        raise DataError([Problem(str(file), None, None, f"is {size / 1e9:.1f} GB; the loader reads files of at most "
-                                 f"{MAX_FILE_BYTES / 1e9:g} GB: save the table as Parquet, or split the cohort into "
-                                 "one folder per study")])
+        raise DataError([Problem(str(file), None, None, f"is {size:,} bytes; the loader reads files of at most "
+                                 f"{MAX_FILE_BYTES:,} bytes: save the table as Parquet (smaller), or split the cohort "
+                                 "into one folder per study")])
     return {".csv": _CsvFile, ".xlsx": _XlsxFile, ".parquet": _ParquetFile}[file.suffix](file)
 
 
@@ -321,7 +321,7 @@ class _CsvFile:
                     starts, ends = _row_lines(rows, done, reader.line_num)
                     done = reader.line_num
                     if progress:
-                        progress(self.label, done, self.lines, "lines")
+                        progress(self.label, done, self.capacity + 1, "lines")
                     if set(map(len, rows)) != {width}:
                         keep = [i for i, row in enumerate(rows) if len(row) == width]
                         problems += self._field_counts(rows, starts, ends)
@@ -480,7 +480,7 @@ class _XlsxFile:
                                   f"{MAX_XLSX_CELLS:,} cells: save the sheet as CSV (UTF-8) or Parquet")])
 
     def chunks(self, positions: list[int], progress: Progress | None = None) -> Iterator[_Chunk]:
-        cells_read = 0
+        cells_read = sum(len(cells) for _, cells in self.first)
         rows = itertools.chain(self.first[1:], ((n, [_excel_text(c) for c in row]) for n, row in self.sheet_rows))
         while True:
             try:
@@ -624,7 +624,7 @@ def _values(array: pa.Array, f: schema.Field) -> tuple[pa.Array | np.ndarray, np
         if pa.types.is_integer(kind):
             numbers = array.fill_null(0).to_numpy()
             if f.kind == "float":
-                return numbers.astype(np.float64), missing, none
+                return np.where(missing, math.nan, numbers.astype(np.float64)), missing, none
             fits = numbers <= 2**63 - 1 if numbers.dtype == np.uint64 else np.ones(len(numbers), bool)
             return np.where(fits, numbers, 0).astype(np.int64), missing, np.flatnonzero(~fits)
         numbers = array.fill_null(math.nan).to_numpy(zero_copy_only=False).astype(np.float64)
