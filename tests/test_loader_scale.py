@@ -10,6 +10,7 @@ import io
 import resource
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import openpyxl
@@ -93,30 +94,38 @@ def test_a_file_past_the_size_limit_is_refused_before_it_is_read(valid_cohort, m
            "(smaller), or split the cohort into one folder per study" in of(problems(valid_cohort), "labs.csv")
 
 
-def test_an_excel_sheet_past_the_cell_limit_is_refused_from_the_size_it_records(valid_cohort, monkeypatch):
+def test_an_excel_sheet_past_the_cell_limit_is_refused_before_it_is_read(valid_cohort, monkeypatch):
     frame = pd.read_csv(valid_cohort / "labs.csv", dtype=str, keep_default_na=False)
     (valid_cohort / "labs.csv").unlink()
-    frame.to_excel(valid_cohort / "labs.xlsx", index=False)             # records its size: A1:I7
-    monkeypatch.setattr(data, "MAX_XLSX_CELLS", 60)
+    frame.to_excel(valid_cohort / "labs.xlsx", index=False)              # 7 rows of 9 cells
+    monkeypatch.setattr(data, "MAX_XLSX_CELLS", 62)
     assert of(problems(valid_cohort), "labs.xlsx") == [
-        "labs.xlsx: has 63 cells (7 rows x 9 columns); the loader reads Excel sheets of at most 60 cells: save the "
-        "sheet as CSV (UTF-8) or Parquet"]
-
-
-def test_an_excel_sheet_that_records_no_size_is_refused_when_reading_passes_the_limit(valid_cohort, monkeypatch):
-    book = openpyxl.Workbook(write_only=True)                           # writes no size
-    sheet = book.create_sheet()
-    for line in (valid_cohort / "labs.csv").read_text(encoding="utf-8").splitlines():
-        sheet.append(line.split(","))
-    book.save(valid_cohort / "labs.xlsx")
-    (valid_cohort / "labs.csv").unlink()
-    monkeypatch.setattr(data, "MAX_XLSX_CELLS", 60)
-    monkeypatch.setattr(data, "CHUNK_ROWS", 2)
-    assert of(problems(valid_cohort), "labs.xlsx") == [
-        "labs.xlsx: has more than 60 cells (counted while reading); the loader reads Excel sheets of at most 60 "
-        "cells: save the sheet as CSV (UTF-8) or Parquet"]
+        "labs.xlsx: has 63 cells; the loader reads Excel sheets of at most 62 cells: save the sheet as CSV "
+        "(UTF-8) or Parquet"]
     monkeypatch.setattr(data, "MAX_XLSX_CELLS", 63)
     assert len(load(valid_cohort).labs) == 6
+
+
+def test_an_excel_sheet_laid_out_otherwise_is_counted_while_it_is_read(valid_cohort, monkeypatch):
+    """Cells written as <x:c> are not counted before reading (0): reading counts them."""
+    frame = pd.read_csv(valid_cohort / "labs.csv", dtype=str, keep_default_na=False)
+    frame.to_excel(valid_cohort / "plain.xlsx", index=False)
+    with zipfile.ZipFile(valid_cohort / "plain.xlsx") as plain, \
+            zipfile.ZipFile(valid_cohort / "labs.xlsx", "w") as prefixed:
+        for item in plain.infolist():
+            content = plain.read(item)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                content = content.replace(b"<c ", b"<x:c ").replace(b"</c>", b"</x:c>").replace(
+                    b"<worksheet ", b'<worksheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main" ')
+            prefixed.writestr(item, content)
+    (valid_cohort / "plain.xlsx").unlink()
+    (valid_cohort / "labs.csv").unlink()
+    assert data._sheet_cells(valid_cohort / "labs.xlsx") == 0 and len(load(valid_cohort).labs) == 6
+    monkeypatch.setattr(data, "MAX_XLSX_CELLS", 59)
+    monkeypatch.setattr(data, "CHUNK_ROWS", 2)
+    assert of(problems(valid_cohort), "labs.xlsx") == [
+        "labs.xlsx: has more than 59 cells (counted while reading); the loader reads Excel sheets of at most 59 "
+        "cells: save the sheet as CSV (UTF-8) or Parquet"]
 
 
 def test_validate_help_names_the_formats_and_the_limits():

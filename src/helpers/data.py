@@ -6,7 +6,9 @@ pass (the first MAX_PROBLEMS_SHOWN shown; past MAX_PROBLEMS_LISTED problems of o
 column of one file, one more line counts the rest).
 
 Each table is a CSV file (UTF-8), an Excel workbook (.xlsx, first sheet, read with openpyxl) or a
-Parquet file (pyarrow). Days may be given as ISO dates instead (`date`, `last_followup_date`),
+Parquet file (pyarrow). In an Excel sheet, an error cell (#N/A) and a text pandas.read_excel took
+for a missing value ("NA", "null", "None", ...: EXCEL_MISSING) are missing values, as they always
+were. Days may be given as ISO dates instead (`date`, `last_followup_date`),
 converted to days since the patient's `baseline_date`; a problem with such a day names the date
 column and the date as written. Columns the format does not use are kept out of the analysis and
 reported as notes, not rejected. Inputs are only read, never written.
@@ -36,8 +38,7 @@ problem, so the rules above hold, with the same messages, at any size. Memory gr
 rows kept (about 100 bytes per lab row), not with the file. Before its rows are read, a table is
 refused in one line saying what to do when it is larger than these limits: MAX_FILE_BYTES per
 file; MAX_ROWS rows per table (a CSV file: its lines after the header; Parquet: the rows its
-metadata records); MAX_XLSX_CELLS cells in an Excel sheet (rows x columns as the workbook records
-them; a workbook that records no size is refused when reading passes the limit).
+metadata records); MAX_XLSX_CELLS cells in an Excel sheet (counted in its XML, without parsing it).
 """
 from __future__ import annotations
 
@@ -49,9 +50,11 @@ import itertools
 import math
 import re
 import unicodedata
+import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from xml.etree import ElementTree
 
 import numpy as np
 import pandas as pd
@@ -453,13 +456,14 @@ class _XlsxFile:
     def __init__(self, file: Path):
         import openpyxl
         self.file, self.label, self.note = file, str(file), None
+        cells = _sheet_cells(file)
+        if cells > MAX_XLSX_CELLS:
+            raise self._too_large(f"{cells:,} cells")
         try:
             self.book = openpyxl.load_workbook(file, read_only=True, data_only=True, keep_links=False)
             sheet = self.book.worksheets[0]
-            rows, columns = sheet.max_row, sheet.max_column   # as the workbook records them, if it does
-            if rows and columns and rows * columns > MAX_XLSX_CELLS:
-                raise self._too_large(f"{rows * columns:,} cells ({rows:,} rows x {columns} columns)")
-            self.rows, self.capacity = rows, max((rows or 0) - 1, CHUNK_ROWS)
+            self.rows = sheet.max_row
+            self.capacity = max((self.rows or 0) - 1, CHUNK_ROWS)
             sheet.reset_dimensions()   # then read every row there is: the recorded size may be wrong
             self.sheet_rows = enumerate(sheet.rows, 1)
             self.header, self.first = [], []
@@ -500,6 +504,29 @@ class _XlsxFile:
                 lines = np.array([n for n, _ in batch], np.int64)
                 yield _Chunk(lines, {p: pa.array([cells[p] if p < len(cells) else "" for _, cells in batch],
                                                  pa.string()) for p in positions})
+
+
+def _sheet_cells(file: Path) -> int:
+    """The cells of the first sheet of a workbook, counted in its XML (its <c> elements) without
+    parsing it, before openpyxl opens the file: seconds, where reading them takes minutes (and
+    openpyxl reads a sheet whole when opening it if the sheet does not record its size). 0 when the
+    workbook is not laid out as usual: its cells are then counted as the sheet is read."""
+    main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+    relation = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+    try:
+        with zipfile.ZipFile(file) as archive:
+            first = ElementTree.fromstring(archive.read("xl/workbook.xml")).find(f"{main}sheets/{main}sheet")
+            links = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+            target = next(link.get("Target") for link in links if link.get("Id") == first.get(relation))
+            count, tail = 0, b""
+            with archive.open(target.lstrip("/") if target.startswith("/") else f"xl/{target}") as xml:
+                while block := xml.read(BLOCK_BYTES):
+                    data = tail + block
+                    count += data.count(b"<c ") + data.count(b"<c>")
+                    tail = data[-2:]
+            return count
+    except (KeyError, AttributeError, StopIteration, zipfile.BadZipFile, ElementTree.ParseError):
+        return 0
 
 
 def _excel_text(cell) -> str:
