@@ -275,6 +275,11 @@ def test_past_the_listed_problems_of_a_column_one_line_counts_the_rest(valid_coh
         "labs.csv, line 3, column 'upcr_g_g': 'x' is not a number from 0 to 50 (g/g)",
         "labs.csv, line 4, column 'upcr_g_g': and 4 more problems in this column from this line on (the last on "
         "line 7), not listed one by one"]
+    with pytest.raises(DataError) as info:
+        load(valid_cohort)
+    assert info.value.count == 6 and len(info.value.problems) == 3
+    monkeypatch.setattr(data, "MAX_PROBLEMS_SHOWN", 1)
+    assert str(DataError(info.value.problems)).endswith("... and 5 more problems")
 
 
 def test_lines_are_shared_by_every_frame_derived_from_a_table(valid_cohort):

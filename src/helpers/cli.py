@@ -94,7 +94,7 @@ def _validate(args) -> int:
             cohort = data.load(folder, progress)
         except data.DataError as err:
             progress.clear()
-            print(f"{folder}: {len(err.problems)} problem(s):\n{err}", file=sys.stderr)
+            print(f"{folder}: {err.count} problem(s):\n{err}", file=sys.stderr)
             status = 2
             continue
         progress.clear()

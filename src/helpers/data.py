@@ -70,7 +70,7 @@ MAX_PROBLEMS_SHOWN = 50
 MAX_PROBLEMS_LISTED = 1_000     # per file, column and kind of check; the rest are counted in one line
 MAX_FILE_BYTES = 2_000_000_000
 MAX_ROWS = 20_000_000           # per table: about 2.5 GB of memory for lab rows
-MAX_XLSX_CELLS = 10_000_000     # a full Excel sheet of labs (1,048,576 rows); openpyxl reads ~200,000 cells/s
+MAX_XLSX_CELLS = 10_000_000     # a full Excel sheet of labs (1,048,576 rows); openpyxl reads ~150,000 cells/s
 CHUNK_ROWS = 1 << 16            # rows checked at a time
 BLOCK_BYTES = 1 << 23           # bytes of a CSV file checked at a time before its rows are read
 ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
@@ -92,6 +92,7 @@ class Problem:
     column: str | None
     message: str
     unit: str = "line"
+    more: int = 0   # a line that stands for this many problems, not listed one by one (see _Listed)
 
     def __str__(self) -> str:
         where = self.file
@@ -103,13 +104,16 @@ class Problem:
 
 
 class DataError(ValueError):
-    """The cohort is malformed; `problems` lists every finding."""
+    """The cohort is malformed; `problems` lists every finding (past MAX_PROBLEMS_LISTED of one kind
+    in one column, one line counts the rest); `count` is the number of problems."""
 
     def __init__(self, problems: list[Problem]):
         self.problems = list(problems)
-        lines = [str(p) for p in self.problems[:MAX_PROBLEMS_SHOWN]]
-        if len(self.problems) > MAX_PROBLEMS_SHOWN:
-            lines.append(f"... and {len(self.problems) - MAX_PROBLEMS_SHOWN} more problems")
+        self.count = sum(p.more or 1 for p in self.problems)
+        shown = self.problems[:MAX_PROBLEMS_SHOWN]
+        lines = [str(p) for p in shown]
+        if self.count > sum(p.more or 1 for p in shown):
+            lines.append(f"... and {self.count - sum(p.more or 1 for p in shown)} more problems")
         super().__init__("\n".join(lines))
 
 
@@ -730,7 +734,7 @@ class _Listed:
 
     def problems(self) -> list[Problem]:
         more = [Problem(first.file, first.line, column, f"and {n:,} more problems in this column from this "
-                        f"{first.unit} on (the last on {first.unit} {last}), not listed one by one", first.unit)
+                        f"{first.unit} on (the last on {first.unit} {last}), not listed one by one", first.unit, n)
                 for column, (first, n, last) in self.rest.items()]
         return self.items + more
 
