@@ -50,11 +50,13 @@ book: $(STAMP)
 
 # Build times (clean, no-op, one parameter changed; reconstruction), then the
 # registry-scale analysis (100,000 and 1,000,000 patients), then the whole book on a
-# 5,000-patient cohort given as a real cohort.
+# 5,000-patient cohort given as a real cohort, then `validate` on 10^6 and 10^7 lab rows
+# (time and peak memory).
 bench: $(STAMP)
 	$(BIN)/python bench/bench_build.py
 	$(BIN)/python bench/bench_registry.py
 	$(BIN)/python bench/bench_real_cohort.py
+	$(BIN)/python bench/bench_validate.py
 
 # The whole suite, against a freshly built default book: LN_REQUIRE_BOOK makes the
 # browser test fail (instead of skip) if the book is missing.

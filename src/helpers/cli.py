@@ -61,17 +61,48 @@ def _check(args, studies=None) -> int:
     return 0
 
 
+class Progress:
+    """How far `validate` is, on stderr, on long runs only: nothing for the first DELAY seconds; then,
+    on a terminal, one line rewritten in place (a few times a second at most), and elsewhere (a log)
+    a line every EVERY seconds."""
+    DELAY, EVERY = 3.0, 30.0
+
+    def __init__(self, stream=None, clock=time.monotonic):
+        self.stream, self.clock = stream or sys.stderr, clock
+        self.start, self.shown, self.tty = clock(), None, self.stream.isatty()
+
+    def __call__(self, file: str, done: int, total: int | None, unit: str) -> None:
+        now = self.clock()
+        if now - self.start < self.DELAY or (self.shown is not None and now - self.shown < (0.25 if self.tty
+                                                                                           else self.EVERY)):
+            return
+        self.shown = now
+        where = Path(file)
+        text = (f"validating {where.parent.name}/{where.name}: {done:,} "
+                + (f"of {total:,} {unit} ({100 * done // max(total, 1)}%)" if total else unit))
+        self.stream.write(f"\r{text}\033[K" if self.tty else text + "\n")
+        self.stream.flush()
+
+    def clear(self) -> None:
+        """Take the line away (a terminal), before the result is printed."""
+        if self.tty and self.shown is not None:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+
+
 def _validate(args) -> int:
     """Check a cohort folder, or each study sub-folder of one, and report every problem."""
     from . import data
-    status = 0
+    status, progress = 0, Progress()
     for folder in data.cohort_folders(args.folder) or [args.folder]:
         try:
-            cohort = data.load(folder)
+            cohort = data.load(folder, progress)
         except data.DataError as err:
-            print(f"{folder}: {len(err.problems)} problem(s):\n{err}", file=sys.stderr)
+            progress.clear()
+            print(f"{folder}: {err.count} problem(s):\n{err}", file=sys.stderr)
             status = 2
             continue
+        progress.clear()
         print(f"{folder}: valid: {len(cohort.patients)} patients, {len(cohort.labs)} lab rows, "
               f"{len(cohort.events)} events")
         for note in cohort.notes:
@@ -109,9 +140,17 @@ def main(argv: list[str] | None = None) -> int:
     rec.set_defaults(run=_reconstruct)
 
     val = sub.add_parser("validate", help="check a cohort folder against the patient-level format",
-                         description="Exit 0 if FOLDER holds a valid cohort, 2 with every problem listed "
-                                     "(file, line, column, what was expected) otherwise.")
-    val.add_argument("folder", help="folder with patients.csv, labs.csv, events.csv")
+                         description="Check the tables patients, labs and events of a cohort, each a CSV file "
+                                     "(UTF-8), an Excel workbook (.xlsx, first sheet) or a Parquet file, with days "
+                                     "or ISO dates (YYYY-MM-DD, then a baseline_date per patient). Exit 0 if FOLDER "
+                                     "holds a valid cohort (or each of its study sub-folders does), 2 with every "
+                                     "problem listed (file, line or row, column, what was expected) otherwise. "
+                                     "Refused before it is read, in one line saying what to do: a file over 2 GB, "
+                                     "a table over 20,000,000 rows, an Excel sheet over 10,000,000 cells (save it "
+                                     "as CSV or Parquet). A run longer than a few seconds shows its progress on "
+                                     "stderr (one line, rewritten on a terminal).")
+    val.add_argument("folder", help="folder with patients, labs and events (.csv, .xlsx or .parquet), or one such "
+                                    "folder per study")
     val.set_defaults(run=_validate)
 
     bk = sub.add_parser("book", help="run every notebook under a params file and build the book",

@@ -1,4 +1,4 @@
-"""The patient-level format: one folder per cohort with three tables (CSV, Excel or Parquet).
+"""The patient-level format: one folder per cohort with three tables (CSV, Excel .xlsx or Parquet).
 
 Every column, its type, unit and allowed range is declared here once; the data
 dictionary page of the book and the loader both read these declarations.
@@ -32,7 +32,7 @@ class Field:
         """Plain-words description of a valid value, used in error messages."""
         if self.allowed:
             return "one of " + ", ".join(self.allowed)
-        if self.name == "patient_id":  # checked against ID_PATTERN in _column
+        if self.name == "patient_id":  # checked against ID_PATTERN (see pattern())
             return "an identifier of 1 to 64 letters, digits, _ . - (no spaces)"
         if self.name in LABELS:
             return "a label of 1 to 64 letters, digits, _ + . - (no spaces)"
@@ -105,21 +105,30 @@ def _column(field: Field) -> pa.Column:
         checks.append(pa.Check.ge(field.min))
     if field.max is not None:
         checks.append(pa.Check.le(field.max))
-    if field.name == "patient_id":
-        checks.append(pa.Check.str_matches(ID_PATTERN))
-    if field.name in LABELS:
-        checks.append(pa.Check.str_matches(LABEL_PATTERN))
+    if pattern(field) is not None:
+        checks.append(pa.Check.str_matches(pattern(field)))
     dtype = {"str": str, "int": "Int64", "float": float}[field.kind]
     return pa.Column(dtype, checks=checks, nullable=not field.required, coerce=False)
 
 
-def dataframe_schema(filename: str) -> pa.DataFrameSchema:
+def pattern(field: Field) -> str | None:
+    """The regular expression a text value of `field` must match, if any."""
+    if field.name == "patient_id":
+        return ID_PATTERN
+    if field.name in LABELS:
+        return LABEL_PATTERN
+    return None
+
+
+def dataframe_schema(filename: str, keys: bool = True) -> pa.DataFrameSchema:
+    """The checks of one table; `keys=False` leaves out the uniqueness of its keys (the loader checks
+    them over the whole table, and the other checks a chunk of rows at a time)."""
     fields = FILES[filename]
     return pa.DataFrameSchema(
         {f.name: _column(f) for f in fields},
         strict=True,
         ordered=False,
-        unique=KEYS[filename],
+        unique=KEYS[filename] if keys else None,
         report_duplicates="all",
         name=filename,
     )
