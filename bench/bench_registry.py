@@ -5,8 +5,8 @@ For each size this runs, each in a fresh Python subprocess (so one step's
 memory does not count against the next):
 
   generate   registry.synthetic_registry (bench/registry.py)(n)
-  classify   helpers.response.classify at study A's timepoints, window 45
-  table1     helpers.cohort.baseline_frame + table1.table_one (bench/table1.py) (grouped by arm)
+  classify   helpers.cohort.response.classify at study A's timepoints, window 45
+  table1     helpers.chapters.description.baseline_frame + table1.table_one (bench/table1.py) (grouped by arm)
   tableone   the same Table 1 by tableone.TableOne (same frame, same arguments),
              then checks that both tables are identical
   pipeline   generate, then classify + baseline_frame + table_one in one process:
@@ -79,8 +79,8 @@ def worker(step: str, n: int, labs_per_patient: int, seed: int, tableone_rows: i
     import table1
     from registry import TIMEPOINTS, synthetic_registry
 
-    from helpers import cohort as cohort_mod
-    from helpers.response import WINDOW, classify
+    from helpers.chapters import description as cohort_mod
+    from helpers.cohort.response import WINDOW, classify
 
     result: dict = {"step": step, "n": n}
     clock = time.perf_counter

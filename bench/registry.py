@@ -1,7 +1,7 @@
 """A synthetic registry-sized cohort, for performance work.
 
 `synthetic_registry(n_patients)` builds a cohort in the project's format
-(helpers.schema) with fully vectorized numpy: no loop over patients or visits.
+(helpers.cohort.schema) with fully vectorized numpy: no loop over patients or visits.
 Patients are drawn independently; each has a baseline visit on day 0 and
 visits near study A's timepoints (6 months to 5 years) and in between, cut at
 the patient's last follow-up day. It is not a model of any real cohort.
@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from helpers import renal, schema
-from helpers.data import Cohort
+from helpers.cohort import renal, schema
+from helpers.cohort.data import Cohort
 
 STUDY = "registry"
 TIMEPOINTS = {"6m": 182, "1y": 365, "2y": 730, "3y": 1095, "5y": 1826}

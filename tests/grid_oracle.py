@@ -1,8 +1,8 @@
 """The patient x timepoint grid built by merges: the plain-pandas statement of what
-helpers.response builds with numpy positions, kept as a test oracle (tests/test_registry_smoke.py)."""
+helpers.cohort.response builds with numpy positions, kept as a test oracle (tests/test_registry_smoke.py)."""
 import pandas as pd
 
-from helpers.response import baseline_labs
+from helpers.cohort.response import baseline_labs
 
 
 def visits_at(labs: pd.DataFrame, timepoints: dict[str, int], window: int) -> pd.DataFrame:

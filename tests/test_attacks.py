@@ -19,8 +19,12 @@ import pytest
 from attack_cohort import craft
 from scipy.optimize import linprog
 
-from helpers import data, disclosure, events, figures, measures, proportions, response, stats
+from helpers.chapters import measures
+from helpers.chapters import safety as events
+from helpers.cohort import data, response
+from helpers.methods import disclosure, proportions, stats
 from helpers.paths import REPO_ROOT
+from helpers.present import figures
 
 pytestmark = pytest.mark.slow   # builds a whole book: left out of `make test-fast`
 

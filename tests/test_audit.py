@@ -1,5 +1,5 @@
 """The audit finds the sources' known inconsistencies (and nothing where there is none)."""
-from helpers import audit, published
+from helpers.publication import audit, published
 
 A, B = published.load("study_a"), published.load("study_b")
 

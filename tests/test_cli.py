@@ -5,8 +5,8 @@ import sys
 
 import pandas as pd
 
-from helpers import published
 from helpers.paths import REPO_ROOT
+from helpers.publication import published
 
 
 def run(*args):
@@ -54,7 +54,8 @@ def test_the_check_and_the_book_compute_the_same_numbers():
     notebooks wrote for the book (when `make test` has built it)."""
     import math
 
-    from helpers import data, results, scorecard
+    from helpers.cohort import data
+    from helpers.compare import results, scorecard
     from helpers.paths import RECONSTRUCTED_DIR
     staged = REPO_ROOT / "_build" / "staging" / "default" / "results"
     if not staged.exists():

@@ -1,5 +1,5 @@
 """GRIM and rounding helpers against hand-checked values."""
-from helpers.consistency import grim_mean, mixture_splits, percent_counts, rounds_clearly_to, rounds_to
+from helpers.publication.consistency import grim_mean, mixture_splits, percent_counts, rounds_clearly_to, rounds_to
 
 
 def test_rounds_half_up_like_people():

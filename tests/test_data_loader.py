@@ -12,8 +12,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from helpers import schema
-from helpers.data import Cohort, DataError, load
+from helpers.cohort import schema
+from helpers.cohort.data import Cohort, DataError, load
 
 # --------------------------------------------------------------------------- helpers
 

@@ -5,7 +5,9 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from helpers import disclosure, figures, results, tables
+from helpers.compare import results
+from helpers.methods import disclosure
+from helpers.present import figures, tables
 
 
 def test_n_of_N_suppresses_small_counts_their_complements_and_small_groups():
@@ -62,7 +64,7 @@ def test_trajectories_draw_no_patient_lines_for_a_real_cohort():
 
 
 def test_effect_sizes_and_p_are_hidden_beside_small_counts():
-    from helpers import stats
+    from helpers.methods import stats
     summary = pd.DataFrame({"timepoint": pd.Categorical(["6m", "6m"]), "arm": ["a", "b"], "n": [40, 40],
                             "CR": [3, 20], "PR": [0, 0], "NR": [37, 20], "overall": [3, 20]})
     table = tables.comparison_table(stats.response_comparison(summary, "CR", ["a", "b"]), ["a", "b"], "Timepoint",

@@ -1,4 +1,4 @@
-"""helpers.feasibility: can a published p-value be true, and how far do the sources pin a comparison?
+"""helpers.publication.feasibility: can a published p-value be true, and how far do the sources pin a comparison?
 
 Hand-worked values: a tiny study built here, and study A's known cases."""
 from __future__ import annotations
@@ -10,9 +10,9 @@ import warnings
 import numpy as np
 import pytest
 
-from helpers import feasibility, published
-from helpers.consistency import rounds_clearly_to
-from helpers.proportions import compare_proportions, compare_response_table
+from helpers.methods.proportions import compare_proportions, compare_response_table
+from helpers.publication import feasibility, published
+from helpers.publication.consistency import rounds_clearly_to
 from helpers.reconstruct.plan import consistent_denominators
 
 A = published.load("study_a")

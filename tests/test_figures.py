@@ -1,4 +1,4 @@
-"""helpers.figures: each returns a Figure with the expected lines, labels and annotations, on a
+"""helpers.present.figures: each returns a Figure with the expected lines, labels and annotations, on a
 time axis in months, nothing left open in pyplot, the same pixels every time."""
 import io
 
@@ -11,7 +11,8 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from helpers import figures, stats  # noqa: E402
+from helpers.methods import stats  # noqa: E402
+from helpers.present import figures  # noqa: E402
 
 TIMEPOINTS = {"6m": 182, "12m": 365}
 
@@ -121,7 +122,7 @@ def test_evaluated_over_time(summary):
 
 
 def test_p_value_ranges():
-    from helpers import audit, published
+    from helpers.publication import audit, published
     pub = published.load("study_a")
     searches = [s for n in pub.numbers if (s := audit.p_value_search(pub, n)) is not None]
     fig = figures.p_value_ranges(searches)

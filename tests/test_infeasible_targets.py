@@ -3,8 +3,9 @@ a target the draws cannot reach is set aside with a message, never an exception.
 import pytest
 import yaml
 
-from helpers import consistency, provenance, published
+from helpers.compare import provenance
 from helpers.paths import REPO_ROOT
+from helpers.publication import consistency, published
 from helpers.reconstruct import builder, plan
 
 

@@ -17,8 +17,9 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from helpers import cli, data
-from helpers.data import DataError, load
+from helpers import cli
+from helpers.cohort import data
+from helpers.cohort.data import DataError, load
 
 LABS_HEADER = "patient_id,day,upcr_g_g,creatinine_mg_dl,egfr,albumin_g_dl,c3_mg_dl,c4_mg_dl,anti_dsdna_iu_ml"
 START = {"P01": "2019-11-07", "P02": "2020-01-31", "P03": "2021-06-01"}   # baseline dates of the valid cohort

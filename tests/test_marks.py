@@ -1,6 +1,6 @@
-"""helpers.marks on the reconstructed cohort: one example of every mark, and none on a real cohort."""
-from helpers import published
-from helpers.marks import Marker
+"""helpers.compare.marks on the reconstructed cohort: one example of every mark, and none on a real cohort."""
+from helpers.compare.marks import Marker
+from helpers.publication import published
 
 A, B = published.load("study_a"), published.load("study_b")
 VS = "tacrolimus vs no_tacrolimus"
@@ -81,7 +81,7 @@ def test_events_no_source_counts_are_pinned_by_the_claim_of_no_difference():
 def test_no_sentence_calls_an_assumed_difference_significant():
     import pandas as pd
 
-    from helpers import tables
+    from helpers.present import tables
     timepoints = {"1y": 365}
 
     def comparison(p):

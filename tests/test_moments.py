@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from lifelines.statistics import logrank_test
 
-from helpers.consistency import rounds_to
+from helpers.publication.consistency import rounds_to
 from helpers.reconstruct.draw import Draws, lognormal_parameters, to_units
 from helpers.reconstruct.events import logrank_statistic, p_rounds_to, statistic_window
 from helpers.reconstruct.moments import SolveError, Target, best_start, solve

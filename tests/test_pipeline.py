@@ -12,10 +12,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from helpers import results
 from helpers.bookbuild import config, execute, folders, pages, pipeline, publish
+from helpers.cohort.response import WINDOW
+from helpers.compare import results
 from helpers.paths import REPO_ROOT
-from helpers.response import WINDOW
 
 PARAMS = REPO_ROOT / "params"
 RESPONSE_NOTEBOOK = REPO_ROOT / "notebooks" / "02_response.ipynb"

@@ -4,8 +4,8 @@ import dataclasses
 import pytest
 import yaml
 
-from helpers import published
-from helpers.response import Criteria
+from helpers.cohort.response import Criteria
+from helpers.publication import published
 
 
 def test_both_studies_load_with_quotes():

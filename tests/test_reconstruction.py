@@ -1,8 +1,8 @@
 """The reconstructed cohort: the published numbers reproduced from its rows, the same bytes on
 every machine, patients that look like patients, and no treatment effect that no source reports.
 
-Percentages and means/SDs are recomputed here with helpers.response and plain pandas,
-independently of helpers.scorecard.check.
+Percentages and means/SDs are recomputed here with helpers.cohort.response and plain pandas,
+independently of helpers.compare.scorecard.check.
 """
 import concurrent.futures
 import os
@@ -15,13 +15,16 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from helpers import data, published, reconstruct, schema, scorecard
-from helpers.consistency import rounds_to
+from helpers import reconstruct
+from helpers.cohort import data, schema
+from helpers.cohort.renal import egfr_tenths
+from helpers.cohort.response import WINDOW, Criteria, baseline_labs, classify, summarise
+from helpers.compare import scorecard
+from helpers.methods.stats import compare_proportions
 from helpers.paths import RECONSTRUCTED_DIR, REPO_ROOT
+from helpers.publication import published
+from helpers.publication.consistency import rounds_to
 from helpers.reconstruct import plan, realism
-from helpers.renal import egfr_tenths
-from helpers.response import WINDOW, Criteria, baseline_labs, classify, summarise
-from helpers.stats import compare_proportions
 
 STUDIES = published.studies()
 LABS = ["upcr_g_g", "creatinine_mg_dl", "egfr", "albumin_g_dl", "c3_mg_dl", "c4_mg_dl", "anti_dsdna_iu_ml"]

@@ -2,8 +2,11 @@
 import pandas as pd
 import pytest
 
-from helpers import data, measures, published, refractory, response
+from helpers.chapters import groups as refractory
+from helpers.chapters import measures
+from helpers.cohort import data, response
 from helpers.paths import RECONSTRUCTED_DIR
+from helpers.publication import published
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,9 @@ import pytest
 import table1
 from registry import TIMEPOINTS, synthetic_registry, to_schema_dtypes, write
 
-from helpers import cohort, data, response, schema
-from helpers.data import Cohort
+from helpers.chapters import description as cohort
+from helpers.cohort import data, response, schema
+from helpers.cohort.data import Cohort
 
 N = 2000
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from helpers.renal import ckd_epi_2009, creatinine_from_egfr
+from helpers.cohort.renal import ckd_epi_2009, creatinine_from_egfr
 
 
 def test_ckd_epi_2009_hand_computed():
@@ -18,7 +18,7 @@ def test_inverse_round_trips():
 
 
 def test_exact_equation_agrees_with_the_float_one():
-    from helpers.renal import ckd_epi_2009_exact
+    from helpers.cohort.renal import ckd_epi_2009_exact
     for creat, age, sex in [(0.45, 19, "F"), (0.7, 30, "F"), (0.71, 30, "F"), (0.9, 50, "M"), (2.35, 63, "M"),
                             (8.1, 40, "F")]:
         assert float(ckd_epi_2009_exact(creat, age, sex)) == pytest.approx(float(ckd_epi_2009(creat, age, sex)),
@@ -28,7 +28,7 @@ def test_exact_equation_agrees_with_the_float_one():
 def test_egfr_tenths_rounds_the_exact_value_half_up():
     from decimal import Decimal
 
-    from helpers.renal import ckd_epi_2009_exact, egfr_tenths
+    from helpers.cohort.renal import ckd_epi_2009_exact, egfr_tenths
     assert egfr_tenths(80, 30, "F") == 989                         # 98.9, as by hand above
     exact = ckd_epi_2009_exact(Decimal("1.23"), 41, "M")
     assert egfr_tenths(123, 41, "M") == int((exact * 10 + Decimal("0.5")).to_integral_value(rounding="ROUND_FLOOR"))

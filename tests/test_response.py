@@ -2,8 +2,8 @@
 import pandas as pd
 import pytest
 
-from helpers.data import Cohort
-from helpers.response import Criteria, classify, summarise
+from helpers.cohort.data import Cohort
+from helpers.cohort.response import Criteria, classify, summarise
 
 TIMEPOINTS = {"6m": 182}
 

@@ -1,4 +1,4 @@
-"""helpers.scorecard: published numbers beside computed ones, with small hand-made result frames."""
+"""helpers.compare.scorecard: published numbers beside computed ones, with small hand-made result frames."""
 from __future__ import annotations
 
 import math
@@ -6,8 +6,9 @@ import math
 import pandas as pd
 import pytest
 
-from helpers import published, results, scorecard
-from helpers.stats import compare_proportions
+from helpers.compare import results, scorecard
+from helpers.methods.stats import compare_proportions
+from helpers.publication import published
 
 PEARSON_P = round(compare_proportions(5, 10, 2, 10, "pearson")["p"], 3)
 

@@ -12,8 +12,8 @@ import pytest
 from pydantic import TypeAdapter
 
 from helpers.bookbuild import config, execute, folders, pipeline, publish, settings
+from helpers.cohort.response import Criteria
 from helpers.paths import REPO_ROOT
-from helpers.response import Criteria
 
 
 def write(path: Path, text: str | bytes) -> Path:

@@ -1,4 +1,4 @@
-"""helpers.stats against textbook / R values (rounded as stated), degenerate inputs and input safety."""
+"""helpers.methods.stats against textbook / R values (rounded as stated), degenerate inputs and input safety."""
 import math
 
 import numpy as np
@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from statsmodels.duration.survfunc import survdiff
 
-from helpers import stats
+from helpers.methods import proportions, stats
 
 
 def summary_frame(rows):
@@ -22,63 +22,63 @@ def summary_frame(rows):
 def test_pearson_known_value():
     # [[10, 20], [20, 10]]: expected 15 in every cell, chi2 = 4 * 25 / 15 = 6.667,
     # p = 0.0098 (R chisq.test, correct=FALSE)
-    r = stats.compare_proportions(10, 30, 20, 30, "pearson")
+    r = proportions.compare_proportions(10, 30, 20, 30, "pearson")
     assert (round(r["statistic"], 3), round(r["p"], 4), r["test"]) == (6.667, 0.0098, "Pearson chi-square")
 
 
 def test_yates_known_value():
     # (|10 - 15| - 0.5)^2 / 15 * 4 = 5.4, p = 0.0201 (R chisq.test default)
-    r = stats.compare_proportions(10, 30, 20, 30, "yates")
+    r = proportions.compare_proportions(10, 30, 20, 30, "yates")
     assert (round(r["statistic"], 3), round(r["p"], 4)) == (5.4, 0.0201)
 
 
 def test_fisher_tea_tasting():
     # Fisher's lady tasting tea, [[3, 1], [1, 3]]: two-sided p = 34/70 = 0.4857, odds ratio 9
-    r = stats.compare_proportions(3, 4, 1, 4, "fisher")
+    r = proportions.compare_proportions(3, 4, 1, 4, "fisher")
     assert (round(r["p"], 4), r["statistic"], r["test"]) == (0.4857, 9.0, "Fisher exact")
 
 
 def test_fisher_midp_tea_tasting():
     # the same table: tables as likely as the observed one (x = 1 and 3, 16/70 each) count half,
     # the less likely ones (x = 0 and 4, 1/70 each) fully: 2/70 + 16/70 = 0.2571
-    r = stats.compare_proportions(3, 4, 1, 4, "midp")
+    r = proportions.compare_proportions(3, 4, 1, 4, "midp")
     assert (round(r["p"], 4), r["test"]) == (0.2571, "Fisher mid-p")
 
 
 def test_unpooled_z_by_hand():
     # 10/30 vs 20/30: z = (1/3 - 2/3) / sqrt(2 * (1/3)(2/3) / 30) = -2.7386, two-sided p = 0.0062
-    r = stats.compare_proportions(10, 30, 20, 30, "wald")
+    r = proportions.compare_proportions(10, 30, 20, 30, "wald")
     assert (round(r["statistic"], 4), round(r["p"], 4), r["test"]) == (-2.7386, 0.0062, "unpooled z-test")
 
 
 def test_exact_unconditional_tests_are_more_powerful_than_fisher():
     # Barnard's and Boschloo's tests (scipy) on the tea table lie below Fisher's 0.4857
-    barnard, boschloo = (stats.compare_proportions(3, 4, 1, 4, t)["p"] for t in ("barnard", "boschloo"))
+    barnard, boschloo = (proportions.compare_proportions(3, 4, 1, 4, t)["p"] for t in ("barnard", "boschloo"))
     assert barnard < 0.4857 and boschloo < 0.4857
 
 
 def test_response_table_by_hand():
     # [[5, 5, 10], [10, 5, 5]]: expected 7.5, 5, 7.5 per row; chi2 = 4 * 2.5^2 / 7.5 = 3.333, p = exp(-3.333/2) = 0.1889
-    r = stats.compare_response_table((5, 5, 10), (10, 5, 5))
+    r = proportions.compare_response_table((5, 5, 10), (10, 5, 5))
     assert (round(r["statistic"], 3), round(r["p"], 4)) == (3.333, 0.1889)
 
 
 def test_risk_difference_and_odds_ratio_newcombe_1998():
     # Newcombe, Stat Med 1998;17:873, example (a): 56/70 vs 48/80, difference 0.2000, hybrid score
     # interval (method 10) 0.0524 to 0.3339; odds ratio 2.667, Woolf interval 1.276 to 5.572
-    e = stats.difference(56, 70, 48, 80)
+    e = proportions.difference(56, 70, 48, 80)
     assert (round(e["rd"], 4), round(e["rd_low"], 4), round(e["rd_high"], 4)) == (0.2, 0.0524, 0.3339)
     assert (round(e["or"], 3), round(e["or_low"], 3), round(e["or_high"], 3)) == (2.667, 1.276, 5.572)
 
 
 def test_odds_ratio_with_an_empty_cell_adds_a_half():
-    e = stats.difference(0, 20, 5, 20)
+    e = proportions.difference(0, 20, 5, 20)
     assert round(e["or"], 4) == round((0.5 * 15.5) / (20.5 * 5.5), 4) and e["or_low"] > 0
 
 
 def test_wilson_interval():
     # Wilson score interval of 45/91 by hand: centre (p + z²/2n) / (1 + z²/n) = 0.4947, half-width 0.1006
-    assert tuple(round(v, 4) for v in stats.proportion_ci(45, 91)) == (0.3941, 0.5954)
+    assert tuple(round(v, 4) for v in proportions.proportion_ci(45, 91)) == (0.3941, 0.5954)
 
 
 def test_response_comparison_pearson_and_notes():
@@ -130,7 +130,7 @@ def test_response_comparison_one_arm_and_bad_arguments():
 
 
 def test_response_comparison_on_real_summary():
-    from helpers import data, response
+    from helpers.cohort import data, response
     from helpers.paths import RECONSTRUCTED_DIR
     cohort = data.load(RECONSTRUCTED_DIR / "study_a")
     summary = response.summarise(response.classify(cohort, {"6m": 180, "12m": 365}), by="arm")
@@ -223,6 +223,6 @@ def test_inputs_not_modified():
 
 
 def test_every_result_names_its_test():
-    results = [stats.compare_proportions(1, 2, 1, 2), stats.paired_change([1], [2]),
+    results = [proportions.compare_proportions(1, 2, 1, 2), stats.paired_change([1], [2]),
                stats.logrank(pd.Series([1]), pd.Series([0]), pd.Series(["a"]))]
     assert all(r["test"] for r in results)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers.data import DataError, Problem, load, read_table
+from helpers.cohort.data import DataError, Problem, load, read_table
 
 NOT_UPCR = "is not a number from 0 to 50 (g/g)"
 NOT_DAY = "is not a whole number from 0 to 20000 (days since baseline)"

@@ -9,7 +9,8 @@ import table1
 from registry import synthetic_registry
 from tableone import TableOne
 
-from helpers import cohort, data
+from helpers.chapters import description as cohort
+from helpers.cohort import data
 from helpers.paths import RECONSTRUCTED_DIR
 
 
@@ -29,7 +30,7 @@ def both(frame, **arguments):
 def test_study_a_by_arm_equals_tableone(frame_a):
     ours, reference = both(frame_a, **cohort.table_one_arguments(frame_a, "arm"))
     pd.testing.assert_frame_equal(ours, reference)
-    # the same table helpers.cohort.table_one builds with tableone (a TableOne or its frame)
+    # the same table helpers.chapters.description.table_one builds with tableone (a TableOne or its frame)
     built = cohort.table_one(data.load(RECONSTRUCTED_DIR / "study_a"), "arm")
     pd.testing.assert_frame_equal(ours, getattr(built, "tableone", built))
 

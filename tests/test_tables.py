@@ -1,10 +1,11 @@
-"""helpers.tables: exact display strings."""
+"""helpers.present.tables: exact display strings."""
 import math
 
 import numpy as np
 import pandas as pd
 
-from helpers import stats, tables
+from helpers.methods import stats
+from helpers.present import tables
 
 
 def test_n_of_N():

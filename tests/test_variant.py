@@ -3,8 +3,8 @@ params/strict_cr.yaml the CR and PR rows move, every other result stays the same
 import pandas as pd
 import pytest
 
-from helpers import results
 from helpers.bookbuild import config, execute
+from helpers.compare import results
 from helpers.paths import REPO_ROOT
 
 pytestmark = pytest.mark.slow   # builds a whole book: left out of `make test-fast`

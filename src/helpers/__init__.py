@@ -8,6 +8,6 @@ Modules, one concern each:
 - reconstruct:    the reconstructed cohort built from the published aggregates
 - check:          published number beside the number recomputed from the rows
 """
-from .paths import REPO_ROOT
+from helpers.paths import REPO_ROOT
 
 __all__ = ["REPO_ROOT"]

@@ -10,12 +10,12 @@ import time
 import warnings
 from pathlib import Path
 
-from . import published
-from .paths import RECONSTRUCTED_DIR, REPO_ROOT
+from helpers.paths import RECONSTRUCTED_DIR, REPO_ROOT
+from helpers.publication import published
 
 
 def _reconstruct(args) -> int:
-    from . import reconstruct
+    from helpers import reconstruct
     studies = args.study or published.studies()
     if not args.check:
         for study in studies:
@@ -29,7 +29,8 @@ def _reconstruct(args) -> int:
 def _check(args, studies=None) -> int:
     import pandas as pd
 
-    from . import data, scorecard
+    from helpers.cohort import data
+    from helpers.compare import scorecard
     studies = studies or args.study or published.studies()
     tables = []
     for study in studies:
@@ -92,7 +93,7 @@ class Progress:
 
 def _validate(args) -> int:
     """Check a cohort folder, or each study sub-folder of one, and report every problem."""
-    from . import data
+    from helpers.cohort import data
     status, progress = 0, Progress()
     for folder in data.cohort_folders(args.folder) or [args.folder]:
         try:
@@ -111,13 +112,13 @@ def _validate(args) -> int:
 
 
 def _notebooks(args) -> int:
-    from .bookbuild import execute
+    from helpers.bookbuild import execute
     execute.store_outputs(args.notebook or execute.find_notebooks())
     return 0
 
 
 def _book(args) -> int:
-    from .bookbuild import pipeline
+    from helpers.bookbuild import pipeline
     return pipeline.command(args.params, args.notebooks, args.jobs, book=not args.no_book, force=args.force)
 
 

@@ -15,12 +15,12 @@ import papermill
 import yaml
 from pydantic import ValidationError
 
-from .. import published
-from ..data import cohort_folders, read_patients
-from ..paths import REPO_ROOT
-from ..results import resolve
-from . import settings
-from .settings import DEFAULT_DATA_DIR, RESERVED, Settings  # noqa: F401 - part of this module's surface
+from helpers.bookbuild import settings
+from helpers.bookbuild.settings import DEFAULT_DATA_DIR, RESERVED, Settings  # noqa: F401 - part of this module's surface
+from helpers.cohort.data import cohort_folders, read_patients
+from helpers.compare.results import resolve
+from helpers.paths import REPO_ROOT
+from helpers.publication import published
 
 DEFAULT_PARAMS = REPO_ROOT / "params" / "default.yaml"
 

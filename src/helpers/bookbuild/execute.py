@@ -21,9 +21,9 @@ from pathlib import Path
 
 import papermill
 
-from ..paths import PUBLISHED_DIR, REPO_ROOT
-from ..results import resolve
-from . import config, folders
+from helpers.bookbuild import config, folders
+from helpers.compare.results import resolve
+from helpers.paths import PUBLISHED_DIR, REPO_ROOT
 
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
 

@@ -13,11 +13,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from .. import published, results, schema, scorecard
-from ..paths import REPO_ROOT, shown
-from ..response import Criteria
-from ..scorecard import markdown_table
-from . import config, folders
+from helpers.bookbuild import config, folders
+from helpers.cohort import schema
+from helpers.cohort.response import Criteria
+from helpers.compare import results, scorecard
+from helpers.compare.scorecard import markdown_table
+from helpers.paths import REPO_ROOT, shown
+from helpers.publication import published
 
 GENERATED_DIR = REPO_ROOT / "book" / "generated"  # git-ignored; included by the pages
 
@@ -61,7 +63,7 @@ def _criteria_md(params: config.Params) -> str:
                 quotes.setdefault(c.parameter, (c.unit, f"{c.quote} ({c.source})"))
     rows = [{"parameter": f"`{f.name}`", "in this book": getattr(used, f.name), "default": getattr(default, f.name),
              "unit": quotes.get(f.name, ("", ""))[0],
-             "published as": quotes.get(f.name, ("", "not published: a helpers.response default"))[1]}
+             "published as": quotes.get(f.name, ("", "not published: a helpers.cohort.response default"))[1]}
             for f in fields(Criteria)]
     return _md_table(rows)
 

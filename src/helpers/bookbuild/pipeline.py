@@ -39,10 +39,10 @@ import sys
 import time
 from pathlib import Path
 
-from ..data import DataError, validate_tree
-from ..paths import PUBLISHED_DIR, REPO_ROOT
-from ..results import resolve
-from . import config, execute, folders, pages, publish
+from helpers.bookbuild import config, execute, folders, pages, publish
+from helpers.cohort.data import DataError, validate_tree
+from helpers.compare.results import resolve
+from helpers.paths import PUBLISHED_DIR, REPO_ROOT
 
 
 def run(params_path: str | Path, notebooks_dir: Path = execute.NOTEBOOKS_DIR, jobs: int = execute.JOBS,

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import yaml
 
-from ..paths import REPO_ROOT
-from . import config, execute, folders, pages
+from helpers.bookbuild import config, execute, folders, pages
+from helpers.paths import REPO_ROOT
 
 BUILD_DIR = REPO_ROOT / "_build"
 

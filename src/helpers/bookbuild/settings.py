@@ -25,11 +25,11 @@ from pydantic import (
 )
 from typing_extensions import TypedDict
 
-from .. import published
-from ..paths import RECONSTRUCTED_DIR, REPO_ROOT, in_reconstruction
-from ..proportions import PROPORTION_TESTS
-from ..response import MISSING_RULES, WINDOW
-from ..stats import PAIRED_TESTS
+from helpers.cohort.response import MISSING_RULES, WINDOW
+from helpers.methods.proportions import PROPORTION_TESTS
+from helpers.methods.stats import PAIRED_TESTS
+from helpers.paths import RECONSTRUCTED_DIR, REPO_ROOT, in_reconstruction
+from helpers.publication import published
 
 DEFAULT_DATA_DIR = RECONSTRUCTED_DIR.relative_to(REPO_ROOT).as_posix()   # the default run's data_dir
 
@@ -62,7 +62,7 @@ Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 
 @with_config(STRICT)
 class CriteriaOverrides(TypedDict, total=False):
-    """Overrides of helpers.response.Criteria (where each threshold's published default is written):
+    """Overrides of helpers.cohort.response.Criteria (where each threshold's published default is written):
     only the names given are changed. Fractions lie strictly between 0 and 1."""
     cr_upcr_max: Positive              # g/g
     cr_creatinine_rise_max: Fraction   # fraction of baseline creatinine
@@ -83,13 +83,13 @@ class Settings(BaseModel):
     window: Annotated[int, Field(ge=0, le=3650)] = Field(
         WINDOW, description="visit window, days either side of a nominal timepoint")
     criteria: CriteriaOverrides = Field(default_factory=dict, description="overrides of the response criteria "
-                                                                          "(helpers.response.Criteria fields)")
+                                                                          "(helpers.cohort.response.Criteria fields)")
     missing: Literal[MISSING_RULES] = Field(  # type: ignore[valid-type]
         "complete_case", description="missing-data rule: complete_case (as published) or nonresponder")
     test: Literal[(*PROPORTION_TESTS, "auto")] = Field(  # type: ignore[valid-type]
         "pearson", description=f"test for proportions: {', '.join(PROPORTION_TESTS)} or auto")
     min_cell: Annotated[int, Field(ge=0, le=1_000_000)] = Field(
-        0, description="disclosure control: nothing about fewer patients is shown (helpers.disclosure; 0: off, "
+        0, description="disclosure control: nothing about fewer patients is shown (helpers.methods.disclosure; 0: off, "
                        f"the reconstruction's default; a real cohort gets {REAL_COHORT_MIN_CELL} unless set)")
     alpha: Fraction = Field(0.05, description="significance level")
     timepoints: dict[Annotated[Text, Field(max_length=40)], Annotated[int, Field(ge=0, le=36500)]] | None = Field(

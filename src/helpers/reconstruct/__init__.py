@@ -2,7 +2,7 @@
 
 Deterministic and portable: every stored value is decided in integer or decimal arithmetic
 (helpers.reconstruct.draw, .moments), so the same study file gives the same bytes on every
-machine. The response is never written: labs are drawn so that helpers.response, applied to
+machine. The response is never written: labs are drawn so that helpers.cohort.response, applied to
 the rows, gives the planned CR / PR / NR counts (helpers.reconstruct.plan).
 
 - builder:  the one reconstruction, driven by a study file (arms, subgroups, timepoints, targets,
@@ -15,6 +15,6 @@ the rows, gives the planned CR / PR / NR counts (helpers.reconstruct.plan).
 - events:   the exact log-rank statistic behind a published p; flares and adverse events
 - write:    the CSV files, replaced only once complete
 """
-from .write import build, write
+from helpers.reconstruct.write import build, write
 
 __all__ = ["build", "write"]

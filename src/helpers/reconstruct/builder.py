@@ -33,14 +33,15 @@ from fractions import Fraction
 
 import pandas as pd
 
-from .. import claims, published
-from ..consistency import percent_counts
-from ..renal import egfr_tenths
-from ..response import WINDOW, Criteria
-from . import course, events, fit, labs, plan
-from .draw import Draws, ln
-from .moments import SolveError
-from .plan import expand, split_by_size
+from helpers.cohort.renal import egfr_tenths
+from helpers.cohort.response import WINDOW, Criteria
+from helpers.compare import claims
+from helpers.publication import published
+from helpers.publication.consistency import percent_counts
+from helpers.reconstruct import course, events, fit, labs, plan
+from helpers.reconstruct.draw import Draws, ln
+from helpers.reconstruct.moments import SolveError
+from helpers.reconstruct.plan import expand, split_by_size
 
 ATTEMPTS = 60        # fresh draws before the reconstruction gives up on a fit
 FAILS_TO_SET_ASIDE = 10   # draws a mean/SD or log-rank target may stop before it is set aside
@@ -166,7 +167,7 @@ def build(pub: published.Study, log=_warn) -> dict[str, pd.DataFrame]:
 
 
 class _Rows:
-    """The three tables as helpers.claims reads a cohort."""
+    """The three tables as helpers.compare.claims reads a cohort."""
 
     def __init__(self, tables: dict[str, pd.DataFrame]):
         self.patients, self.labs, self.events = tables["patients.csv"], tables["labs.csv"], tables["events.csv"]

@@ -29,9 +29,9 @@ import math
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from ..renal import egfr_tenths
-from ..response import Criteria
-from .draw import Draws, exp, ln, to_units
+from helpers.cohort.renal import egfr_tenths
+from helpers.cohort.response import Criteria
+from helpers.reconstruct.draw import Draws, exp, ln, to_units
 
 UPCR_MIN, UPCR_MAX = 3, 2000                 # 0.03 to 20 g/g
 CREATININE_MIN, CREATININE_MAX = 30, 1500    # 0.30 to 15 mg/dL

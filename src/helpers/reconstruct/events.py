@@ -15,10 +15,10 @@ from fractions import Fraction
 import numpy as np
 from scipy.stats import chi2
 
-from ..response import WINDOW
-from .draw import Draws
-from .moments import SolveError
-from .plan import split_by_size
+from helpers.cohort.response import WINDOW
+from helpers.reconstruct.draw import Draws
+from helpers.reconstruct.moments import SolveError
+from helpers.reconstruct.plan import split_by_size
 
 MARGIN = 1e-9
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 import bisect
 import math
 
-from .. import published
-from .draw import Draws, lognormal_parameters
-from .moments import Target, best_start, solve
-from .plan import infeasible_moments
+from helpers.publication import published
+from helpers.reconstruct.draw import Draws, lognormal_parameters
+from helpers.reconstruct.moments import Target, best_start, solve
+from helpers.reconstruct.plan import infeasible_moments
 
 CANDIDATES = 40     # plausible draws tried as the start of each fit
 

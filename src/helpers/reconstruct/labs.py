@@ -1,7 +1,7 @@
 """Creatinine and eGFR on the stored grid, and the labs table of a reconstructed cohort.
 
 eGFR is always CKD-EPI 2009 of the stored creatinine, age and sex, decided in decimal arithmetic
-(helpers.renal.egfr_tenths). Units are whole numbers on the stored grid: creatinine in 0.01 mg/dL,
+(helpers.cohort.renal.egfr_tenths). Units are whole numbers on the stored grid: creatinine in 0.01 mg/dL,
 eGFR in 0.1 mL/min/1.73 m². The values themselves come from the patient model
 (helpers.reconstruct.course).
 """
@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..renal import egfr_tenths
-from .course import CREATININE_MAX, CREATININE_MIN, age_at
-from .draw import Draws
+from helpers.cohort.renal import egfr_tenths
+from helpers.reconstruct.course import CREATININE_MAX, CREATININE_MIN, age_at
+from helpers.reconstruct.draw import Draws
 
 
 def creatinine_for_egfr(egfr: int, age: int, sex: str) -> int:

@@ -23,7 +23,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from .draw import Draws
+from helpers.reconstruct.draw import Draws
 
 STEPS = (1, 2, 3, 5, 8, 13, 21, 34, 55, 89)   # ladder steps tried for one value
 PAIR_STEPS = (1, 2, 3)                           # ladder steps tried for two values at once

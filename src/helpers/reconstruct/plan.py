@@ -28,9 +28,9 @@ from fractions import Fraction
 
 import pandas as pd
 
-from .. import published
-from ..consistency import grimmer, percent_counts, rounds_clearly_to
-from ..proportions import compare_proportions
+from helpers.methods.proportions import compare_proportions
+from helpers.publication import published
+from helpers.publication.consistency import grimmer, percent_counts, rounds_clearly_to
 
 OUTCOMES = ("CR", "PR", "overall")
 

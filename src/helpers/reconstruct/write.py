@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from .. import published, schema
-from ..paths import RECONSTRUCTED_DIR
-from ..response import WINDOW, Criteria, classify, summarise
-from . import builder
+from helpers.cohort import schema
+from helpers.cohort.response import WINDOW, Criteria, classify, summarise
+from helpers.paths import RECONSTRUCTED_DIR
+from helpers.publication import published
+from helpers.reconstruct import builder
 
 
 def build(study: str) -> dict[str, pd.DataFrame]:
@@ -25,7 +26,7 @@ def build(study: str) -> dict[str, pd.DataFrame]:
 
 def _check_response(pub: published.Study, tables: dict[str, pd.DataFrame]) -> None:
     """The response the notebooks will classify from the rows is the one planned, in every cell."""
-    class Rows:  # the attributes helpers.response.classify reads
+    class Rows:  # the attributes helpers.cohort.response.classify reads
         patients, labs = tables["patients.csv"], tables["labs.csv"]
     graded = classify(Rows, pub.timepoints, WINDOW, Criteria())
     layout = builder.layout(pub)

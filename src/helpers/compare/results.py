@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import disclosure
-from .paths import REPO_ROOT
+from helpers.methods import disclosure
+from helpers.paths import REPO_ROOT
 
 COLUMNS = ["study", "measure", "outcome", "timepoint", "group", "statistic", "value", "detail", "test"]
 
@@ -33,7 +33,7 @@ def write(rows: list[dict] | pd.DataFrame, output_dir: str | Path, name: str, mi
     """Write result rows to output_dir/name.csv (deterministic formatting). With min_cell > 0, a row
     whose 'k/n' disclosure.share_hidden hides keeps neither its counts nor its value."""
     frame = pd.DataFrame(rows, columns=COLUMNS) if not isinstance(rows, pd.DataFrame) else rows[COLUMNS].copy()
-    if min_cell:   # the helpers hide by helpers.disclosure upstream; this is the last line of defence
+    if min_cell:   # the helpers hide by helpers.methods.disclosure upstream; this is the last line of defence
         counts = frame["detail"].astype(str).str.extract(r"^(\d+)/(\d+)").astype(float)
         hidden = [k == k and disclosure.share_hidden(k, n, min_cell) for k, n in zip(counts[0], counts[1])]
         frame.loc[hidden, "value"] = math.nan

@@ -1,6 +1,6 @@
 """Claims in words ("no significant difference in ...", "a higher prevalence of class V"), tested on rows.
 
-A study file's `claims` (helpers.published.Claim) name measures and what holds between the arms.
+A study file's `claims` (helpers.publication.published.Claim) name measures and what holds between the arms.
 Each measure is one statement, tested here from the patient-level rows with a named test:
 
 - labs and age: Mann-Whitney U (two-sided), on the baseline visit or the visit of the timepoint;
@@ -9,7 +9,7 @@ Each measure is one statement, tested here from the patient-level rows with a na
   least one such event by arm;
 - `holds: only`: how many patients have a value outside the list (the statement holds at 0).
 
-`rows` gives one result row per statement (helpers.results format: measure `claim:<id>:<measure>`,
+`rows` gives one result row per statement (helpers.compare.results format: measure `claim:<id>:<measure>`,
 statistic `p_value`, or `outside` for `only`), which the scorecard compares with the claim.
 A statement the rows cannot test (`not_expressible`, `holds: text`) has no row; the scorecard says why.
 """
@@ -21,10 +21,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from . import published, results
-from .events import POOR_OUTCOME
-from .labels import MEASURES
-from .response import WINDOW, Criteria, baseline_labs, classify
+from helpers.chapters.safety import POOR_OUTCOME
+from helpers.cohort.response import WINDOW, Criteria, baseline_labs, classify
+from helpers.compare import results
+from helpers.labels import MEASURES
+from helpers.publication import published
 
 LAB_COLUMNS = {"upcr": "upcr_g_g", "creatinine": "creatinine_mg_dl", "egfr": "egfr", "albumin": "albumin_g_dl",
                "c3": "c3_mg_dl", "c4": "c4_mg_dl", "anti_dsdna": "anti_dsdna_iu_ml"}
@@ -171,7 +172,7 @@ def view(pub: published.Study, computed: list[dict], roles: dict, parts=PARTS):
     if not lines:
         return None
     quotes = sorted({f"{c.source}: \u201c{c.quote}\u201d" for c, _ in statements(pub, parts)})
-    from .tables import Table  # presentation, imported only where a chapter shows the statements
+    from helpers.present.tables import Table  # presentation, imported only where a chapter shows the statements
     return Table(pd.DataFrame(lines), ["Statements in words from the sources, each tested on these rows; a target "
                                        "was built to hold, an independent check could have failed."] + quotes)
 

@@ -5,8 +5,9 @@ import html
 
 import pandas as pd
 
-from . import disclosure, labels
-from .consistency import rounds_to
+from helpers import labels
+from helpers.methods import disclosure
+from helpers.publication.consistency import rounds_to
 
 NOT_ESTIMABLE = "not estimable"
 
@@ -154,7 +155,7 @@ def p_beside(p: float, published: float, decimals: int) -> str:
 def response_view(comparison: pd.DataFrame, outcome: str, arms, timepoints: dict[str, int], marker=None,
                   min_cell: int = 0) -> Table:
     """The response table of one outcome by timepoint and arm, with effect sizes and, on a
-    reconstructed cohort (`marker` a helpers.marks.Marker), marks (with the published value where
+    reconstructed cohort (`marker` a helpers.compare.marks.Marker), marks (with the published value where
     it differs or is infeasible)."""
     arms = list(arms)
     marker = marker.fresh() if marker is not None and marker.active else None

@@ -7,9 +7,13 @@ import warnings
 import matplotlib
 import pandas as pd
 
-from . import claims, data, disclosure, provenance, published, results, tables
-from .marks import LEGEND, Marker
-from .paths import PUBLISHED_DIR, REPO_ROOT, in_reconstruction, shown
+from helpers.cohort import data
+from helpers.compare import claims, provenance, results
+from helpers.compare.marks import LEGEND, Marker
+from helpers.methods import disclosure
+from helpers.paths import PUBLISHED_DIR, REPO_ROOT, in_reconstruction, shown
+from helpers.present import tables
+from helpers.publication import published
 
 
 def setup() -> None:
@@ -32,7 +36,7 @@ def _warning_without_path(message, category, filename, lineno, line=None) -> str
 
 
 def _show_figures_inline() -> None:
-    """helpers.figures builds figures without pyplot; tell the kernel to render them as PNG."""
+    """helpers.present.figures builds figures without pyplot; tell the kernel to render them as PNG."""
     from IPython import get_ipython
     from IPython.core.pylabtools import print_figure
     from matplotlib.figure import Figure
@@ -173,7 +177,7 @@ def marker(cohort: data.Cohort, study: str) -> Marker:
 
 
 def statements(cohort: data.Cohort, study: str, parts, window: int = 45, criteria=None) -> tuple[list, object]:
-    """The sources' statements in words that this chapter tests (helpers.claims, `parts` of PARTS), on
+    """The sources' statements in words that this chapter tests (helpers.compare.claims, `parts` of PARTS), on
     the reconstructed cohort of a published study: (result rows, the table to show, or None)."""
     pub = marker(cohort, study).pub
     if pub is None:

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from . import feasibility, published
-from .consistency import grim_mean, mixture_splits, percent_counts, rounds_to
+from helpers.publication import feasibility, published
+from helpers.publication.consistency import grim_mean, mixture_splits, percent_counts, rounds_to
 
 
 def _stated_sizes(pub: published.Study) -> dict[str, int]:
@@ -21,7 +21,7 @@ def _stated_sizes(pub: published.Study) -> dict[str, int]:
 
 
 def p_value_search(pub: published.Study, n: published.Number) -> feasibility.Verdict | None:
-    """Can this published p-value be true? (helpers.feasibility.verdict, under the name callers know)"""
+    """Can this published p-value be true? (helpers.publication.feasibility.verdict, under the name callers know)"""
     return feasibility.verdict(pub, n)
 
 
@@ -64,7 +64,7 @@ def grim_means(pub: published.Study, resolution: float = 1.0) -> pd.DataFrame:
 
 def p_values(pub: published.Study) -> pd.DataFrame:
     """Each published p-value of a two-arm comparison of response: can it be true? Every named test on
-    every count table consistent with the published percentages (helpers.feasibility.verdict), and the
+    every count table consistent with the published percentages (helpers.publication.feasibility.verdict), and the
     range of the Pearson p, on those tables and under the stated assumptions (feasibility.check_range)."""
     rows = []
     for n in pub.numbers:
@@ -173,7 +173,7 @@ def unreported_group(pub: published.Study, sizes: dict[str, int] | None = None) 
 
 def _sizes_by_timepoint(pub: published.Study, total: int | None) -> dict:
     """{'baseline': total, timepoint: the fewest patients (up to total) fitting every percentage there}."""
-    from .reconstruct.plan import infeasible_percentages
+    from helpers.reconstruct.plan import infeasible_percentages
     impossible = infeasible_percentages(pub)
     sizes = {"baseline": total}
     for tp in pub.timepoints:

@@ -22,8 +22,8 @@ A published p-value is then *reached* (some table under the stated assumptions g
 test; the reconstruction's own table may still miss it: that is what an independent check tests), *not
 reached under the stated assumptions* (some consistent table gives it, none under the assumptions; the
 verdict names the smallest sets of assumptions without which a table reaches it) or *infeasible* (no
-consistent table gives it under any named test). The named tests are those of helpers.proportions on the 2 x 2 table of
-the p-value's outcome, and Pearson chi-square on the 2 x 3 CR / PR / NR table by arm. A p-value is
+consistent table gives it under any named test). The named tests are those of helpers.methods.proportions on
+the 2 x 2 table of the p-value's outcome, and Pearson chi-square on the 2 x 3 CR / PR / NR table by arm. A p-value is
 taken only when it rounds to the printed value with a margin (consistency.rounds_clearly_to), so a
 verdict does not depend on the last bits of a float.
 """
@@ -37,9 +37,9 @@ from decimal import ROUND_HALF_UP, Decimal
 import numpy as np
 from scipy import stats as sps
 
-from . import published
-from .consistency import percent_counts, rounds_clearly_to
-from .proportions import PROPORTION_TESTS, compare_proportions
+from helpers.methods.proportions import PROPORTION_TESTS, compare_proportions
+from helpers.publication import published
+from helpers.publication.consistency import percent_counts, rounds_clearly_to
 
 RESPONSE_TABLE = "response_table"
 TESTS = {**PROPORTION_TESTS, RESPONSE_TABLE: "Pearson chi-square, CR/PR/NR by arm"}
@@ -253,7 +253,7 @@ def _wald(k1, n1, k2, n2) -> np.ndarray:
 
 def p_values(test: str, k1, n1, k2, n2) -> np.ndarray:
     """The p of one named 2 x 2 test on many tables (arrays of counts): Pearson, Yates and the unpooled
-    z-test at once with numpy, the others table by table with scipy (helpers.proportions)."""
+    z-test at once with numpy, the others table by table with scipy (helpers.methods.proportions)."""
     k1, n1, k2, n2 = (np.asarray(a, dtype=np.int64) for a in (k1, n1, k2, n2))
     if test in ("pearson", "yates"):
         table = np.stack([np.stack([k1, n1 - k1], -1), np.stack([k2, n2 - k2], -1)], 1)
@@ -270,7 +270,7 @@ def _p(test: str, k1: int, n1: int, k2: int, n2: int) -> float:
 
 def response_table_p(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Pearson chi-square p of 2 x 3 CR / PR / NR tables by arm (rows of CR, PR, NR counts per arm);
-    NaN where a row or column is empty (helpers.proportions.compare_response_table)."""
+    NaN where a row or column is empty (helpers.methods.proportions.compare_response_table)."""
     return _chi2(np.stack([a, b], 1))
 
 

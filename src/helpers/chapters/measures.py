@@ -1,7 +1,7 @@
 """From patient-level rows to every measure a study file can publish.
 
 The one path from rows to result rows (study, measure, outcome, timepoint, group, statistic,
-value, detail, test; helpers.results): the notebooks write these rows to their result tables,
+value, detail, test; helpers.compare.results): the notebooks write these rows to their result tables,
 and the check command computes the same rows for a cohort and its study file, so the scorecard
 of the book and the check of `python -m helpers reconstruct --check` cannot disagree.
 """
@@ -13,10 +13,12 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from . import claims, disclosure, published, results
-from .events import POOR_OUTCOME, adverse_event_comparison, time_to_event
-from .response import WINDOW, Criteria, classify, summarise
-from .stats import logrank, response_comparison
+from helpers.chapters.safety import POOR_OUTCOME, adverse_event_comparison, time_to_event
+from helpers.cohort.response import WINDOW, Criteria, classify, summarise
+from helpers.compare import claims, results
+from helpers.methods import disclosure
+from helpers.methods.stats import logrank, response_comparison
+from helpers.publication import published
 
 LABS = {"upcr": "upcr_g_g", "egfr": "egfr"}   # measure -> lab column
 OUTCOMES = ("CR", "PR", "overall")

@@ -13,7 +13,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from .paths import PUBLISHED_DIR
+from helpers.paths import PUBLISHED_DIR
 
 
 def studies(folder: Path = PUBLISHED_DIR) -> list[str]:

@@ -1,18 +1,18 @@
 """The reproduction scorecard: every published number beside the number the notebooks computed.
 
-Published values come from data/published/*.yaml (helpers.published); computed
-values only from the notebooks' result CSVs (helpers.results), joined on
+Published values come from data/published/*.yaml (helpers.publication.published); computed
+values only from the notebooks' result CSVs (helpers.compare.results), joined on
 study / measure / outcome / timepoint / group / statistic. Neither is copied
 into the other. Each published number has
 
 - a status: reproduced (the computed value rounds to the published one at its
   decimals), differs, or not computed (no notebook wrote a matching row);
-- a role (helpers.provenance): target (the reconstruction was built to make it
+- a role (helpers.compare.provenance): target (the reconstruction was built to make it
   true), independent check, infeasible (with the proof) or resolution (set aside
   in a contradiction between sources, with the reason).
 
 `check` is the same comparison for one study's cohort, computed on the spot from its rows by the
-notebooks' code (helpers.measures): `python -m helpers reconstruct --check`.
+notebooks' code (helpers.chapters.measures): `python -m helpers reconstruct --check`.
 """
 from __future__ import annotations
 
@@ -20,11 +20,13 @@ import math
 
 import pandas as pd
 
-from . import claims, feasibility, measures, provenance, published, results
-from .consistency import rounds_to
-from .data import Cohort
-from .response import WINDOW, Criteria
-from .tables import p_beside
+from helpers.chapters import measures
+from helpers.cohort.data import Cohort
+from helpers.cohort.response import WINDOW, Criteria
+from helpers.compare import claims, provenance, results
+from helpers.present.tables import p_beside
+from helpers.publication import feasibility, published
+from helpers.publication.consistency import rounds_to
 
 KEYS = ["study", "measure", "outcome", "timepoint", "group", "statistic"]
 
@@ -45,7 +47,7 @@ REAL_COHORT = provenance.Role("check", "A real cohort compared with the publicat
 
 
 def build(results_frame: pd.DataFrame, studies, reconstructed: bool = True) -> pd.DataFrame:
-    """One row per published number of `studies` (helpers.published.Study objects):
+    """One row per published number of `studies` (helpers.publication.published.Study objects):
     published value, computed value and counts from `results_frame`, status, role, reason.
     On a real cohort (`reconstructed=False`) no number is a target: each one the reconstruction
     would be built to hit is an independent comparison instead."""
@@ -101,7 +103,7 @@ def _could_fail(pub: published.Study, n: published.Number, role: provenance.Role
 
 
 def _claim_rows(pub: published.Study, computed: dict, reconstructed: bool) -> list[dict]:
-    """One scorecard row per statement of `pub`'s claims (helpers.claims): what the source says, the
+    """One scorecard row per statement of `pub`'s claims (helpers.compare.claims): what the source says, the
     test and p the rows give, whether they agree, and the statement's role."""
     roles = provenance.claim_roles(pub)
     out = []
@@ -280,7 +282,7 @@ def summary_sentence(card: pd.DataFrame) -> str:
 def check(pub: published.Study, cohort: Cohort, criteria: Criteria | None = None,
             window: int = WINDOW) -> pd.DataFrame:
     """`python -m helpers reconstruct --check`: one row per published number of `pub`, beside the same
-    number recomputed from the cohort's rows by the notebooks' own code (helpers.measures), with the
+    number recomputed from the cohort's rows by the notebooks' own code (helpers.chapters.measures), with the
     match, role and reason of the scorecard (`build`)."""
     card = build(pd.DataFrame(measures.study_rows(pub, cohort, criteria, window),
                                         columns=results.COLUMNS), [pub])

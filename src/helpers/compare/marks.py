@@ -2,7 +2,7 @@
 
 A computed number that has a published counterpart gets
 
-- ✓ when it rounds to the published value (helpers.provenance says whether that value was a
+- ✓ when it rounds to the published value (helpers.compare.provenance says whether that value was a
   target of the reconstruction or an independent check),
 - ≠ when it differs (the published value is shown beside it),
 - ✗ when the published value is infeasible for any patient-level data;
@@ -18,9 +18,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from . import feasibility, labels, published
-from .consistency import rounds_to
-from .provenance import roles
+from helpers import labels
+from helpers.compare.provenance import roles
+from helpers.publication import feasibility, published
+from helpers.publication.consistency import rounds_to
 
 SYMBOLS = {"reproduced": "✓", "differs": "≠", "infeasible": "✗", "derived": "‡", "assumed": "†"}
 LEGEND = {

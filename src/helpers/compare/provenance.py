@@ -5,19 +5,19 @@
 - check: an independent check, not used to build the rows, then recomputed from them;
 - infeasible: no patient-level data can give it, with the proof;
 - not_reached: a p-value some count tables consistent with the published numbers give, but none under the
-  reconstruction's stated assumptions (helpers.feasibility names those that exclude it);
+  reconstruction's stated assumptions (helpers.publication.feasibility names those that exclude it);
 - resolution: one side of a contradiction between (or within) the sources, set aside and documented;
 - repeat: the same statement as another published number or claim (another source gives it too): shown and
   compared, but counted once, as the first;
 - not expressible: a claim about something the patient-level format does not hold (said why).
 
-Claims in words (helpers.claims) get roles too, one per measure they speak of (`claim_roles`).
+Claims in words (helpers.compare.claims) get roles too, one per measure they speak of (`claim_roles`).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import feasibility, published
+from helpers.publication import feasibility, published
 
 KINDS = ("target", "check", "infeasible", "not_reached", "resolution", "repeat", "not_expressible")
 LABELS = {"target": "target", "check": "independent check", "infeasible": "infeasible",
@@ -33,7 +33,7 @@ class Role:
 
 def roles(pub: published.Study) -> dict[str, Role]:
     """The role of every published number of `pub`, by id."""
-    from .reconstruct.plan import infeasible
+    from helpers.reconstruct.plan import infeasible
     set_aside = {i: r for r in pub.resolutions for i in r.sets_aside}
     built = _built_from(pub)
     impossible = infeasible(pub)
@@ -96,7 +96,7 @@ def _built_from(pub: published.Study) -> dict[str, str]:
         for i in r.weighs:
             built.setdefault(i, f"Weighed to resolve a contradiction between the sources ({r.id}): the rows were "
                                 f"chosen with it in view.")
-    from .reconstruct.plan import plan
+    from helpers.reconstruct.plan import plan
     try:
         planned = plan(pub).targets
     except ValueError:   # published numbers no counts plan can hold: no number is built from one

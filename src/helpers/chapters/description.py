@@ -6,9 +6,12 @@ import re
 import pandas as pd
 from tableone import TableOne
 
-from . import disclosure, figures, labels, published, tables
-from .paths import PUBLISHED_DIR
-from .response import WINDOW, baseline_labs, classify, summarise
+from helpers import labels
+from helpers.cohort.response import WINDOW, baseline_labs, classify, summarise
+from helpers.methods import disclosure
+from helpers.paths import PUBLISHED_DIR
+from helpers.present import figures, tables
+from helpers.publication import published
 
 LABELS = {
     "age": "Age, years", "sex": "Sex", "isn_class": "ISN/RPS class", "induction": "Induction regimen",

@@ -68,8 +68,8 @@ def classify(cohort, timepoints: dict[str, int], window: int = WINDOW, criteria:
     patients = cohort.patients[["patient_id", "arm", "sex", "prior_response"]]
     out = _grid_by_positions(patients, cohort.labs, timepoints, window)
     if out is None:
-        raise ValueError("classify needs timepoints and a cohort as helpers.data.load gives it: unique patient ids "
-                         "of one type in both tables, whole days without gaps, the lab columns of the schema")
+        raise ValueError("classify needs timepoints and a cohort as helpers.cohort.data.load gives it: unique patient "
+                         "ids of one type in both tables, whole days without gaps, the lab columns of the schema")
 
     uln = np.where(out["sex"] == "M", criteria.creatinine_uln_male, criteria.creatinine_uln_female)
     creat, base_creat = out["creatinine_mg_dl"], out["baseline_creatinine_mg_dl"]

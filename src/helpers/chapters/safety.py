@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from . import disclosure, labels, tables
-from .proportions import compare_proportions, difference, not_estimable
+from helpers import labels
+from helpers.methods import disclosure
+from helpers.methods.proportions import compare_proportions, difference, not_estimable
+from helpers.present import tables
 
 POOR_OUTCOME = ("esrd", "death")
 

@@ -2,7 +2,7 @@
 
 Each returns a small dict (or tidy frame) that carries the name of the test, so
 a p-value never appears in a table without the test that produced it. The tests of
-two proportions and their effect sizes live in helpers.proportions (re-exported here).
+two proportions and their effect sizes live in helpers.methods.proportions.
 """
 from __future__ import annotations
 
@@ -15,14 +15,11 @@ from lifelines import KaplanMeierFitter
 from lifelines.statistics import logrank_test
 from scipy import stats as sps
 
-from .proportions import (  # noqa: F401
+from helpers.methods.proportions import (
     PROPORTION_TESTS,
     compare_proportions,
-    compare_response_table,
     difference,
-    fisher_midp,
     not_estimable,
-    proportion_ci,
 )
 
 

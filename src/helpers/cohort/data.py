@@ -62,8 +62,9 @@ import pandera.errors
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import published, schema
-from .paths import PUBLISHED_DIR
+from helpers.cohort import schema
+from helpers.paths import PUBLISHED_DIR
+from helpers.publication import published
 
 MAX_LINE_CHARS = 10_000
 MAX_PROBLEMS_SHOWN = 50

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pandas as pd
 
-from . import disclosure, labels, tables
-from .figures import lab_label
-from .measures import LABS, groups, lab_hidden
-from .stats import paired_change
+from helpers import labels
+from helpers.chapters.measures import LABS, groups, lab_hidden
+from helpers.methods import disclosure
+from helpers.methods.stats import paired_change
+from helpers.present import tables
+from helpers.present.figures import lab_label
 
 
 def _ordered(names, order) -> list[str]:

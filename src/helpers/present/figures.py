@@ -3,7 +3,7 @@
 Each function returns a `matplotlib.figure.Figure` built without pyplot (drawn with Agg when
 saved), so nothing is shown or kept open; Jupyter displays the returned figure once. Time is
 drawn on a true axis in months; groups are named in words (helpers.labels); nothing that
-helpers.disclosure hides (a count NaN upstream, or one its rules hide at `min_cell`) is drawn or
+helpers.methods.disclosure hides (a count NaN upstream, or one its rules hide at `min_cell`) is drawn or
 written.
 """
 from __future__ import annotations
@@ -16,8 +16,10 @@ import seaborn as sns
 from matplotlib.figure import Figure, FigureBase
 from matplotlib.transforms import blended_transform_factory
 
-from . import disclosure, labels, schema
-from .proportions import proportion_ci
+from helpers import labels
+from helpers.cohort import schema
+from helpers.methods import disclosure
+from helpers.methods.proportions import proportion_ci
 
 RESPONSE_COLOURS = {"CR": "#1b7837", "PR": "#7fbf7b", "NR": "#d9d9d9"}
 KM_MIN_AT_RISK = 10     # Kaplan-Meier curves stop where fewer patients than this remain at risk
@@ -303,7 +305,7 @@ def evaluated_over_time(panels: list[tuple], min_cell: int = 0) -> Figure:
 
 def p_value_ranges(searches: list, titles: dict[str, str] | None = None, floor: float = 1e-4) -> Figure:
     """Each published p-value (red cross) against the p-values the named tests reach on every count
-    table consistent with the published numbers (helpers.feasibility.verdict): a grey bar from the
+    table consistent with the published numbers (helpers.publication.feasibility.verdict): a grey bar from the
     smallest to the largest p of the 2 x 2 tests, a thin line for the CR/PR/NR table (with its unpublished
     splits free); drawn from `floor` where they reach lower."""
     titles = titles or {}
