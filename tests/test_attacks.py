@@ -19,8 +19,7 @@ import pytest
 from attack_cohort import craft
 from scipy.optimize import linprog
 
-from helpers.chapters import measures
-from helpers.chapters import safety as events
+from helpers.chapters import groups, safety
 from helpers.cohort import data, response
 from helpers.methods import disclosure, proportions, stats
 from helpers.paths import REPO_ROOT
@@ -208,7 +207,7 @@ def test_no_p_value_is_shown_beside_a_hidden_count(attacked):
 def events_of(attacked):
     root, _ = attacked
     tiny = disclosure.fold_rare(data.load(root / "cohort" / "tiny"), MIN_CELL)
-    return events.adverse_event_comparison(tiny, ["big", "small"], "fisher", MIN_CELL)
+    return safety.adverse_event_comparison(tiny, ["big", "small"], "fisher", MIN_CELL)
 
 
 def test_inverting_a_p_value_gives_nothing_back():
@@ -252,7 +251,7 @@ def test_kaplan_meier_steps_gather_at_least_min_cell_events_and_hide_single_exit
 def test_no_patient_line_is_drawn_for_a_real_cohort(attacked):
     root, _ = attacked
     b = data.load(root / "cohort" / "study_b")
-    classified = measures.by_timepoint(response.classify(b, {"6m": 182}, 45), ["6m"])["6m"]
+    classified = groups.by_timepoint(response.classify(b, {"6m": 182}, 45), ["6m"])["6m"]
     fig = figures.trajectories(classified, "upcr_g_g", "prior_response", {"6m": 182}, min_cell=MIN_CELL)
     labels = [line.get_label() for line in fig.axes[0].lines]
     assert all("mean" in label for label in labels)

@@ -54,6 +54,7 @@ def test_the_check_and_the_book_compute_the_same_numbers():
     notebooks wrote for the book (when `make test` has built it)."""
     import math
 
+    from helpers.chapters import check
     from helpers.cohort import data
     from helpers.compare import results, scorecard
     from helpers.paths import RECONSTRUCTED_DIR
@@ -64,7 +65,7 @@ def test_the_check_and_the_book_compute_the_same_numbers():
     studies = [published.load(s) for s in published.studies()]
     book = scorecard.build(results.read_all(staged), studies).set_index(["study", "id"])
     for pub in studies:
-        checked = scorecard.check(pub, data.load(RECONSTRUCTED_DIR / pub.study)).set_index("id")
+        checked = check.check(pub, data.load(RECONSTRUCTED_DIR / pub.study)).set_index("id")
         for number in pub.numbers:
             a, b = book.loc[(pub.study, number.id), "computed"], checked.loc[number.id, "computed"]
             assert (math.isnan(a) and math.isnan(b)) or math.isclose(a, b, rel_tol=1e-9), (number.id, a, b)

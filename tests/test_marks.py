@@ -81,15 +81,15 @@ def test_events_no_source_counts_are_pinned_by_the_claim_of_no_difference():
 def test_no_sentence_calls_an_assumed_difference_significant():
     import pandas as pd
 
-    from helpers.present import tables
+    from helpers.chapters import response
     timepoints = {"1y": 365}
 
     def comparison(p):
         return pd.DataFrame({"timepoint": ["1y"], "p": [p]})
     comparisons = {"CR": comparison(0.006), "PR": comparison(0.047)}
-    plain = tables.differences_sentence(comparisons, 0.05, timepoints)
+    plain = response.differences_sentence(comparisons, 0.05, timepoints)
     assert "partial response at 1 year" in plain.split("(no correction")[0]
-    marked = tables.differences_sentence(comparisons, 0.05, timepoints, Marker(A), A.arms)
+    marked = response.differences_sentence(comparisons, 0.05, timepoints, Marker(A), A.arms)
     first, rest = marked.split("(no correction")[0], marked.split("(no correction")[1]
     assert "complete response at 1 year" in first and "partial response" not in first
     assert "Not called significant" in rest and "partial response at 1 year; the sources force it higher" in rest

@@ -16,11 +16,11 @@ import pytest
 from scipy import stats as sps
 
 from helpers import reconstruct
+from helpers.chapters import check
 from helpers.cohort import data, schema
 from helpers.cohort.renal import egfr_tenths
 from helpers.cohort.response import WINDOW, Criteria, baseline_labs, classify, summarise
-from helpers.compare import scorecard
-from helpers.methods.stats import compare_proportions
+from helpers.methods.proportions import compare_proportions
 from helpers.paths import RECONSTRUCTED_DIR, REPO_ROOT
 from helpers.publication import published
 from helpers.publication.consistency import rounds_to
@@ -89,7 +89,7 @@ def test_published_mean_and_sd_are_reproduced_from_rows(cohorts, study, number):
 @pytest.mark.parametrize("study", STUDIES)
 def test_every_target_is_reproduced_and_every_difference_explained(cohorts, study):
     pub = published.load(study)
-    table = scorecard.check(pub, cohorts[study]).set_index("id")
+    table = check.check(pub, cohorts[study]).set_index("id")
     statements = [f"{c.id}:{m}" for c in pub.claims for m in c.items()]
     assert sorted(table.index) == sorted([n.id for n in pub.numbers] + statements)
     for id, row in table.iterrows():
@@ -103,7 +103,7 @@ def test_every_target_is_reproduced_and_every_difference_explained(cohorts, stud
 
 
 def test_study_a_roles():
-    table = scorecard.check(published.load("study_a"), data.load(RECONSTRUCTED_DIR / "study_a")).set_index("id")
+    table = check.check(published.load("study_a"), data.load(RECONSTRUCTED_DIR / "study_a")).set_index("id")
     checks = ["cr_1y_p", "or_1y_p", *(f"labs_5y_similar:{m}" for m in ("upcr", "egfr", "anti_dsdna", "c3", "c4"))]
     assert sorted(table.index[table["role"] == "check"]) == sorted(checks)   # the evidence: nothing else
     assert table.loc[["cr_1y_p", "or_1y_p"], "match"].all()
@@ -117,14 +117,14 @@ def test_study_a_roles():
 
 
 def test_study_b_has_the_full_papers_six_response_numbers():
-    table = scorecard.check(published.load("study_b"), data.load(RECONSTRUCTED_DIR / "study_b")).set_index("id")
+    table = check.check(published.load("study_b"), data.load(RECONSTRUCTED_DIR / "study_b")).set_index("id")
     assert table.loc[["cr_12m_lupus2018", "pr_12m_lupus2018"], "match"].all()
     assert table.loc[["or_6m_lupus2018", "or_12m_lupus2018"], "role"].eq("infeasible").all()   # sums of rounded parts
     assert table.loc[["cr_6m_lupus2018", "pr_6m_lupus2018"], "role"].eq("resolution").all()    # against the abstract
 
 
 def test_study_b_overall_upcr_is_reproduced_with_the_flare_group(cohorts):
-    table = scorecard.check(published.load("study_b"), cohorts["study_b"]).set_index("id")
+    table = check.check(published.load("study_b"), cohorts["study_b"]).set_index("id")
     for id in ("upcr_baseline_mean", "upcr_baseline_sd", "upcr_24w_mean", "upcr_24w_sd"):
         assert table.loc[id, "match"] and table.loc[id, "role"] == "target", id
     assert table.loc["n_total", "role"] == "resolution"     # the abstract's 20

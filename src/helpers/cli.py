@@ -29,13 +29,14 @@ def _reconstruct(args) -> int:
 def _check(args, studies=None) -> int:
     import pandas as pd
 
+    from helpers.chapters import check
     from helpers.cohort import data
     from helpers.compare import scorecard
     studies = studies or args.study or published.studies()
     tables = []
     for study in studies:
         pub = published.load(study)
-        table = scorecard.check(pub, data.load(Path(args.out) / study))
+        table = check.check(pub, data.load(Path(args.out) / study))
         tables.append(table)
         print(f"\n== {study}: {pub.title}")
         print(scorecard.check_text(table))

@@ -1,4 +1,5 @@
-"""Words a reader sees for the codes the data use: arms, groups, timepoints, outcomes."""
+"""The book's vocabulary: the words a reader sees for the codes the data use (arms, groups, timepoints,
+outcomes, measures), and the lists of labs and outcomes every wing shares."""
 from __future__ import annotations
 
 ARMS = {"tacrolimus": "Tacrolimus", "no_tacrolimus": "No tacrolimus", "multitarget": "Multi-target"}
@@ -16,6 +17,10 @@ MEASURES = {"age": "Age (years)", "female": "Female sex", "upcr": "UPCR (g/g)",
             "isn_class_v": "ISN/RPS class V", "renal_sledai": "Renal SLEDAI",
             "induction_length": "Length of the induction before the switch", **EVENTS}
 CATEGORIES = {"herpes_zoster": "Herpes zoster", "gastrointestinal": "Gastrointestinal"}
+LAB_COLUMNS = {"upcr": "upcr_g_g", "creatinine": "creatinine_mg_dl", "egfr": "egfr", "albumin": "albumin_g_dl",
+               "c3": "c3_mg_dl", "c4": "c4_mg_dl", "anti_dsdna": "anti_dsdna_iu_ml"}   # lab measure -> column
+RESPONSE_OUTCOMES = ("CR", "PR", "overall")   # the response outcomes a source publishes
+POOR_OUTCOME = ("esrd", "death")   # the events of a poor outcome
 DAYS_PER_MONTH = 365.25 / 12
 
 

@@ -1,19 +1,23 @@
 """Cohort description: Table 1 (tableone) and the cohort-level numbers the book reports."""
 from __future__ import annotations
 
+import itertools
+import math
 import re
 
 import pandas as pd
 from tableone import TableOne
 
 from helpers import labels
+from helpers.chapters.groups import groups, members
 from helpers.cohort.response import WINDOW, baseline_labs, classify, summarise
+from helpers.compare import claims, results
 from helpers.methods import disclosure
 from helpers.paths import PUBLISHED_DIR
 from helpers.present import figures, tables
 from helpers.publication import published
 
-LABELS = {
+ROW_NAMES = {
     "age": "Age, years", "sex": "Sex", "isn_class": "ISN/RPS class", "induction": "Induction regimen",
     "maintenance": "Maintenance regimen", "prior_response": "Response to prior induction",
     "upcr_g_g": "UPCR, g/g", "creatinine_mg_dl": "Creatinine, mg/dL", "egfr": "eGFR, mL/min/1.73 m²",
@@ -22,7 +26,7 @@ LABELS = {
 }
 CATEGORICAL = ["sex", "isn_class", "induction", "maintenance", "prior_response"]
 SKEWED = ["upcr_g_g", "anti_dsdna_iu_ml"]          # shown as median [Q1, Q3]
-LABS = ["upcr_g_g", "creatinine_mg_dl", "egfr", "albumin_g_dl", "c3_mg_dl", "c4_mg_dl", "anti_dsdna_iu_ml"]
+LABS = list(labels.LAB_COLUMNS.values())
 
 
 def baseline_frame(cohort, window: int) -> pd.DataFrame:
@@ -38,7 +42,7 @@ def table_one_arguments(frame: pd.DataFrame, by: str) -> dict:
     return dict(columns=columns, categorical=[c for c in CATEGORICAL if c in columns],
                 nonnormal=[c for c in SKEWED if c in columns], groupby=by,
                 pval=bool(frame[by].nunique() > 1), htest_name=True, missing=False,
-                rename={c: LABELS[c] for c in columns}, decimals={"age": 1})
+                rename={c: ROW_NAMES[c] for c in columns}, decimals={"age": 1})
 
 
 def table_one(cohort, by: str, window: int = WINDOW) -> pd.DataFrame:
@@ -69,7 +73,7 @@ def table_one_view(cohort, by: str, groups: list[str], marker=None, window: int 
     columns = ["Overall", *present, *[c for c in ("P-Value", "Test") if c in table.columns]]
     shown_as = {**{g: labels.group(g) for g in present}, "P-Value": "p"}
     table = table[columns].rename(columns=shown_as)
-    names = {LABELS[c]: c for c in arguments["columns"]}
+    names = {ROW_NAMES[c]: c for c in arguments["columns"]}
     rows = []
     marker = marker.fresh() if marker is not None and marker.active else None
     for (variable, level), values in table.iterrows():
@@ -179,3 +183,50 @@ def _guard(table: pd.DataFrame, min_cell: int) -> pd.DataFrame:
         match = re.fullmatch(r"(\d+)( \(.*\))?", str(value).strip())
         return disclosure.HIDDEN if match and disclosure.small(int(match.group(1)), min_cell) else value
     return table.map(cell) if min_cell > 0 else table
+
+
+def cohort_rows(study: str, patients: pd.DataFrame, by: str, min_cell: int = 0) -> list[dict]:
+    """Size, sex, age and tacrolimus monotherapy, overall and per group; also the size of every
+    union of groups ('none+partial'), which a source may report (study B's 12 refractory patients).
+    With min_cell > 0, a hidden group (disclosure.hidden_groups) gives no values, a share is shown
+    only by disclosure.share_hidden's rules, and unions are left out (they would give a hidden
+    group by subtraction)."""
+    rows = []
+    parts = groups(patients, by)
+    labels = [g for g, _ in parts[1:]]
+    hidden = disclosure.hidden_groups({g: len(part) for g, part in parts}, min_cell)
+    for size in range(2, len(labels)) if len(labels) <= 5 and min_cell <= 0 else ():
+        for combo in itertools.combinations(labels, size):
+            n = int(members(patients, "+".join(combo), by).sum())
+            rows.append(results.row(study, "n_patients", "count", n, group="+".join(combo), detail=f"{n} patients"))
+    for group, part in parts:
+        n = len(part)
+        if group in hidden:
+            rows += [results.row(study, measure, statistic, math.nan, group=group, detail=disclosure.HIDDEN,
+                                 timepoint="baseline" if measure == "age" else None)
+                     for measure, statistic in (("n_patients", "count"), ("female", "percent"), ("age", "mean"),
+                                                ("age", "sd"))]
+            continue
+        female = int(part["sex"].eq("F").sum())
+        shown = not disclosure.share_hidden(female, n, min_cell)
+        rows += [
+            results.row(study, "n_patients", "count", n, group=group, detail=f"{n} patients"),
+            results.row(study, "female", "percent", 100 * female / n if shown else math.nan, group=group,
+                        detail=f"{female}/{n}" if shown else disclosure.HIDDEN),
+            results.row(study, "age", "mean", part["age"].mean(), group=group, timepoint="baseline", detail=f"n = {n}"),
+            results.row(study, "age", "sd", part["age"].std(ddof=1), group=group, timepoint="baseline",
+                        detail=f"n = {n}"),
+        ]
+        mono = int(part["maintenance"].eq("tacrolimus").sum())
+        if mono and not disclosure.share_hidden(mono, n, min_cell):
+            rows += [results.row(study, "tacrolimus_monotherapy", "count", mono, group=group, detail=f"{mono}/{n}"),
+                     results.row(study, "tacrolimus_monotherapy", "percent", 100 * mono / n, group=group,
+                                 detail=f"{mono}/{n}")]
+    return rows
+
+
+def rows(study: str, cohort, pub=None, window: int = WINDOW, min_cell: int = 0) -> list[dict]:
+    """The chapter's result rows: the cohort's size, sex, age and monotherapy per group (`cohort_rows`), and,
+    given the study file `pub`, its statements about the baseline tested on the rows (compare.claims)."""
+    return cohort_rows(study, cohort.patients, grouping(cohort), min_cell) + \
+        claims.rows(pub, cohort, None, window, ["baseline"])

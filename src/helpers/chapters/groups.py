@@ -2,14 +2,89 @@
 after a complete response): response and lab changes, overall and per group."""
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 
 from helpers import labels
-from helpers.chapters.measures import LABS, groups, lab_hidden
+from helpers.chapters.response import response_rows
+from helpers.cohort.response import WINDOW, Criteria, classify, summarise
+from helpers.compare import results
 from helpers.methods import disclosure
 from helpers.methods.stats import paired_change
 from helpers.present import tables
 from helpers.present.figures import lab_label
+
+PUBLISHED_LABS = {m: labels.LAB_COLUMNS[m] for m in ("upcr", "egfr")}   # the labs a source may publish by group
+
+
+def members(frame: pd.DataFrame, group: str, by: str) -> pd.Series:
+    """Rows of `frame` in `group`: 'all', a value of column `by`, or several joined by '+'."""
+    if group == "all":
+        return pd.Series(True, index=frame.index)
+    return frame[by].isin(group.split("+"))
+
+
+def groups(frame: pd.DataFrame, by: str) -> list[tuple[str, pd.DataFrame]]:
+    """('all', every row) followed by one (name, rows) per value of `by`, in sorted order."""
+    return [("all", frame)] + [(g, part) for g, part in frame.groupby(by, sort=True)]
+
+
+def response_by_group(at_tp: pd.DataFrame, by: str = "prior_response", min_cell: int = 0) -> pd.DataFrame:
+    """response.summarise for everyone and per group, with a `group` column (the timepoints of `at_tp`
+    only); with min_cell > 0, hidden counts are NaN (disclosure.mask_response: the groups add up to
+    'all', and evaluated + not evaluated to the group)."""
+    out = pd.concat([summarise(rows.assign(group=name), by="group") for name, rows in groups(at_tp, by)],
+                    ignore_index=True)
+    out = out[out["timepoint"].isin(set(at_tp["timepoint"]))].reset_index(drop=True)
+    sizes = {name: len(rows.drop_duplicates("patient_id")) for name, rows in groups(at_tp, by)}
+    return disclosure.mask_response(out, "group", min_cell, sizes, total="all")
+
+
+def lab_hidden(at_tp: pd.DataFrame, by: str = "prior_response", min_cell: int = 0) -> set:
+    """Groups whose lab statistics are hidden at this timepoint: disclosure.hidden_groups on the
+    number of values at baseline, at the timepoint, and at both (the paired change)."""
+    hidden = set()
+    if min_cell <= 0:
+        return hidden
+    for column in PUBLISHED_LABS.values():
+        counts = {"baseline": at_tp[f"baseline_{column}"].notna(), "later": at_tp[column].notna()}
+        counts["both"] = counts["baseline"] & counts["later"]
+        for present in counts.values():
+            sizes = {g: int(present[part.index].sum()) for g, part in groups(at_tp, by)}
+            hidden |= disclosure.hidden_groups(sizes, min_cell)
+    return hidden
+
+
+def by_timepoint(classified: pd.DataFrame, timepoints) -> dict[str, pd.DataFrame]:
+    """The classified rows of each timepoint."""
+    return {tp: classified[classified["timepoint"] == tp] for tp in timepoints}
+
+
+def group_rows(study: str, classified: pd.DataFrame, timepoints, min_cell: int = 0) -> list[dict]:
+    """Response by group and lab means and SDs at each timepoint (a study's subgroups)."""
+    rows = []
+    for tp, at_tp in by_timepoint(classified, timepoints).items():
+        rows += response_rows(study, response_by_group(at_tp, min_cell=min_cell), by="group")
+        rows += lab_rows(study, at_tp, tp, min_cell=min_cell)
+    return rows
+
+
+def lab_rows(study: str, at_tp: pd.DataFrame, timepoint: str, by: str = "prior_response",
+             min_cell: int = 0) -> list[dict]:
+    """Mean and SD of each lab at baseline and at the timepoint, per group, as result rows
+    (a hidden group, lab_hidden, gives no value)."""
+    rows = []
+    hidden = lab_hidden(at_tp, by, min_cell)
+    for measure, column in PUBLISHED_LABS.items():
+        for group, part in groups(at_tp, by):
+            for when, values in (("baseline", part[f"baseline_{column}"]), (timepoint, part[column])):
+                values = values.dropna()
+                for statistic, value in (("mean", values.mean()), ("sd", values.std(ddof=1))):
+                    rows.append(results.row(study, measure, statistic, math.nan if group in hidden else value,
+                                            group=group, timepoint=when,
+                                            detail=disclosure.HIDDEN if group in hidden else f"n = {len(values)}"))
+    return rows
 
 
 def _ordered(names, order) -> list[str]:
@@ -37,10 +112,10 @@ def cohort_view(patients: pd.DataFrame, marker=None, min_cell: int = 0) -> table
     return tables.Table(frame, marker.footnotes() if marker else [])
 
 
-def response_view(by_group: pd.DataFrame, order=(), marker=None, timepoint: str | None = None,
+def response_table(by_group: pd.DataFrame, order=(), marker=None, timepoint: str | None = None,
                   min_cell: int = 0) -> tables.Table:
     """CR, PR and overall response, n/N (%), for everyone and per group, with marks (counts hidden
-    upstream, NaN, read 'suppressed': measures.response_by_group)."""
+    upstream, NaN, read 'suppressed': response_by_group)."""
     marker = marker.fresh() if marker is not None and marker.active else None
     table = by_group.set_index("group")
     rows = []
@@ -66,7 +141,7 @@ def lab_changes(at_tp: pd.DataFrame, by: str = "prior_response", test: str = "pa
     parts = dict(groups(at_tp, by))
     concealed = lab_hidden(at_tp, by, min_cell)
     rows, tests = [], set()
-    for measure, column in LABS.items():
+    for measure, column in PUBLISHED_LABS.items():
         for group in _ordered(parts, order):
             part = parts[group]
             before, later = part[f"baseline_{column}"], part[column]
@@ -102,3 +177,10 @@ def lab_changes(at_tp: pd.DataFrame, by: str = "prior_response", test: str = "pa
 PAIRING = ("† Change and p: no source gives each patient's pair of values, only the means and SDs at each visit, so "
            "which baseline goes with which later value is an assumption of the reconstruction (the patient model); "
            "the sources pin the mean change of a group measured at both visits, not its CI or its p.")
+
+
+def rows(study: str, cohort, timepoints: dict[str, int], window: int = WINDOW, criteria: Criteria | None = None,
+         missing: str = "complete_case", min_cell: int = 0) -> list[dict]:
+    """The chapter's result rows: response by group and lab means and SDs at each timepoint."""
+    classified = classify(cohort, timepoints, window, criteria or Criteria(), missing)
+    return group_rows(study, classified, timepoints, min_cell)

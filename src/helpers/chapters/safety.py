@@ -1,14 +1,16 @@
 """Events: time to first event (for Kaplan-Meier / log-rank) and adverse-event counts."""
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 
 from helpers import labels
+from helpers.compare import claims, results
 from helpers.methods import disclosure
 from helpers.methods.proportions import compare_proportions, difference, not_estimable
+from helpers.methods.stats import logrank
 from helpers.present import tables
-
-POOR_OUTCOME = ("esrd", "death")
 
 
 def time_to_event(cohort, kinds: tuple[str, ...] | str) -> pd.DataFrame:
@@ -112,3 +114,42 @@ def adverse_event_view(comparison: pd.DataFrame, arms, marker=None, min_cell: in
         sizes = tuple(int(comparison[f"{arm}_n"].max()) for arm in arms)
         table.notes += marker.footnotes() + [text for text in [marker.pinned_events("adverse_event", sizes)] if text]
     return table
+
+
+def survival_rows(study: str, times: dict[str, pd.DataFrame], tests: dict[str, dict], arms,
+                  min_cell: int = 0) -> list[dict]:
+    """The log-rank p of each time-to-event outcome, with the events per arm (neither beside an
+    event count hidden by disclosure.share_hidden)."""
+    rows = []
+    for name, result in tests.items():
+        t = times[name]
+        counts = [(int(t.loc[t["arm"] == arm, "event"].sum()), int((t["arm"] == arm).sum())) for arm in arms]
+        hidden = any(disclosure.share_hidden(k, n, min_cell) for k, n in counts)
+        rows.append(results.row(study, name, "logrank_p", math.nan if hidden else result["p"], group=" vs ".join(arms),
+                                test="" if hidden else result["test"],
+                                detail=disclosure.HIDDEN if hidden else " vs ".join(f"{k} events" for k, _ in counts)))
+    return rows
+
+
+def adverse_event_rows(study: str, comparison: pd.DataFrame, arms) -> list[dict]:
+    """The p-value of each adverse-event category (events.adverse_event_comparison)."""
+    return [results.row(study, "adverse_event:" + r["category"], "p_value", r["p"], group=" vs ".join(arms),
+                        test=r["test"] if r["p"] == r["p"] else "", detail=r["note"])
+            for r in comparison.to_dict("records")]
+
+
+def survival(cohort) -> tuple[dict, dict]:
+    """Time to a first renal flare and to ESRD or death, and their log-rank tests."""
+    outcomes = {"renal_flare": ("renal_flare",), "poor_outcome": labels.POOR_OUTCOME}
+    times = {name: time_to_event(cohort, kinds) for name, kinds in outcomes.items()}
+    return times, {name: logrank(t["days"], t["event"], t["arm"]) for name, t in times.items()}
+
+
+def rows(study: str, cohort, pub=None, arms=None, ae_test: str = "fisher", min_cell: int = 0) -> list[dict]:
+    """The chapter's result rows: log-rank p of flares and poor outcomes, p of each adverse-event
+    category, and, given the study file `pub`, its statements about events tested on the rows."""
+    arms = list(arms or pub.arms)
+    times, tests = survival(cohort)
+    return survival_rows(study, times, tests, arms, min_cell) + \
+        adverse_event_rows(study, adverse_event_comparison(cohort, arms, ae_test, min_cell), arms) + \
+        claims.rows(pub, cohort, None, parts=["events"])

@@ -34,7 +34,7 @@ class Field:
             return "one of " + ", ".join(self.allowed)
         if self.name == "patient_id":  # checked against ID_PATTERN (see pattern())
             return "an identifier of 1 to 64 letters, digits, _ . - (no spaces)"
-        if self.name in LABELS:
+        if self.name in LABEL_COLUMNS:
             return "a label of 1 to 64 letters, digits, _ + . - (no spaces)"
         words = {"str": "text", "int": "a whole number", "float": "a number"}[self.kind]
         if self.min is not None and self.max is not None:
@@ -46,7 +46,7 @@ class Field:
         return words
 
 
-LABELS = ("arm", "prior_response")
+LABEL_COLUMNS = ("arm", "prior_response")
 
 PATIENTS = (
     Field("patient_id", "str", "Unique patient identifier (letters, digits, _ . -)"),
@@ -63,7 +63,7 @@ PATIENTS = (
     Field("last_followup_day", "int", "Last day observed (censoring)", "days since baseline", min=0, max=20000),
 )
 
-LABS = (
+LAB_FIELDS = (
     Field("patient_id", "str", "Patient identifier, as in patients.csv"),
     Field("day", "int", "Day of the visit", "days since baseline", min=0, max=20000),
     Field("upcr_g_g", "float", "Urine protein/creatinine ratio", "g/g", required=False, min=0, max=50),
@@ -82,7 +82,7 @@ EVENTS = (
     Field("category", "str", "Adverse event category (required for adverse_event)", required=False),
 )
 
-FILES = {"patients.csv": PATIENTS, "labs.csv": LABS, "events.csv": EVENTS}
+FILES = {"patients.csv": PATIENTS, "labs.csv": LAB_FIELDS, "events.csv": EVENTS}
 KEYS = {"patients.csv": ["patient_id"], "labs.csv": ["patient_id", "day"], "events.csv": None}
 FORMATS = (".csv", ".xlsx", ".parquet")   # a table may be given as any one of these
 
@@ -115,7 +115,7 @@ def pattern(field: Field) -> str | None:
     """The regular expression a text value of `field` must match, if any."""
     if field.name == "patient_id":
         return ID_PATTERN
-    if field.name in LABELS:
+    if field.name in LABEL_COLUMNS:
         return LABEL_PATTERN
     return None
 

@@ -21,15 +21,14 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from helpers.chapters.safety import POOR_OUTCOME
+from helpers import labels
 from helpers.cohort.response import WINDOW, Criteria, baseline_labs, classify
 from helpers.compare import results
 from helpers.labels import MEASURES
 from helpers.publication import published
 
-LAB_COLUMNS = {"upcr": "upcr_g_g", "creatinine": "creatinine_mg_dl", "egfr": "egfr", "albumin": "albumin_g_dl",
-               "c3": "c3_mg_dl", "c4": "c4_mg_dl", "anti_dsdna": "anti_dsdna_iu_ml"}
-EVENT_KINDS = {"renal_flare": ("renal_flare",), "poor_outcome": POOR_OUTCOME, "adverse_event": ("adverse_event",)}
+EVENT_KINDS = {"renal_flare": ("renal_flare",), "poor_outcome": labels.POOR_OUTCOME,
+               "adverse_event": ("adverse_event",)}
 CATEGORICAL = {"female": lambda p: p["sex"].eq("F"), "isn_class_v": lambda p: p["isn_class"].eq("V"),
                "induction": lambda p: p["induction"]}
 
@@ -87,22 +86,22 @@ def statement(claim: published.Claim, measure: str, pub: published.Study, cohort
                            test="count")
     if len(arms) != 2:
         return None
-    if measure in LAB_COLUMNS or measure == "age":
+    if measure in labels.LAB_COLUMNS or measure == "age":
         if measure == "age":
             values = {arm: patients.loc[patients["arm"] == arm, "age"] for arm in arms}
         elif claim.timepoint == "baseline":
-            base = baseline_labs(cohort.labs, window)[LAB_COLUMNS[measure]]
+            base = baseline_labs(cohort.labs, window)[labels.LAB_COLUMNS[measure]]
             values = {arm: base.reindex(patients.loc[patients["arm"] == arm, "patient_id"]) for arm in arms}
         else:
             at = visits[visits["timepoint"] == claim.timepoint]
-            values = {arm: at.loc[at["arm"] == arm, LAB_COLUMNS[measure]] for arm in arms}
+            values = {arm: at.loc[at["arm"] == arm, labels.LAB_COLUMNS[measure]] for arm in arms}
         p, detail = _continuous(values, arms)
         return results.row(**row, value=p, detail=detail, test="Mann-Whitney U", timepoint=claim.timepoint)
     if measure in CATEGORICAL:
-        labels = CATEGORICAL[measure](patients)
-        counts = pd.crosstab(patients["arm"], labels).reindex(arms)
+        levels = CATEGORICAL[measure](patients)
+        counts = pd.crosstab(patients["arm"], levels).reindex(arms)
         p = _table(counts)
-        if labels.dtype == bool:
+        if levels.dtype == bool:
             k = [int(counts.loc[arm].get(True, 0)) for arm in arms]
             n = [int(counts.loc[arm].sum()) for arm in arms]
             detail = " vs ".join(f"{a}/{b}" for a, b in zip(k, n))

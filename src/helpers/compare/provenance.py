@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from helpers.publication import feasibility, published
 
 KINDS = ("target", "check", "infeasible", "not_reached", "resolution", "repeat", "not_expressible")
-LABELS = {"target": "target", "check": "independent check", "infeasible": "infeasible",
+ROLE_NAMES = {"target": "target", "check": "independent check", "infeasible": "infeasible",
           "not_reached": "not reached under the stated assumptions", "resolution": "resolution",
           "repeat": "repeat (counted once)", "not_expressible": "not expressible"}
 

@@ -12,7 +12,7 @@ into the other. Each published number has
   in a contradiction between sources, with the reason).
 
 `check` is the same comparison for one study's cohort, computed on the spot from its rows by the
-notebooks' code (helpers.chapters.measures): `python -m helpers reconstruct --check`.
+chapters' own rows (helpers.chapters.check): `python -m helpers reconstruct --check`.
 """
 from __future__ import annotations
 
@@ -20,9 +20,6 @@ import math
 
 import pandas as pd
 
-from helpers.chapters import measures
-from helpers.cohort.data import Cohort
-from helpers.cohort.response import WINDOW, Criteria
 from helpers.compare import claims, provenance, results
 from helpers.present.tables import p_beside
 from helpers.publication import feasibility, published
@@ -227,7 +224,7 @@ def render(card: pd.DataFrame, titles: dict[str, str] | None = None) -> str:
             "computed": [shown(v, p, d, s) for v, p, d, s in
                          zip(rows["computed"], rows["published"], rows["decimals"], rows["statistic"])],
             "from": [", ".join(x for x in (r.detail, r.test) if x) for r in rows.itertuples()],
-            "role": [provenance.LABELS[r] for r in rows["role"]],
+            "role": [provenance.ROLE_NAMES[r] for r in rows["role"]],
             "status": rows["status"],
         })
         parts += [markdown_table(view), ""]
@@ -279,13 +276,11 @@ def summary_sentence(card: pd.DataFrame) -> str:
             + "".join(f"; **{k}** {text}" for k, text in optional if k) + ".")
 
 
-def check(pub: published.Study, cohort: Cohort, criteria: Criteria | None = None,
-            window: int = WINDOW) -> pd.DataFrame:
-    """`python -m helpers reconstruct --check`: one row per published number of `pub`, beside the same
-    number recomputed from the cohort's rows by the notebooks' own code (helpers.chapters.measures), with the
-    match, role and reason of the scorecard (`build`)."""
-    card = build(pd.DataFrame(measures.study_rows(pub, cohort, criteria, window),
-                                        columns=results.COLUMNS), [pub])
+def check(pub: published.Study, rows: list[dict]) -> pd.DataFrame:
+    """`python -m helpers reconstruct --check`: one row per published number and statement of `pub`, beside
+    the same number recomputed from a cohort's rows by the chapters' own code (`rows`: helpers.chapters.check),
+    with the match, role and reason of the scorecard (`build`)."""
+    card = build(pd.DataFrame(rows, columns=results.COLUMNS), [pub])
     return card.assign(recomputed=card["computed"], from_rows=card["detail"],
                        match=card["status"].eq("reproduced"))
 
@@ -302,7 +297,7 @@ def check_text(table: pd.DataFrame) -> str:
         "from rows": [recomputed(r) for _, r in table.iterrows()],
         "counts": table["from_rows"],
         "match": table["match"].map({True: "yes", False: "NO"}),
-        "role": table["role"].map(provenance.LABELS),
+        "role": table["role"].map(provenance.ROLE_NAMES),
         "could fail": table["could_fail"],
         "test": table["test"],
     })

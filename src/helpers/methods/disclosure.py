@@ -36,11 +36,12 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
+from helpers.cohort.response import RESPONSES
+
 HIDDEN = "suppressed"
 OTHER = "other"
 FREE_TEXT = {"patients": ("induction", "maintenance", "isn_class"), "events": ("category",)}
 STEP_DAYS = 91                 # Kaplan-Meier steps gather on a grid of 3 months
-OUTCOMES = ("CR", "PR", "NR")
 
 
 def small(k, min_cell: int) -> bool:
@@ -99,7 +100,7 @@ def mask_response(summary: pd.DataFrame, by: str, min_cell: int, sizes: dict | N
     = size; given `total` (the group that holds all the others, e.g. 'all'), each count of the groups
     adds up to that of `total`. A group whose n is hidden has all its counts hidden."""
     out = summary.copy()
-    for column in ("n", *OUTCOMES, "overall"):
+    for column in ("n", *RESPONSES, "overall"):
         out[column] = out[column].astype(float)
     if min_cell <= 0 or out.empty:
         return out
@@ -108,18 +109,18 @@ def mask_response(summary: pd.DataFrame, by: str, min_cell: int, sizes: dict | N
         groups = list(rows[by])
         for r in rows.to_dict("records"):
             g = r[by]
-            for c in ("n", *OUTCOMES, "overall"):
+            for c in ("n", *RESPONSES, "overall"):
                 cells[(g, c)] = int(r[c])
-            lines += [Line(tuple((g, o) for o in OUTCOMES), (g, "n")), Line(((g, "CR"), (g, "PR")), (g, "overall"))]
+            lines += [Line(tuple((g, o) for o in RESPONSES), (g, "n")), Line(((g, "CR"), (g, "PR")), (g, "overall"))]
             if sizes and g in sizes:
                 cells[(g, "missing")] = int(sizes[g]) - int(r["n"])
                 lines.append(Line(((g, "n"), (g, "missing"))))
         if total in groups:
             parts = [g for g in groups if g != total]
-            for c in ("n", *OUTCOMES, "overall"):
+            for c in ("n", *RESPONSES, "overall"):
                 lines.append(Line(tuple((g, c) for g in parts), (total, c)))
         hidden = protect(cells, lines, min_cell, unshown={c for c in cells if c[1] == "missing"})
-        hidden |= {(g, c) for g in groups if (g, "n") in hidden for c in ("n", *OUTCOMES, "overall")}
+        hidden |= {(g, c) for g in groups if (g, "n") in hidden for c in ("n", *RESPONSES, "overall")}
         for (g, c) in hidden:
             if c != "missing":
                 out.loc[(out["timepoint"] == tp) & (out[by] == g), c] = math.nan

@@ -222,7 +222,7 @@ def km_plot(km_frame: pd.DataFrame, title: str, min_cell: int = 0, groups=None,
 
 def lab_label(column: str) -> str:
     """Axis label with unit for a lab column of the schema ('baseline_' prefix allowed), else the name."""
-    fields = {f.name: f for f in schema.LABS}
+    fields = {f.name: f for f in schema.LAB_FIELDS}
     field = fields.get(column.removeprefix("baseline_"))
     return f"{field.description} ({field.unit})" if field and field.unit else column
 

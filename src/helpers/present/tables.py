@@ -152,59 +152,5 @@ def p_beside(p: float, published: float, decimals: int) -> str:
     return text
 
 
-def response_view(comparison: pd.DataFrame, outcome: str, arms, timepoints: dict[str, int], marker=None,
-                  min_cell: int = 0) -> Table:
-    """The response table of one outcome by timepoint and arm, with effect sizes and, on a
-    reconstructed cohort (`marker` a helpers.compare.marks.Marker), marks (with the published value where
-    it differs or is infeasible)."""
-    arms = list(arms)
-    marker = marker.fresh() if marker is not None and marker.active else None
-    versus = " vs ".join(arms)
-
-    def mark(tp, arm, value):
-        if arm is None:
-            return marker.mark(value, "response", "p_value", versus, outcome, tp)
-        return marker.mark(value, "response", "percent", arm, outcome, tp)
-
-    def p_text(tp, p):
-        number = marker.published("response", "p_value", versus, outcome, tp) if marker else []
-        return p_beside(p, number[0].value, number[0].decimals) if number else format_p(p)
-
-    table = comparison_table(comparison, arms, "Timepoint", lambda tp: labels.timepoint(tp, timepoints[tp]),
-                             mark if marker else None, None, min_cell, p_text=p_text)
-    if marker:
-        table.notes += marker.footnotes()
-        table.notes += [text for tp in comparison["timepoint"].astype(str) if marker.assumed(outcome, tp, arms)
-                        and (text := marker.pinned_text(outcome, tp, labels.timepoint(tp, timepoints[tp])))]
-    return table
 
 
-def differences_sentence(comparisons: dict[str, pd.DataFrame], alpha: float, timepoints: dict[str, int],
-                         marker=None, arms=()) -> str:
-    """'p < 0.05 for complete response at 1 year (...)' for the differences with p below alpha, or that
-    none has. On a reconstructed cohort (`marker`), a difference an assumption decides is never called
-    significant: it is named apart, with how far the sources pin it (marks.Marker.pinned)."""
-    found, assumed = [], []
-    for outcome, comparison in comparisons.items():
-        hits, decided = [], []
-        for tp, p in zip(comparison["timepoint"].astype(str), comparison["p"]):
-            if not (p == p and p < alpha):
-                continue
-            when = labels.timepoint(tp, timepoints[tp])
-            if marker is not None and marker.assumed(outcome, tp, arms):
-                pinned = marker.pinned(outcome, tp)
-                higher = labels.arm(pinned.arms[0 if pinned.forced > 0 else 1]).lower() if pinned else ""
-                forced = f"; the sources force it higher with {higher}" if pinned and pinned.forced else ""
-                decided.append(f"{labels.OUTCOMES[outcome].lower()} at {when}{forced}")
-            else:
-                hits.append(when)
-        if hits:
-            found.append(f"{labels.OUTCOMES[outcome].lower()} at {', '.join(hits)}")
-        assumed += decided
-    text = (f"p < {alpha:g} for " + "; ".join(found) + " (no correction for multiple comparisons)." if found else
-            f"No difference between the arms that the sources decide has p < {alpha:g}." if assumed else
-            f"No difference between the arms has p < {alpha:g}.")
-    if assumed:
-        text += (" Not called significant, because an assumption of the reconstruction decides the counts (see "
-                 "the † notes under the tables): " + "; ".join(assumed) + ".")
-    return text

@@ -28,11 +28,10 @@ from fractions import Fraction
 
 import pandas as pd
 
+from helpers import labels
 from helpers.methods.proportions import compare_proportions
 from helpers.publication import published
 from helpers.publication.consistency import grimmer, percent_counts, rounds_clearly_to
-
-OUTCOMES = ("CR", "PR", "overall")
 
 
 @dataclass
@@ -49,7 +48,7 @@ class Plan:
         for (tp, arm), row in self.rows.items():
             records.append({"timepoint": tp, "arm": arm, "n": row["n"], "CR": row["CR"], "PR": row["PR"],
                             "NR": row["n"] - row["CR"] - row["PR"],
-                            **{f"source_{o}": row["source"].get(o, "") for o in OUTCOMES}})
+                            **{f"source_{o}": row["source"].get(o, "") for o in labels.RESPONSE_OUTCOMES}})
         frame = pd.DataFrame(records)
         frame["timepoint"] = pd.Categorical(frame["timepoint"], categories=self.timepoints, ordered=True)
         return frame.sort_values(["arm", "timepoint"]).reset_index(drop=True)

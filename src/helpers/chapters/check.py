@@ -1,0 +1,25 @@
+"""Every chapter's result rows for one study file's cohort, at the default settings: what
+`python -m helpers reconstruct --check` compares with the published numbers. The chapters' own `rows`
+functions, the ones their notebooks write, so the check and the book cannot disagree."""
+from __future__ import annotations
+
+from helpers.chapters import description, groups, response, safety
+from helpers.cohort.response import WINDOW, Criteria
+from helpers.compare import scorecard
+from helpers.publication import published
+
+
+def study_rows(pub: published.Study, cohort, criteria: Criteria | None = None, window: int = WINDOW) -> list[dict]:
+    """The rows of every chapter that applies to the study (as chapters.notebook.select decides for a book)."""
+    out = description.rows(pub.study, cohort, pub, window)
+    if len(pub.arms) > 1:
+        out += response.rows(pub.study, cohort, pub, window=window, criteria=criteria)
+        out += safety.rows(pub.study, cohort, pub)
+    if pub.subgroups:
+        out += groups.rows(pub.study, cohort, pub.timepoints, window, criteria)
+    return out
+
+
+def check(pub: published.Study, cohort, criteria: Criteria | None = None, window: int = WINDOW):
+    """compare.scorecard.check on these rows: every published number and statement beside its recomputed value."""
+    return scorecard.check(pub, study_rows(pub, cohort, criteria, window))

@@ -1,0 +1,157 @@
+"""Chapter 02, renal response at each timepoint: CR, PR and overall response by arm, their comparison
+between the arms (effect sizes, p), the words that say what differs, and the chapter's result rows."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import pandas as pd
+
+from helpers import labels
+from helpers.cohort.response import WINDOW, Criteria, classify, summarise
+from helpers.compare import claims, results
+from helpers.methods import disclosure
+from helpers.methods.stats import response_comparison
+from helpers.present.tables import Table, comparison_table, format_p, p_beside
+
+
+@dataclass
+class ArmResponse:
+    """Response by arm at each timepoint (response.summarise) and its comparison between the arms
+    (stats.response_comparison) for CR, PR and overall response."""
+    arms: list[str]
+    timepoints: dict[str, int]
+    summary: pd.DataFrame
+    comparisons: dict[str, pd.DataFrame]
+
+    def rows(self, study: str) -> list[dict]:
+        """Its result rows: percentages with n evaluated, and p-values."""
+        return response_rows(study, self.summary) + p_value_rows(study, self.comparisons, self.arms)
+
+
+def arm_response(cohort, arms, timepoints: dict[str, int], window: int = WINDOW, criteria: Criteria | None = None,
+                 missing: str = "complete_case", test: str = "pearson", min_cell: int = 0) -> ArmResponse:
+    """Classify every patient at every timepoint and compare the arms. With min_cell > 0 the hidden
+    counts are NaN in the summary and in the comparisons, which then give no effect and no p beside
+    them (disclosure.mask_response, mask_comparison)."""
+    raw = summarise(classify(cohort, timepoints, window, criteria or Criteria(), missing), by="arm")
+    sizes = cohort.patients["arm"].value_counts().to_dict()
+    summary = disclosure.mask_response(raw, "arm", min_cell, sizes)
+    comparisons = {}
+    for outcome in labels.RESPONSE_OUTCOMES:
+        comparison = response_comparison(raw, outcome, list(arms), test)
+        if min_cell > 0:
+            shown = summary.set_index(["timepoint", "arm"])
+            for arm in arms:
+                keys = list(zip(comparison["timepoint"], [arm] * len(comparison)))
+                for column, source in ((f"{arm}_k", outcome), (f"{arm}_n", "n")):
+                    visible = shown[source].reindex(keys).notna().to_numpy() | (comparison[f"{arm}_n"] == 0).to_numpy()
+                    comparison[column] = comparison[column].astype(float).where(visible)
+            comparison = disclosure.mask_comparison(comparison, list(arms))
+        comparisons[outcome] = comparison
+    return ArmResponse(list(arms), dict(timepoints), summary, comparisons)
+
+
+def response_rows(study: str, summary: pd.DataFrame, by: str = "arm", outcomes=labels.RESPONSE_OUTCOMES) -> list[dict]:
+    """Percent rows from response.summarise(): one per timepoint, group and outcome, and the number
+    of patients evaluated (a hidden count, NaN, gives no value and the detail 'suppressed')."""
+    out = []
+    for r in summary.itertuples(index=False):
+        n = r.n
+        out.append(results.row(study, "n_patients", "count", n if n == n else math.nan, group=getattr(r, by),
+                               timepoint=str(r.timepoint),
+                               detail=f"{int(n)} evaluated" if n == n else disclosure.HIDDEN))
+        for outcome in outcomes:
+            k = getattr(r, outcome)
+            shown = k == k and n == n
+            out.append(results.row(study, "response", "percent", 100 * k / n if shown and n else math.nan,
+                                   group=getattr(r, by), outcome=outcome, timepoint=str(r.timepoint),
+                                   detail=f"{int(k)}/{int(n)}" if shown else disclosure.HIDDEN))
+    return out
+
+
+def p_value_rows(study: str, comparisons: dict[str, pd.DataFrame], arms) -> list[dict]:
+    """One row per outcome and timepoint: the p-value of stats.response_comparison, its counts and test
+    (none beside a hidden count)."""
+    arms = list(arms)
+    out = []
+    for outcome, c in comparisons.items():
+        for r in c.to_dict("records"):
+            counts = [(r[f"{a}_k"], r[f"{a}_n"]) for a in arms]
+            if any(k != k or n != n for k, n in counts):
+                detail, test = disclosure.HIDDEN, ""
+            else:
+                detail = " vs ".join(f"{int(k)}/{int(n)}" for k, n in counts) + (f"; {r['note']}" if r["note"] else "")
+                test = r["test"]
+            out.append(results.row(study, "response", "p_value", r["p"], group=" vs ".join(arms), outcome=outcome,
+                                   timepoint=str(r["timepoint"]), detail=detail, test=test))
+    return out
+
+
+def outcome_table(comparison: pd.DataFrame, outcome: str, arms, timepoints: dict[str, int], marker=None,
+                  min_cell: int = 0) -> Table:
+    """The response table of one outcome by timepoint and arm, with effect sizes and, on a
+    reconstructed cohort (`marker` a helpers.compare.marks.Marker), marks (with the published value where
+    it differs or is infeasible)."""
+    arms = list(arms)
+    marker = marker.fresh() if marker is not None and marker.active else None
+    versus = " vs ".join(arms)
+
+    def mark(tp, arm, value):
+        if arm is None:
+            return marker.mark(value, "response", "p_value", versus, outcome, tp)
+        return marker.mark(value, "response", "percent", arm, outcome, tp)
+
+    def p_text(tp, p):
+        number = marker.published("response", "p_value", versus, outcome, tp) if marker else []
+        return p_beside(p, number[0].value, number[0].decimals) if number else format_p(p)
+
+    table = comparison_table(comparison, arms, "Timepoint", lambda tp: labels.timepoint(tp, timepoints[tp]),
+                             mark if marker else None, None, min_cell, p_text=p_text)
+    if marker:
+        table.notes += marker.footnotes()
+        table.notes += [text for tp in comparison["timepoint"].astype(str) if marker.assumed(outcome, tp, arms)
+                        and (text := marker.pinned_text(outcome, tp, labels.timepoint(tp, timepoints[tp])))]
+    return table
+
+
+def differences_sentence(comparisons: dict[str, pd.DataFrame], alpha: float, timepoints: dict[str, int],
+                         marker=None, arms=()) -> str:
+    """'p < 0.05 for complete response at 1 year (...)' for the differences with p below alpha, or that
+    none has. On a reconstructed cohort (`marker`), a difference an assumption decides is never called
+    significant: it is named apart, with how far the sources pin it (marks.Marker.pinned)."""
+    found, assumed = [], []
+    for outcome, comparison in comparisons.items():
+        hits, decided = [], []
+        for tp, p in zip(comparison["timepoint"].astype(str), comparison["p"]):
+            if not (p == p and p < alpha):
+                continue
+            when = labels.timepoint(tp, timepoints[tp])
+            if marker is not None and marker.assumed(outcome, tp, arms):
+                pinned = marker.pinned(outcome, tp)
+                higher = labels.arm(pinned.arms[0 if pinned.forced > 0 else 1]).lower() if pinned else ""
+                forced = f"; the sources force it higher with {higher}" if pinned and pinned.forced else ""
+                decided.append(f"{labels.OUTCOMES[outcome].lower()} at {when}{forced}")
+            else:
+                hits.append(when)
+        if hits:
+            found.append(f"{labels.OUTCOMES[outcome].lower()} at {', '.join(hits)}")
+        assumed += decided
+    text = (f"p < {alpha:g} for " + "; ".join(found) + " (no correction for multiple comparisons)." if found else
+            f"No difference between the arms that the sources decide has p < {alpha:g}." if assumed else
+            f"No difference between the arms has p < {alpha:g}.")
+    if assumed:
+        text += (" Not called significant, because an assumption of the reconstruction decides the counts (see "
+                 "the † notes under the tables): " + "; ".join(assumed) + ".")
+    return text
+
+
+def rows(study: str, cohort, pub=None, arms=None, timepoints: dict[str, int] | None = None, window: int = WINDOW,
+         criteria: Criteria | None = None, missing: str = "complete_case", test: str = "pearson",
+         min_cell: int = 0) -> list[dict]:
+    """The chapter's result rows: response by arm with n evaluated, p-values (`arm_response`), and, given the
+    study file `pub`, its statements about later labs tested on the rows (compare.claims). Arms and
+    timepoints default to the study file's."""
+    arms = list(arms or pub.arms)
+    run = arm_response(cohort, arms, timepoints or pub.timepoints, window, criteria, missing, test, min_cell)
+    return run.rows(study) + claims.rows(pub, cohort, criteria, window, ["followup"])
