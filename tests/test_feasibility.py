@@ -13,7 +13,7 @@ import pytest
 from helpers.methods.proportions import compare_proportions, compare_response_table
 from helpers.publication import feasibility, published
 from helpers.publication.consistency import rounds_clearly_to
-from helpers.reconstruct.plan import consistent_denominators
+from helpers.publication.counts import consistent_denominators
 
 A = published.load("study_a")
 
@@ -269,3 +269,20 @@ def test_fisher_for_every_table_matches_scipy_table_by_table():
         for k2 in range(10):
             expected = fisher_exact([[k1, 12 - k1], [k2, 9 - k2]])[1]
             assert abs(every[k1, k2] - expected) <= 1e-12, (k1, k2)
+
+
+def test_verdicts_are_decided_once_and_read_back_from_the_build_cache(tmp_path, monkeypatch):
+    monkeypatch.setattr(feasibility, "CACHE_DIR", tmp_path)
+    monkeypatch.setattr(feasibility, "_VERDICTS", {})
+    first = feasibility.verdicts(A)
+    files = list(tmp_path.glob("study_a-*.json"))
+    assert len(files) == 1
+    monkeypatch.setattr(feasibility, "_VERDICTS", {})
+    monkeypatch.setattr(feasibility, "_search", lambda pub, n: pytest.fail("searched again despite the cache"))
+    assert feasibility.verdicts(A) == first
+    files[0].write_text("{not json")            # a broken cache is decided again, not trusted
+    monkeypatch.setattr(feasibility, "_VERDICTS", {})
+    monkeypatch.undo()
+    monkeypatch.setattr(feasibility, "CACHE_DIR", tmp_path)
+    monkeypatch.setattr(feasibility, "_VERDICTS", {})
+    assert feasibility.verdicts(A) == first

@@ -5,8 +5,8 @@ import yaml
 
 from helpers.compare import provenance
 from helpers.paths import REPO_ROOT
-from helpers.publication import consistency, published
-from helpers.reconstruct import builder, plan
+from helpers.publication import consistency, counts, published
+from helpers.reconstruct import builder
 
 
 @pytest.mark.parametrize("mean, sd, decimals, n, possible", [
@@ -31,7 +31,7 @@ def study_c(**changes):
 
 def test_an_age_sd_no_whole_numbers_can_have_is_infeasible_with_its_proof_and_the_build_goes_on():
     pub = study_c(age_sd={"value": 0.1})
-    proofs = plan.infeasible_moments(pub)
+    proofs = counts.infeasible_moments(pub)
     assert set(proofs) == {"age_mean", "age_sd"}
     assert "31.4 ± 0.1 of 29 whole numbers" in proofs["age_sd"] and "GRIMMER" in proofs["age_sd"]
     roles = provenance.roles(pub)
@@ -42,13 +42,13 @@ def test_an_age_sd_no_whole_numbers_can_have_is_infeasible_with_its_proof_and_th
 
 def test_an_sd_too_large_for_values_of_at_least_zero_is_infeasible():
     pub = study_c(upcr_baseline_sd={"value": 20.0})
-    proofs = plan.infeasible_moments(pub)
+    proofs = counts.infeasible_moments(pub)
     assert "at most mean x sqrt(n)" in proofs.get("upcr_baseline_sd", "")
     assert len(builder.build(pub)["patients.csv"]) == 29
 
 
 def test_the_studies_shipped_have_no_infeasible_mean_or_sd():
-    assert all(plan.infeasible_moments(published.load(s)) == {} for s in published.studies())
+    assert all(counts.infeasible_moments(published.load(s)) == {} for s in published.studies())
 
 
 def test_a_log_rank_p_the_draws_cannot_reach_is_set_aside_with_a_message_not_an_exception():

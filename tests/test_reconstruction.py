@@ -22,7 +22,7 @@ from helpers.cohort.renal import egfr_tenths
 from helpers.cohort.response import WINDOW, Criteria, baseline_labs, classify, summarise
 from helpers.methods.proportions import compare_proportions
 from helpers.paths import RECONSTRUCTED_DIR, REPO_ROOT
-from helpers.publication import published
+from helpers.publication import counts, published
 from helpers.publication.consistency import rounds_to
 from helpers.reconstruct import plan, realism
 
@@ -39,7 +39,7 @@ def _targets(statistics):
     """The published numbers of these statistics the reconstruction aims at (neither set aside nor
     infeasible for any data)."""
     return [pytest.param(s, n, id=f"{s}:{n.id}") for s in STUDIES for n in published.load(s).targets()
-            if n.statistic in statistics and n.id not in plan.infeasible(published.load(s))]
+            if n.statistic in statistics and n.id not in counts.infeasible(published.load(s))]
 
 
 def _group_mask(frame, group, pub):
@@ -151,7 +151,7 @@ def test_response_is_not_stored(cohorts):
 def test_denominators_are_the_largest_consistent_and_never_rise():
     pub = published.load("study_a")
     frame = plan.plan(pub).frame()
-    _, largest = plan.consistent_denominators(pub)
+    _, largest = counts.consistent_denominators(pub)
     for arm, rows in frame.groupby("arm"):
         assert rows.sort_values("timepoint")["n"].is_monotonic_decreasing
         assert list(rows["n"]) == [largest[tp, arm] for tp in rows["timepoint"]]

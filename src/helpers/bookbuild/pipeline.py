@@ -43,6 +43,18 @@ from helpers.bookbuild import config, execute, folders, pages, publish
 from helpers.cohort.data import DataError, validate_tree
 from helpers.compare.results import resolve
 from helpers.paths import PUBLISHED_DIR, REPO_ROOT
+from helpers.publication import feasibility, published
+
+
+def warm_feasibility() -> None:
+    """Decide every published p-value's verdict once, before the chapters run (they read the cache:
+    publication.feasibility.verdicts), so no chapter runs the search and parallel chapters do not run it
+    each."""
+    for study in published.studies():
+        start = time.perf_counter()
+        feasibility.verdicts(published.load(study))
+        if time.perf_counter() - start > 1:
+            print(f"p-value verdicts of {study} decided ({time.perf_counter() - start:.1f} s; cached)", flush=True)
 
 
 def run(params_path: str | Path, notebooks_dir: Path = execute.NOTEBOOKS_DIR, jobs: int = execute.JOBS,
@@ -65,6 +77,7 @@ def run(params_path: str | Path, notebooks_dir: Path = execute.NOTEBOOKS_DIR, jo
         staging = publish.staging_folder(params)
         (staging / "build.key").unlink(missing_ok=True)
         start = time.perf_counter()
+        warm_feasibility()
         with folders.writing(staging):
             results_dir = execute.run_notebooks(params, notebooks, staging, jobs, force=force)
         with folders.writing(pages.GENERATED_DIR):

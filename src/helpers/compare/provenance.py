@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from helpers.publication import feasibility, published
+from helpers.publication import counts, feasibility, published
 
 KINDS = ("target", "check", "infeasible", "not_reached", "resolution", "repeat", "not_expressible")
 ROLE_NAMES = {"target": "target", "check": "independent check", "infeasible": "infeasible",
@@ -33,10 +33,9 @@ class Role:
 
 def roles(pub: published.Study) -> dict[str, Role]:
     """The role of every published number of `pub`, by id."""
-    from helpers.reconstruct.plan import infeasible
     set_aside = {i: r for r in pub.resolutions for i in r.sets_aside}
     built = _built_from(pub)
-    impossible = infeasible(pub)
+    impossible = counts.infeasible(pub)
     out = {}
     for n in pub.numbers:
         if n.same_as is not None:
@@ -96,11 +95,4 @@ def _built_from(pub: published.Study) -> dict[str, str]:
         for i in r.weighs:
             built.setdefault(i, f"Weighed to resolve a contradiction between the sources ({r.id}): the rows were "
                                 f"chosen with it in view.")
-    from helpers.reconstruct.plan import plan
-    try:
-        planned = plan(pub).targets
-    except ValueError:   # published numbers no counts plan can hold: no number is built from one
-        planned = {}
-    for i, how in planned.items():
-        built.setdefault(i, f"The counts plan {how}.")
     return built

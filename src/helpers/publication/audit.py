@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from helpers.publication import feasibility, published
+from helpers.publication import counts, feasibility, published
 from helpers.publication.consistency import grim_mean, mixture_splits, percent_counts, rounds_to
 
 
@@ -173,8 +173,7 @@ def unreported_group(pub: published.Study, sizes: dict[str, int] | None = None) 
 
 def _sizes_by_timepoint(pub: published.Study, total: int | None) -> dict:
     """{'baseline': total, timepoint: the fewest patients (up to total) fitting every percentage there}."""
-    from helpers.reconstruct.plan import infeasible_percentages
-    impossible = infeasible_percentages(pub)
+    impossible = counts.infeasible_percentages(pub)
     sizes = {"baseline": total}
     for tp in pub.timepoints:
         percents = [x for x in pub.targets() if x.statistic == "percent" and x.timepoint == tp and x.group == "all"

@@ -29,16 +29,24 @@ verdict does not depend on the last bits of a float.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
+import hashlib
+import json
 import math
+import os
+import tempfile
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
 
 import numpy as np
 from scipy import stats as sps
 
+from helpers.methods import proportions
 from helpers.methods.proportions import PROPORTION_TESTS, compare_proportions
-from helpers.publication import published
+from helpers.paths import REPO_ROOT
+from helpers.publication import consistency, counts, published
 from helpers.publication.consistency import percent_counts, rounds_clearly_to
 
 RESPONSE_TABLE = "response_table"
@@ -62,11 +70,6 @@ class Cell:
     breaks: int = 0
 
 
-def arm_sizes(pub: published.Study) -> dict[str, int]:
-    return {x.group: int(x.value) for x in pub.targets() if x.measure == "n_patients" and x.group in pub.arms
-            and x.timepoint in (None, "baseline")}
-
-
 @functools.lru_cache(maxsize=4096)
 def _grim(value: float, decimals: int, n: int) -> frozenset[int]:
     return frozenset(percent_counts(value, decimals, n))
@@ -82,7 +85,7 @@ def percents(pub: published.Study, timepoint: str, arm: str, source: str | None 
     """{outcome: [percentages]} of a timepoint and arm: of one source, of every source not set aside
     (targets), or of every source; a percentage no count up to the arm size gives is left out (it is
     infeasible itself)."""
-    size = arm_sizes(pub)[arm]
+    size = counts.arm_sizes(pub)[arm]
     out: dict = {}
     for x in pub.targets() if targets else pub.numbers:
         if (x.measure == "response" and x.statistic == "percent" and x.timepoint == timepoint and x.group == arm
@@ -103,29 +106,15 @@ def _fitting(pub: published.Study, timepoint: str, arm: str) -> set[int]:
     """The n (1 up to the arm size) that fit every published percentage (every source, set-aside ones
     included) and count of evaluated patients of a timepoint and arm."""
     numbers = [x for xs in percents(pub, timepoint, arm).values() for x in xs]
-    counts = {int(x.value) for x in pub.targets() if x.measure == "n_patients" and x.timepoint == timepoint
+    stated = {int(x.value) for x in pub.targets() if x.measure == "n_patients" and x.timepoint == timepoint
               and x.group == arm}
-    return {n for n in range(1, arm_sizes(pub)[arm] + 1)
-            if all(_grim(x.value, x.decimals, n) for x in numbers) and counts <= {n}}
-
-
-_STATED: dict = {}   # study file as JSON -> stated_denominators(study)
+    return {n for n in range(1, counts.arm_sizes(pub)[arm] + 1)
+            if all(_grim(x.value, x.decimals, n) for x in numbers) and stated <= {n}}
 
 
 def stated_denominators(pub: published.Study) -> dict[tuple[str, str], int]:
-    """{(timepoint, arm): n} the reconstruction's denominators: the largest n fitting every published
-    percentage of that timepoint and arm, never rising over time (unless no n allows it)."""
-    key = pub.model_dump_json()
-    if key not in _STATED:
-        out = {}
-        for arm in pub.arms:
-            ceiling = arm_sizes(pub)[arm]
-            for tp in pub.timepoints:
-                fits = sorted(_fitting(pub, tp, arm), reverse=True)
-                if fits:
-                    ceiling = out[tp, arm] = next((n for n in fits if n <= ceiling), fits[0])
-        _STATED[key] = out
-    return _STATED[key]
+    """{(timepoint, arm): n} the reconstruction's denominators (publication.counts.consistent_denominators)."""
+    return counts.consistent_denominators(pub)[1]
 
 
 def _split(pub: published.Study, timepoint: str, known: set[str]) -> str | None:
@@ -194,7 +183,7 @@ def setting(pub: published.Study, timepoint: str, source: str | None = None) -> 
     """Every cell consistent with the published percentages of `source` (None: every source not set
     aside) at a timepoint, per arm, with the stated denominators each breaks; None when an arm has no
     published percentage there (nothing ties its counts down)."""
-    sizes, stated = arm_sizes(pub), stated_denominators(pub)
+    sizes, stated = counts.arm_sizes(pub), stated_denominators(pub)
     tps = list(pub.timepoints)
     previous = tps[tps.index(timepoint) - 1] if tps.index(timepoint) else None
     cells, ceilings, splits, words = [], [], [], []
@@ -497,19 +486,72 @@ def _search(pub: published.Study, n: published.Number) -> Verdict | None:
                    ranges, len(every))
 
 
-_VERDICTS: dict = {}   # (study file as JSON, number id) -> Verdict: the exact tests take seconds
+CACHE_DIR = REPO_ROOT / "_build" / "cache" / "feasibility"
+_VERDICTS: dict = {}   # study file as JSON -> {number id: Verdict}: the exact tests take seconds
+
+
+def _cache_key(pub: published.Study) -> str:
+    """The study file's content and the code that decides a verdict: a verdict cached under this key is
+    the one this code would compute for this file."""
+    digest = hashlib.sha256(pub.model_dump_json().encode())
+    for module in (counts, consistency, proportions):
+        digest.update(Path(module.__file__).read_bytes())
+    digest.update(Path(__file__).read_bytes())
+    return digest.hexdigest()[:32]
+
+
+def _to_json(found: Verdict | None) -> dict | None:
+    return None if found is None else dataclasses.asdict(found)
+
+
+def _from_json(raw: dict | None) -> Verdict | None:
+    if raw is None:
+        return None
+    hit = lambda h: None if h is None else Hit(**h)  # noqa: E731
+    return Verdict(**{**raw, "hits": tuple(hit(h) for h in raw["hits"]), "nearest": hit(raw["nearest"]),
+                      "ranges": {t: tuple(r) for t, r in raw["ranges"].items()}})
+
+
+def verdicts(pub: published.Study) -> dict[str, Verdict | None]:
+    """The verdict of every published p-value of `pub`, computed once per study file: kept in memory and
+    in the build folder's cache (CACHE_DIR, one JSON file per study file's content and this code), which
+    the book build fills before its chapters run, so no chapter runs the search."""
+    memo = pub.model_dump_json()
+    if memo in _VERDICTS:
+        return _VERDICTS[memo]
+    path = CACHE_DIR / f"{pub.study}-{_cache_key(pub)}.json"
+    try:
+        found = {k: _from_json(v) for k, v in json.loads(path.read_text(encoding="utf-8")).items()}
+    except (OSError, ValueError, TypeError, KeyError):
+        found = {n.id: _search(pub, n) for n in pub.numbers if _is_response_p(pub, n)}
+        _write(path, {k: _to_json(v) for k, v in found.items()})
+    _VERDICTS[memo] = found
+    return found
+
+
+def _write(path: Path, content: dict) -> None:
+    """Write the cache file in one step (a reader never sees half of it); a cache that cannot be written
+    is only not kept."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".json")
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            json.dump(content, out)
+        os.replace(tmp, path)
+    except OSError:
+        pass
+
+
+def _is_response_p(pub: published.Study, n: published.Number) -> bool:
+    return n.statistic == "p_value" and n.measure == "response" and n.outcome is not None and \
+        n.timepoint in pub.timepoints
 
 
 def verdict(pub: published.Study, number: published.Number | str) -> Verdict | None:
     """Can this published p-value (of a comparison of two arms' response) be true? None when it is not
     such a p-value, or an arm has no published percentage at its timepoint."""
     n = pub.number(number) if isinstance(number, str) else number
-    if n.statistic != "p_value" or n.measure != "response" or n.outcome is None or n.timepoint not in pub.timepoints:
-        return None
-    key = (pub.model_dump_json(), n.id)
-    if key not in _VERDICTS:
-        _VERDICTS[key] = _search(pub, n)
-    return _VERDICTS[key]
+    return verdicts(pub).get(n.id) if _is_response_p(pub, n) else None
 
 
 # --- could a check have failed? -------------------------------------------------------------

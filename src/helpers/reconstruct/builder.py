@@ -20,7 +20,7 @@ What the builder reads from a study file (nothing about a particular study is in
 What is not published is drawn once for all arms together and dealt to the arms in turn
 (`deal`), so no assumption creates a difference between arms that no source reports. A published
 mean and SD is met exactly (helpers.reconstruct.fit). A percentage, mean or SD no data can give
-is left out and reported as infeasible with its proof (helpers.reconstruct.plan.infeasible); a mean
+is left out and reported as infeasible with its proof (helpers.publication.counts.infeasible); a mean
 and SD or a log-rank p the draws do not reach is set aside after FAILS_TO_SET_ASIDE draws, with a
 message, and the check shows the rows' value beside it.
 """
@@ -36,7 +36,7 @@ import pandas as pd
 from helpers.cohort.renal import egfr_tenths
 from helpers.cohort.response import WINDOW, Criteria
 from helpers.compare import claims
-from helpers.publication import published
+from helpers.publication import counts, published
 from helpers.publication.consistency import percent_counts
 from helpers.reconstruct import course, events, fit, labs, plan
 from helpers.reconstruct.draw import Draws, ln
@@ -79,7 +79,7 @@ def _values(pub: published.Study) -> dict:
 
 def layout(pub: published.Study) -> Layout:
     """Arm sizes, cells and the planned counts of every cell at every timepoint."""
-    sizes = plan.arm_sizes(pub)
+    sizes = counts.arm_sizes(pub)
     the_plan = plan.plan(pub)
     values = _values(pub)
     if not pub.subgroups:
@@ -112,11 +112,11 @@ def layout(pub: published.Study) -> Layout:
             row = the_plan.rows[tp, a]
             for g in pub.subgroups:
                 n = at.get(tp, at["baseline"])[a][g]
-                counts = responders.get(tp, {}).get(a, {}).get(g)
-                if counts is None or counts["CR"] + counts["PR"] + counts["NR"] != n:
+                given = responders.get(tp, {}).get(a, {}).get(g)
+                if given is None or given["CR"] + given["PR"] + given["NR"] != n:
                     raise StudyFileError(f"{pub.study}.yaml: responders_by_subgroup at {tp} for {g} in {a} must "
                                          f"add up to its {n} evaluated patients (subgroup_sizes)")
-                out.counts[tp, (a, g)] = {"n": n, "CR": counts["CR"], "PR": counts["PR"]}
+                out.counts[tp, (a, g)] = {"n": n, "CR": given["CR"], "PR": given["PR"]}
             for key in ("n", "CR", "PR"):
                 total = sum(out.counts[tp, (a, g)][key] for g in pub.subgroups)
                 if total != row[key]:
@@ -227,11 +227,11 @@ class _Builder:
 
     def _categories(self, name: str, what: str) -> list[str]:
         """A label per patient from an assumption of counts: per arm, or for all (dealt alike)."""
-        counts = self._need(name, what)
-        if set(counts) <= set(self.pub.arms):
-            per_arm = {a: expand(counts[a]) for a in self.pub.arms}
+        given = self._need(name, what)
+        if set(given) <= set(self.pub.arms):
+            per_arm = {a: expand(given[a]) for a in self.pub.arms}
         else:
-            per_arm = deal(expand(counts), self.shape.arms)
+            per_arm = deal(expand(given), self.shape.arms)
         for a, labels in per_arm.items():
             if len(labels) != self.shape.arms[a]:
                 raise StudyFileError(f"{self.pub.study}.yaml: assumption {name} gives {len(labels)} patients for "
@@ -245,10 +245,10 @@ class _Builder:
     def sexes(self) -> list[str]:
         female = {}
         per_arm = {a: x for x in self.pub.targets() if x.measure == "female" and x.statistic == "percent"
-                   for a in [plan.arm_of(self.pub, x.group)] if a}
+                   for a in [counts.arm_of(self.pub, x.group)] if a}
         overall = next((x for x in self.pub.targets() if x.measure == "female" and x.statistic == "percent"
                         and x.group == "all"), None)
-        impossible = plan.infeasible_percentages(self.pub)
+        impossible = counts.infeasible_percentages(self.pub)
         for a, size in self.shape.arms.items():
             x = per_arm.get(a)
             if x is not None and x.id not in impossible:

@@ -11,16 +11,16 @@ import bisect
 import math
 
 from helpers.publication import published
+from helpers.publication.counts import infeasible_moments
 from helpers.reconstruct.draw import Draws, lognormal_parameters
 from helpers.reconstruct.moments import Target, best_start, solve
-from helpers.reconstruct.plan import infeasible_moments
 
 CANDIDATES = 40     # plausible draws tried as the start of each fit
 
 
 def targets(pub: published.Study, measure: str, timepoint: str) -> dict[str, tuple]:
     """{group: (mean Number, sd Number)} of the published means and SDs of `measure` at `timepoint`
-    (those no data can give left out: plan.infeasible_moments)."""
+    (those no data can give left out: counts.infeasible_moments)."""
     found: dict[str, dict] = {}
     impossible = infeasible_moments(pub)
     for x in pub.targets():
