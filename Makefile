@@ -79,4 +79,4 @@ lock:
 	/tmp/ln-lock/bin/pip freeze --exclude-editable > requirements.lock
 
 clean:
-	rm -rf $(VENV) _build .pytest_cache book/executed book/generated
+	rm -rf $(VENV) _build .pytest_cache

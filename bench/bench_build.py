@@ -12,9 +12,8 @@ Steps, each timed wall-clock as a fresh `python -m ...` process, the environment
 
 The builds run under a temporary copy of params/default.yaml named bench_build.yaml, so they
 go to _build/staging/bench_build/ and _build/variants/bench_build/html; both are removed at
-the end (--keep keeps them). The default book in _build/html is not touched; the pages it is
-built from (book/executed, book/generated, shared by every build) are put back at the end by
-one more default build, which finds everything up to date and builds nothing.
+the end (--keep keeps them). The default book in _build/html, and its source folder in
+_build/staging/default, are not touched: every book has its own.
 
 Progress lines go to stderr, the table to stdout.
 
@@ -126,7 +125,6 @@ def main(argv=None) -> int:
         for line in lines:  # "  wrote .../study_a (0.6 s)": the build of each study alone
             if m := re.search(r"wrote .*/(\S+) \((\d+\.\d+) s\)", line):
                 rows.append((f"  {m.group(1)}", float(m.group(2)), "building and writing the study's rows"))
-    timed([python, "-m", "helpers", "book", "--params", "params/default.yaml"], "restore book/ for the default book")
 
     print()
     print(f"Book build (python -m helpers book, {args.jobs} notebooks at a time); {os.cpu_count()} CPUs; "

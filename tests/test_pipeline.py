@@ -207,14 +207,16 @@ def test_a_variant_builds_beside_the_default_with_its_banner(tmp_path, monkeypat
     seen = {}
 
     def build(command, **kwargs):
-        seen["config"] = yaml.safe_load(Path(command[command.index("--config") + 1]).read_text())
+        seen["config"] = yaml.safe_load((Path(command[2]) / "_config.yml").read_text())
         return FakeBuild(True)(command)
 
     monkeypatch.setattr(publish.subprocess, "run", build)
     staging = tmp_path / "staging"
     staging.mkdir()
-    default = config.load_params(PARAMS / "default.yaml")
-    target = publish.build_book(config.load_params(PARAMS / "strict_cr.yaml"), default, staging)
+    default, variant = config.load_params(PARAMS / "default.yaml"), config.load_params(PARAMS / "strict_cr.yaml")
+    source = publish.prepare_source(variant, default, staging)
+    assert (source / "book" / "intro.md").exists() and not (source / "book" / "generated").exists()
+    target = publish.build_book(variant, default, staging)
     assert target == tmp_path / "_build" / "variants" / "strict_cr" / "html"
     theme = seen["config"]["sphinx"]["config"]["html_theme_options"]
     assert "criteria.cr_upcr_max = 0.3 (default 0.5)" in theme["announcement"]
@@ -284,8 +286,8 @@ def test_a_write_that_names_no_file_is_reported_with_the_folder_being_written(tm
     assert pipeline.os_error(err.value).startswith(f"{tmp_path}/book/generated: No space left on device (check")
 
 
-def test_a_read_only_book_folder_names_the_folder_and_the_cause(tmp_path):
-    """book/ read-only: book/generated cannot be replaced. Said as such, not as a later 'File exists'. As root,
+def test_a_read_only_folder_names_the_folder_and_the_cause(tmp_path):
+    """A read-only folder the build must replace (here a book's generated pages) cannot be replaced. Said as such, not as a later 'File exists'. As root,
     permissions stop nothing: the check runs without the two capabilities that bypass them."""
     book = tmp_path / "book"
     (book / "generated").mkdir(parents=True)
@@ -300,5 +302,5 @@ def test_a_read_only_book_folder_names_the_folder_and_the_cause(tmp_path):
     finally:
         book.chmod(0o755)
     assert done.returncode == 1
-    assert done.stderr == f"{book}/generated: Permission denied (check that the data and params can be read, and " \
-                          "that _build/ and book/ can be written)\n"
+    assert done.stderr == f"{book}/generated: Permission denied (check that the data, params and book/ can be read, " \
+                          "and that _build/ can be written)\n"

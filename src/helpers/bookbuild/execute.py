@@ -27,7 +27,6 @@ from helpers.paths import PUBLISHED_DIR, REPO_ROOT
 
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
 
-EXECUTED_DIR = REPO_ROOT / "book" / "executed"    # git-ignored; _toc.yml globs it
 
 KERNEL = "python3"
 

@@ -18,10 +18,8 @@ from helpers.cohort import schema
 from helpers.cohort.response import Criteria
 from helpers.compare import results, scorecard
 from helpers.compare.scorecard import markdown_table
-from helpers.paths import REPO_ROOT, shown
+from helpers.paths import shown
 from helpers.publication import published
-
-GENERATED_DIR = REPO_ROOT / "book" / "generated"  # git-ignored; included by the pages
 
 
 def _md_table(rows: list[dict]) -> str:
@@ -129,8 +127,9 @@ def _reconstruction_md() -> str:
 
 
 def write_generated(params: config.Params, default: config.Params, results_dir: Path, staging: Path,
-                    left_out: dict | None = None) -> dict:
-    """Write book/generated/*.md and staging/scorecard.csv; returns the scorecard's total counts.
+                    left_out: dict | None, generated: Path) -> dict:
+    """Write the generated pieces (`generated`: the book's source folder's book/generated/*.md) and
+    staging/scorecard.csv; returns the scorecard's total counts.
     On the reconstructed cohort every study file is scored; on a real cohort only the studies that
     `compare_with` names, each against the cohort's study it maps."""
 
@@ -143,7 +142,7 @@ def write_generated(params: config.Params, default: config.Params, results_dir: 
         rows = rows[rows["study"].isin(compare)].assign(study=rows["study"].map(compare))
     card = scorecard.build(rows, studies, reconstructed=config.all_reconstructed(params))
     card.to_csv(staging / "scorecard.csv", index=False, lineterminator="\n")
-    folders.fresh(GENERATED_DIR, GENERATED_DIR.parent)
+    folders.fresh(generated, generated.parent)
     variant = "" if params.is_default else \
         f" This is the variant book **{md_words(params.name)}** ({md_code(shown(params.path))})."
     if studies:
@@ -169,8 +168,8 @@ def write_generated(params: config.Params, default: config.Params, results_dir: 
         "reconstruction.md": _reconstruction_md(),
     }
     for name, text in texts.items():
-        (GENERATED_DIR / name).write_text(text, encoding="utf-8")
-    shutil.copytree(results_dir, folders.inside(GENERATED_DIR / "results", GENERATED_DIR))   # chapters' downloads
+        (generated / name).write_text(text, encoding="utf-8")
+    shutil.copytree(results_dir, folders.inside(generated / "results", generated))   # chapters' downloads
     return scorecard.summary(card).iloc[-1].to_dict()
 
 

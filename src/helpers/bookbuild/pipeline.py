@@ -5,15 +5,18 @@
    folder (_build/staging/<name>/: executed notebooks in notebooks/, each one's result
    CSVs in outputs/<stem>/, all of them gathered in results/), passing each notebook
    only the parameters its `parameters` cell defines;
-3. write the generated pieces of the pages (book/generated/: scorecard, criteria,
-   data dictionary, ...) and copy the executed notebooks to book/executed/;
-4. run `jupyter-book build` (execution off, -W -n --keep-going) into a temporary
+3. make the book's own source folder (_build/staging/<name>/source/: a copy of the
+   hand-written pages, _toc.yml and _config.yml with the variant banner), write the
+   generated pieces of the pages into it (book/generated/: scorecard, criteria, data
+   dictionary, ...) and copy the executed notebooks into it (book/executed/): nothing is
+   written into the repository's book/, and books of different params files share no folder;
+4. run `jupyter-book build` on that folder (execution off, -W -n --keep-going) into a temporary
    folder and, only if it succeeds, swap it into _build/html (params/default.yaml)
    or _build/variants/<name>/html (any other params file, with a banner on every
    page listing its non-default parameters). The swap is one atomic step: the html
    folder is a symlink to a version folder beside it (.html.<id>), replaced by os.replace.
 
-Faults: one run at a time (an flock on _build/.pipeline.lock, which records the run's PID;
+Faults: one run of a book at a time (an flock on _build/staging/<name>.lock, which records the run's PID;
 a dead run's lock is taken over with a note). The pool workers and jupyter-book die with the
 run, even when it is killed with SIGKILL (PR_SET_PDEATHSIG). A file that cannot be read or
 written is one line on stderr (exit 1), Ctrl-C one line (exit 130); the book in place stays whole.
@@ -25,8 +28,8 @@ Incremental, judged by content hashes (sha256 of file bytes), never by timestamp
   the data (every file under its data_dir and under data/published/) or the helper code
   (src/helpers/**/*.py) changed, or its outputs are missing; the key of each execution is
   stored beside it (staging/notebooks/<stem>.key);
-- jupyter-book runs only when something it reads (book/, _config.yml, _toc.yml, the
-  banner) changed or the book is missing (key: staging/book.key);
+- jupyter-book runs only when something it reads (the source folder: pages, chapters,
+  _config.yml with the banner, _toc.yml) changed or the book is missing (key: staging/book.key);
 - when nothing the last successful build read has changed (staging/build.key), the
   run stops at once, before importing the analysis stack.
 Not covered: the installed packages (a new pandas does not re-execute anything).
@@ -73,15 +76,20 @@ def run(params_path: str | Path, notebooks_dir: Path = execute.NOTEBOOKS_DIR, jo
         print(f"note: {note}", flush=True)
     validate_data(params)
     publish.BUILD_DIR.mkdir(exist_ok=True)
-    with publish.pipeline_lock(publish.BUILD_DIR / ".pipeline.lock"):  # book/executed and book/generated are shared
+    folders.make(publish.lock_file(params).parent, publish.BUILD_DIR)
+    with publish.pipeline_lock(publish.lock_file(params)):   # one build of this book at a time
         staging = publish.staging_folder(params)
         (staging / "build.key").unlink(missing_ok=True)
         start = time.perf_counter()
         warm_feasibility()
         with folders.writing(staging):
             results_dir = execute.run_notebooks(params, notebooks, staging, jobs, force=force)
-        with folders.writing(pages.GENERATED_DIR):
-            totals = pages.write_generated(params, default, results_dir, staging, execute.skipped(staging, notebooks))
+        with folders.writing(staging):
+            source = publish.prepare_source(params, default, staging)
+        generated, executed = source / "book" / "generated", source / "book" / "executed"
+        with folders.writing(generated):
+            totals = pages.write_generated(params, default, results_dir, staging, execute.skipped(staging, notebooks),
+                                           generated)
         if not totals["published"]:
             print("scorecard: none (the cohort is compared with no publication; see compare_with)", flush=True)
         else:
@@ -92,11 +100,11 @@ def run(params_path: str | Path, notebooks_dir: Path = execute.NOTEBOOKS_DIR, jo
                   f"computed, of {totals['published']} published numbers and {totals['claims']} statements in words "
                   f"({execute.relative(staging / 'scorecard.csv')})", flush=True)
         left_out = execute.skipped(staging, notebooks)
-        with folders.writing(execute.EXECUTED_DIR):
-            folders.fresh(execute.EXECUTED_DIR, execute.EXECUTED_DIR.parent)
+        with folders.writing(executed):
+            folders.fresh(executed, source)
             for nb in notebooks:
                 if nb not in left_out:
-                    execute.publish_notebook(staging / "notebooks" / nb.name, execute.EXECUTED_DIR / nb.name)
+                    execute.publish_notebook(staging / "notebooks" / nb.name, executed / nb.name)
         if book:
             key, stored, target = publish.book_key(params, default), staging / "book.key", publish.book_target(params)
             if not force and stored.exists() and stored.read_text() == key and (target / "index.html").exists():
@@ -115,7 +123,7 @@ def run(params_path: str | Path, notebooks_dir: Path = execute.NOTEBOOKS_DIR, jo
 
 def build_key(params_path: Path, notebooks: list[Path], data_dirs, book: bool) -> str:
     """A hash of everything a whole build reads: the params files, the notebooks, the data, the helper
-    code, and book/ as the last build left it (executed notebooks, generated pages), _config.yml, _toc.yml."""
+    code, and the hand-written pages (book/), _config.yml, _toc.yml."""
     return execute.hash_files(params_path, config.DEFAULT_PARAMS, *notebooks, *map(resolve, data_dirs), PUBLISHED_DIR,
                       *sorted(execute.HELPERS_DIR.rglob("*.py")), REPO_ROOT / "book", REPO_ROOT / "_config.yml",
                       REPO_ROOT / "_toc.yml") + f" book={book}"
@@ -179,5 +187,5 @@ def plain(text: str) -> str:
 def os_error(err: OSError) -> str:
     """One line for a file that cannot be read or written (permissions, a full or read-only disk)."""
     where = f"{execute.relative(Path(err.filename))}: " if err.filename else ""
-    return (f"{where}{err.strerror or err} (check that the data and params can be read, and that _build/ "
-            "and book/ can be written)")
+    return (f"{where}{err.strerror or err} (check that the data, params and book/ can be read, and that _build/ "
+            "can be written)")

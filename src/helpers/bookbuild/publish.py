@@ -1,7 +1,10 @@
-"""jupyter-book and the book in place: the build into a staging folder (execution off, warnings
-are errors), the atomic swap (_build/html is a symlink to a version folder, replaced by
-os.replace), and the lock that lets one build run at a time (an flock that records its owner's PID;
-a dead owner's lock is taken over with a note)."""
+"""jupyter-book and the book in place: each book's own source folder (_build/staging/<name>/source: a copy
+of the hand-written pages, _toc.yml and _config.yml with the variant banner, into which the generated
+pages and executed chapters go, so no build writes into the repository's book/ and variant books share
+no folder), the build into a staging folder (execution off, warnings are errors), the atomic swap
+(_build/html is a symlink to a version folder, replaced by os.replace), and the lock that lets one build
+of a book run at a time (an flock that records its owner's PID; a dead owner's lock is taken over with
+a note)."""
 from __future__ import annotations
 
 import contextlib
@@ -10,6 +13,7 @@ import functools
 import hashlib
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -36,11 +40,39 @@ def staging_folder(params: config.Params) -> Path:
     return folders.inside(BUILD_DIR / "staging" / params.name, BUILD_DIR / "staging")
 
 
+def lock_file(params: config.Params) -> Path:
+    """_build/staging/<name>.lock: one build of a book at a time (books of other names run freely)."""
+    return folders.inside(BUILD_DIR / "staging" / f"{params.name}.lock", BUILD_DIR / "staging")
+
+
+def source_folder(staging: Path) -> Path:
+    """<staging>/source: the book's own source folder, what jupyter-book builds."""
+    return folders.inside(staging / "source", staging)
+
+
+def prepare_source(params: config.Params, default: config.Params, staging: Path) -> Path:
+    """A fresh source folder for this book: the hand-written pages (book/, without what an older layout
+    generated there), _toc.yml, and _config.yml (a variant's with its banner; a real cohort's without
+    the reconstruction's footer). The generated pages (book/generated) and chapters (book/executed)
+    are written into it by the pipeline."""
+    source = folders.fresh(source_folder(staging), staging)
+    shutil.copytree(REPO_ROOT / "book", source / "book", ignore=shutil.ignore_patterns("generated", "executed"))
+    shutil.copy2(REPO_ROOT / "_toc.yml", source / "_toc.yml")
+    book_config = yaml.safe_load((REPO_ROOT / "_config.yml").read_text(encoding="utf-8"))
+    if not params.is_default:
+        theme = book_config["sphinx"]["config"]["html_theme_options"]
+        theme["announcement"] = pages.banner(params, default)
+        if not config.all_reconstructed(params):   # a real cohort: no word of a reconstruction
+            theme["extra_footer"] = ""
+    (source / "_config.yml").write_text(yaml.safe_dump(book_config, sort_keys=False), encoding="utf-8")
+    return source
+
+
 def book_key(params: config.Params, default: config.Params) -> str:
-    """A hash of everything jupyter-book reads: book/ (pages, executed notebooks, generated pieces,
-    references.bib), _config.yml, _toc.yml and the variant banner."""
-    files = execute.hash_files(REPO_ROOT / "book", REPO_ROOT / "_config.yml", REPO_ROOT / "_toc.yml")
-    return hashlib.sha256(f"{files}\0{'' if params.is_default else pages.banner(params, default)}".encode()).hexdigest()
+    """A hash of everything jupyter-book reads: the book's source folder (pages, executed chapters,
+    generated pieces, references.bib, _config.yml with its banner, _toc.yml)."""
+    files = execute.hash_files(source_folder(staging_folder(params)))
+    return hashlib.sha256(files.encode()).hexdigest()
 
 
 def build_book(params: config.Params, default: config.Params, staging: Path) -> Path:
@@ -48,22 +80,14 @@ def build_book(params: config.Params, default: config.Params, staging: Path) -> 
     target = book_target(params)
     tmp = folders.inside(BUILD_DIR / f".building-{params.name}", BUILD_DIR)
     folders.remove(tmp, BUILD_DIR, quiet=True)   # what an interrupted build left
-    command = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(REPO_ROOT),
+    source = source_folder(staging)
+    command = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(source),
                "--path-output", str(tmp), "-W", "-n", "--keep-going"]
-    if not params.is_default:
-        book_config = yaml.safe_load((REPO_ROOT / "_config.yml").read_text(encoding="utf-8"))
-        theme = book_config["sphinx"]["config"]["html_theme_options"]
-        theme["announcement"] = pages.banner(params, default)
-        # a real cohort: no word of a reconstruction
-        if not config.all_reconstructed(params):
-            theme["extra_footer"] = ""
-        (staging / "_config.yml").write_text(yaml.safe_dump(book_config, sort_keys=False), encoding="utf-8")
-        command += ["--config", str(staging / "_config.yml")]
     log = staging / "jupyter-book.log"
     print(f"building the book (log: {execute.relative(log)}) ...", flush=True)
     start = time.perf_counter()
     with log.open("w", encoding="utf-8") as out:
-        done = subprocess.run(command, cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT, text=True,
+        done = subprocess.run(command, cwd=source, stdout=out, stderr=subprocess.STDOUT, text=True,
                               preexec_fn=functools.partial(execute.die_with_build, os.getpid()))
     built = tmp / "_build" / "html"
     if done.returncode != 0 or not (built / "index.html").exists():
