@@ -1,5 +1,5 @@
 """The audit finds the sources' known inconsistencies (and nothing where there is none)."""
-from helpers.publication import audit, published
+from helpers.publication import audit, feasibility, published
 
 A, B = published.load("study_a"), published.load("study_b")
 
@@ -41,12 +41,12 @@ def test_p_values_verdicts():
         "0.022–0.066; 0.056–0.066 (all print as published: the check could not have failed)"
 
 
-def test_p_value_search_is_the_feasibility_verdict():
+def test_the_feasibility_verdicts():
     """2-year CR p = 0.031: reached only with a lopsided PR split; 3-year overall p = 0.252: reached
     (mid-p) only with more patients than at 2 years, or with a lopsided CR split (tests/test_feasibility.py)."""
-    assert audit.p_value_search(A, A.number("cr_2y_p")).kind == "not_reached"
-    assert audit.p_value_search(A, A.number("or_3y_p")).hits[0].counts == "46/61 vs 69/83"
-    assert audit.p_value_search(A, A.number("poor_outcome_logrank_p")) is None
+    assert feasibility.verdict(A, A.number("cr_2y_p")).kind == "not_reached"
+    assert feasibility.verdict(A, A.number("or_3y_p")).hits[0].counts == "46/61 vs 69/83"
+    assert feasibility.verdict(A, A.number("poor_outcome_logrank_p")) is None
 
 
 def test_two_reported_subgroups_cannot_mix_into_the_overall_mean_at_24_weeks():

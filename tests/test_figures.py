@@ -122,9 +122,9 @@ def test_evaluated_over_time(summary):
 
 
 def test_p_value_ranges():
-    from helpers.publication import audit, published
+    from helpers.publication import feasibility, published
     pub = published.load("study_a")
-    searches = [s for n in pub.numbers if (s := audit.p_value_search(pub, n)) is not None]
+    searches = [s for n in pub.numbers if (s := feasibility.verdict(pub, n)) is not None]
     fig = figures.p_value_ranges(searches)
     assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == [s.number for s in searches]
     assert fig.axes[0].get_xscale() == "log"

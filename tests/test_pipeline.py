@@ -287,8 +287,9 @@ def test_a_write_that_names_no_file_is_reported_with_the_folder_being_written(tm
 
 
 def test_a_read_only_folder_names_the_folder_and_the_cause(tmp_path):
-    """A read-only folder the build must replace (here a book's generated pages) cannot be replaced. Said as such, not as a later 'File exists'. As root,
-    permissions stop nothing: the check runs without the two capabilities that bypass them."""
+    """A read-only folder the build must replace (here a book's generated pages) cannot be replaced. Said as
+    such, not as a later 'File exists'. As root, permissions stop nothing: the check runs without the two
+    capabilities that bypass them."""
     book = tmp_path / "book"
     (book / "generated").mkdir(parents=True)
     (book / "generated" / "old.md").write_text("old")

@@ -41,14 +41,6 @@ def ckd_epi_2009_female(creatinine_mg_dl, age, female):
     return k * np.minimum(r, 1) ** alpha * np.maximum(r, 1) ** -1.209
 
 
-def creatinine_from_egfr(egfr, age, sex):
-    """The serum creatinine (mg/dL) for which CKD-EPI 2009 gives `egfr` (its exact inverse)."""
-    kappa, alpha, k = _constants(age, sex)
-    ratio = np.asarray(egfr, float) / k
-    r = np.where(ratio >= 1, ratio ** (1 / alpha), ratio ** (1 / -1.209))
-    return r * kappa
-
-
 def ckd_epi_2009_exact(creatinine_mg_dl, age, sex: str) -> Decimal:
     """CKD-EPI 2009 in decimal arithmetic (30 significant digits): `creatinine_mg_dl` and `age`
     as Decimal, int or str (a float is taken at its shortest repr)."""

@@ -82,14 +82,7 @@ def response_comparison(summary: pd.DataFrame, outcome: str, arms, test: str = "
                       note=[r["note"] for r in results])
 
 
-CONTINUOUS_TESTS = {"welch": "Welch t-test", "mannwhitney": "Mann-Whitney U"}
 PAIRED_TESTS = {"paired_t": "paired t-test", "wilcoxon": "Wilcoxon signed-rank"}
-
-
-def _values(values) -> np.ndarray:
-    """Non-missing values as a float array (a new array: the input is never modified)."""
-    array = np.asarray(values, dtype=float)
-    return array[~np.isnan(array)]
 
 
 def paired_change(before, after, test: str = "paired_t") -> dict:

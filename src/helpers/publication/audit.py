@@ -20,11 +20,6 @@ def _stated_sizes(pub: published.Study) -> dict[str, int]:
     return sizes
 
 
-def p_value_search(pub: published.Study, n: published.Number) -> feasibility.Verdict | None:
-    """Can this published p-value be true? (helpers.publication.feasibility.verdict, under the name callers know)"""
-    return feasibility.verdict(pub, n)
-
-
 def grim_percentages(pub: published.Study, n_min: int = 1) -> pd.DataFrame:
     """Each published percentage: the sample sizes (up to the stated group size) that can give it."""
     sizes = _stated_sizes(pub)
@@ -208,4 +203,4 @@ def related_figures(pub: published.Study) -> pd.DataFrame:
 
 
 __all__ = ["grim_percentages", "grim_means", "p_values", "sample_sizes", "subgroup_mixtures", "unreported_group",
-           "related_figures", "p_value_search", "rounds_to"]
+           "related_figures", "rounds_to"]
