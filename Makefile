@@ -36,7 +36,7 @@ data: $(STAMP)
 check: $(STAMP)
 	$(BIN)/python -m helpers reconstruct --check
 
-# The browser test (tests/test_browser.py) drives Debian's chromium through the
+# The browser test (tests/book/test_browser.py) drives Debian's chromium through the
 # Playwright Python package; `playwright install` would download a browser build,
 # the Debian package works offline from the mirror and gets security updates.
 $(CHROMIUM):

@@ -1,4 +1,4 @@
-"""A cohort crafted to leak, for the attack suite (tests/test_attacks.py): a tiny subgroup, a tiny
+"""A cohort crafted to leak, for the attack suite (tests/book/test_attacks.py): a tiny subgroup, a tiny
 arm, a rare adverse event and unique free text, each planted with a token no real value contains."""
 from pathlib import Path
 

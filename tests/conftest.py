@@ -1,10 +1,13 @@
-"""Shared fixtures; bench/ on the path, for the tests of the benchmarks' own code (table1, registry)."""
+"""Shared fixtures; bench/ on the path, for the tests of the benchmarks' own code (table1, registry), and
+tests/ itself, for the helpers the tests share (attack_cohort, grid_oracle). The tests mirror the package:
+tests/<wing>/test_<module>.py; whole-book tests (attacks, faults, browser, new study, own cohort) in tests/book/."""
 import sys
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 @pytest.fixture

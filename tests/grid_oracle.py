@@ -1,5 +1,5 @@
 """The patient x timepoint grid built by merges: the plain-pandas statement of what
-helpers.cohort.response builds with numpy positions, kept as a test oracle (tests/test_registry_smoke.py)."""
+helpers.cohort.response builds with numpy positions, kept as a test oracle (tests/chapters/test_registry_smoke.py)."""
 import pandas as pd
 
 from helpers.cohort.response import baseline_labs

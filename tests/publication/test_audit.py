@@ -43,7 +43,8 @@ def test_p_values_verdicts():
 
 def test_the_feasibility_verdicts():
     """2-year CR p = 0.031: reached only with a lopsided PR split; 3-year overall p = 0.252: reached
-    (mid-p) only with more patients than at 2 years, or with a lopsided CR split (tests/test_feasibility.py)."""
+    (mid-p) only with more patients than at 2 years, or with a lopsided CR split
+    (tests/publication/test_feasibility.py)."""
     assert feasibility.verdict(A, A.number("cr_2y_p")).kind == "not_reached"
     assert feasibility.verdict(A, A.number("or_3y_p")).hits[0].counts == "46/61 vs 69/83"
     assert feasibility.verdict(A, A.number("poor_outcome_logrank_p")) is None
