@@ -1,12 +1,16 @@
-"""Helpers for the lupus nephritis reproduction book.
+"""Helpers for the lupus nephritis reproduction book, in wings that follow the data:
 
-Modules, one concern each:
-- schema, data:   the patient-level format and its validating loader
-- published:      published numbers (data/published/*.yaml), validated on load
-- response:       CR / PR / non-response classification from lab values
-- stats:          statistical tests returning tidy frames that name the test
-- reconstruct:    the reconstructed cohort built from the published aggregates
-- check:          published number beside the number recomputed from the rows
+- cohort/:       the patient-level format, its loader, the response classification, CKD-EPI
+- methods/:      tests, effect sizes and disclosure control, knowing nothing of any study
+- publication/:  the study files, and whether each published number can be true
+- compare/:      results format, statements tested on rows, roles, marks, the scorecard
+- reconstruct/:  the synthetic cohort built from the study files (a patient model)
+- present/:      table and figure formatting
+- chapters/:     one module per chapter, each with the rows() its notebook writes
+- bookbuild/:    params files, papermill, generated pages, jupyter-book
+- cli:           python -m helpers
+
+The README's module map has one line per module.
 """
 from helpers.paths import REPO_ROOT
 

@@ -266,3 +266,20 @@ def test_the_min_cell_in_force_reaches_every_notebook_that_has_it(tmp_path, real
     assert len(having) == 4
     for nb in having:
         assert config.notebook_parameters(nb, params, "out")["min_cell"] == 5, nb.name
+
+
+def test_the_chapters_functions_default_to_the_settings_model():
+    """One source for each default: every default of a chapter's rows() that is also a parameter of the params
+    file equals the settings model's default (the check command runs the chapters at these defaults)."""
+    import inspect
+
+    from helpers.bookbuild.settings import PARAMETERS
+    from helpers.chapters import description, groups, response, safety
+    checked = 0
+    for module in (description, groups, response, safety):
+        for name, parameter in inspect.signature(module.rows).parameters.items():
+            if name in PARAMETERS and parameter.default is not inspect.Parameter.empty and \
+                    PARAMETERS[name].default is not None and name != "criteria":
+                assert parameter.default == PARAMETERS[name].default, (module.__name__, name)
+                checked += 1
+    assert checked >= 8

@@ -1,1 +1,2 @@
-"""chapters"""
+"""One module per chapter (description, response, safety, groups), each with the rows() its notebook
+writes; the chapters' set-up (notebook); every chapter's rows for the check (check)."""

@@ -1,1 +1,1 @@
-"""present"""
+"""Formatting only: display tables (tables) and figures (figures)."""
