@@ -17,6 +17,7 @@ from helpers.cohort import schema
 from helpers.cohort.response import Criteria
 from helpers.compare import results, scorecard
 from helpers.compare.scorecard import markdown_table
+from helpers.methods import disclosure
 from helpers.paths import shown
 from helpers.publication import published
 from helpers.text import literal
@@ -186,7 +187,9 @@ def banner(params: config.Params, default: config.Params) -> str:
 
 def _cohort_md(params: config.Params, left_out: dict) -> str:
     """What cohort the book shows, in words, and the chapters that do not apply to it."""
-    sizes = ", ".join(f"{', '.join(md_code(s) for s in pd.unique(patients['study']))} ({len(patients)} patients)"
+    floor = params.settings.min_cell_in_force()
+    sizes = ", ".join(f"{', '.join(md_code(s) for s in pd.unique(patients['study']))} "
+                      f"({disclosure.count_text(len(patients), floor)} patients)"
                       for patients in config.patients_by_folder(params).values())
     derived = ("The response is never stored in the data: the notebooks derive it from the laboratory values by "
                "the published criteria, every threshold a parameter ({doc}`/book/methods`).")

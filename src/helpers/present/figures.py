@@ -196,7 +196,9 @@ def km_plot(km_frame: pd.DataFrame, title: str, min_cell: int = 0, groups=None,
     risk, and the number at risk under the axis, aligned with its ticks. With min_cell > 0, only
     the steps and numbers at risk disclosure.km_steps and at_risk_shown allow ('·' for a hidden one)."""
     groups = list(groups or pd.unique(km_frame["group"]))
-    steps_shown = disclosure.km_steps(km_frame, min_cell, KM_MIN_AT_RISK)
+    sizes = km_frame.groupby("group", sort=False)["at_risk"].max().astype(int).to_dict()   # at risk at the start
+    dark = disclosure.hidden_groups({"all": sum(sizes.values()), **sizes}, min_cell)    # as Table 1 (dark_groups)
+    steps_shown = disclosure.km_steps(km_frame[~km_frame["group"].isin(dark)], min_cell, KM_MIN_AT_RISK)
     fig = _canvas(fig, (7.5, 5.2))
     ax = fig.add_axes((0.2, 0.33, 0.76, 0.58))
     colours = _palette(groups)
@@ -231,7 +233,8 @@ def km_plot(km_frame: pd.DataFrame, title: str, min_cell: int = 0, groups=None,
         y = 0.11 - 0.045 * row
         fig.text(0.01, y, _group(group)[:14], fontsize=8, color=colours[group])
         counts = risk.loc[group] if group in risk.index else [0] * len(ticks)
-        for t, r in zip(ticks, disclosure.at_risk_shown(counts, min_cell)):
+        shown = [None] * len(ticks) if group in dark else disclosure.at_risk_shown(counts, min_cell)
+        for t, r in zip(ticks, shown):
             fig.text(t, y, "·" if r is None else str(r), transform=place, ha="center", fontsize=8)
     return fig
 
@@ -245,40 +248,41 @@ def lab_label(column: str) -> str:
 
 def trajectories(classified: pd.DataFrame, column: str, group_col: str, timepoints: dict[str, int],
                  ylabel: str | None = None, min_cell: int = 0, order=(), fig: FigureBase | None = None) -> Figure:
-    """Each patient's `column` at baseline and at every timepoint (classified rows: one per patient and
-    timepoint, with `baseline_<column>`), a thin line per patient through the visits they had, coloured
-    by group, and group means in bold at each visit. Patients with no baseline value or no later one
-    are left out. With min_cell > 0 (a real cohort) no patient's own line is drawn, and no mean of
-    fewer than min_cell patients."""
+    """Group means of `column` at baseline and at every timepoint (classified rows: one per patient and
+    timepoint, with `baseline_<column>`), in bold, each over exactly the values the chapter's table of that
+    timepoint uses (everyone measured then) and drawn only where that table shows it
+    (disclosure.values_hidden; the baseline where some timepoint's table shows it): the figure adds no number
+    to the tables. Without disclosure control (min_cell 0), a thin line per patient through the visits they
+    had (patients with a baseline value and a later one); with it, no patient's own line."""
     first = classified.drop_duplicates("patient_id").set_index("patient_id")
     wide = pd.DataFrame({"baseline": first[f"baseline_{column}"]})
     for tp in timepoints:
         wide[tp] = classified[classified["timepoint"] == tp].set_index("patient_id")[column]
-    keep = wide["baseline"].notna() & wide[list(timepoints)].notna().any(axis=1)
-    wide, group_of = wide[keep], first.loc[keep, group_col]
-    present = list(pd.unique(group_of))
+    group_of = first[group_col]
+    present = list(pd.unique(group_of.dropna()))
     groups = [g for g in order if g in present] + [g for g in present if g not in order]
+    hidden = {tp: disclosure.values_hidden(classified[classified["timepoint"] == tp], group_col, column, min_cell)
+              for tp in timepoints}
+    hidden_at = [set.intersection(*(h["baseline"] for h in hidden.values())) if hidden else set(),
+                 *(h["later"] for h in hidden.values())]
     fig = _canvas(fig, (5.5 + 0.8 * max(len(timepoints) - 1, 0), 5))
     ax = fig.subplots()
     colours = _palette(groups)
     x = np.arange(len(timepoints) + 1)
-    present_at = wide.notna()
-    hidden_at = [disclosure.hidden_groups({"all": int(present_at[c].sum()), **{
-        g: int(present_at.loc[group_of == g, c].sum()) for g in groups}}, min_cell) for c in wide.columns]
     for group in groups:
         values = wide[group_of == group].to_numpy(dtype=float)
         if min_cell == 0:
-            for row in values:
+            keep = ~np.isnan(values[:, 0]) & (~np.isnan(values[:, 1:])).any(axis=1)
+            for row in values[keep]:
                 seen = ~np.isnan(row)
                 ax.plot(x[seen], row[seen], color=colours[group], alpha=0.3, linewidth=0.8)
-        elif disclosure.hidden_groups({"all": len(wide), **{g: int((group_of == g).sum()) for g in groups}},
-                                      min_cell) & {group}:
-            continue
         counts = (~np.isnan(values)).sum(axis=0)
-        means = [values[~np.isnan(values[:, j]), j].mean() if counts[j] >= 1 and group not in hidden_at[j]
-                 else np.nan for j in range(len(x))]
-        ax.plot(x, means, color=colours[group], linewidth=3, marker="o",
-                label=f"{_group(group)}: mean (n = {len(values)})")
+        means = [values[~np.isnan(values[:, j]), j].mean() if counts[j] and group not in hidden_at[j] else np.nan
+                 for j in range(len(x))]
+        if all(np.isnan(means)):
+            continue
+        n = f" (n = {counts[0]} at baseline)" if group not in hidden_at[0] else ""
+        ax.plot(x, means, color=colours[group], linewidth=3, marker="o", label=f"{_group(group)}: mean{n}")
     ax.set_xticks(x, ["Baseline", *(_timepoint(tp, day) for tp, day in timepoints.items())])
     ax.set_xlim(-0.2, len(timepoints) + 0.2)
     ax.set_ylabel(ylabel or lab_label(column))
