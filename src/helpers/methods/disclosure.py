@@ -142,9 +142,10 @@ def protect(cells: dict, lines: list[Line], min_cell: int, hidden: set | None = 
         out |= {min(more, key=lambda c: (cells[c] == 0, cells[c], str(c)))}
 
 
-def ranges(cells: dict, lines: list[Line], unknown) -> dict:
-    """For each cell in `unknown`, the smallest and largest value it can take (linear programming, every
-    count >= 0) given every line and the values of the other cells: what a reader can work out."""
+def ranges(cells: dict, lines: list[Line], unknown, which=None) -> dict:
+    """For each cell in `which` (default: every cell in `unknown`), the smallest and largest value it can take
+    (linear programming, every count >= 0) given every line, the cells in `unknown` not known and the others
+    known: what a reader can work out."""
     unknown = sorted(unknown, key=str)
     index = {c: i for i, c in enumerate(unknown)}
     rows, rhs = [], []
@@ -165,7 +166,7 @@ def ranges(cells: dict, lines: list[Line], unknown) -> dict:
             rows.append(row)
             rhs.append(total)
     found = {}
-    for c in unknown:
+    for c in sorted(unknown if which is None else which, key=str):
         cost = np.zeros(len(unknown))
         cost[index[c]] = 1
         low = linprog(cost, A_eq=rows or None, b_eq=rhs or None, bounds=(0, None), method="highs")
@@ -177,10 +178,11 @@ def ranges(cells: dict, lines: list[Line], unknown) -> dict:
 def unprotected(cells: dict, lines: list[Line], unknown, min_cell: int, check=None) -> set:
     """The cells of `check` (default: every unknown) a reader can work out too closely from the others: a
     count below min_cell to within fewer than min_cell values, any other to one value."""
-    check = set(unknown if check is None else check)
+    in_lines = {c for line in lines for c in _members(line)}
+    check = set(unknown if check is None else check) & in_lines    # a cell in no line is no one's sum
     if not check:
         return set()
-    found = ranges(cells, lines, unknown)
+    found = ranges(cells, lines, unknown, check)
     need = {c: min_cell if small(cells[c], min_cell) else 1 for c in check}
     return {c for c in check if found[c][1] - found[c][0] < need[c] - 1e-6}
 
@@ -199,6 +201,17 @@ def responses(classified: pd.DataFrame, by: str, min_cell: int, with_all: bool =
     present = [g for g in GROUPINGS if g in classified and classified[g].notna().any()]
     if by not in present:
         present.append(by)
+    used = classified[["patient_id", "timepoint", *present, "response"]]
+    key = (int(pd.util.hash_pandas_object(used.astype(str), index=False).sum()), len(used), by, min_cell, with_all)
+    if key not in _DECIDED:   # the same rows come back (a table, its result rows, its figure): decided once
+        _DECIDED[key] = _responses(classified, by, min_cell, with_all, present)
+    return _DECIDED[key].copy()
+
+
+_DECIDED: dict = {}
+
+
+def _responses(classified: pd.DataFrame, by: str, min_cell: int, with_all: bool, present: list) -> pd.DataFrame:
     counts = {g: summarise(classified, by=g).rename(columns={g: "group"}) for g in present}
     every = summarise(classified.assign(_all="all"), by="_all").rename(columns={"_all": "group"})
     columns = ("n", *RESPONSES, "overall")
@@ -258,7 +271,8 @@ def responses(classified: pd.DataFrame, by: str, min_cell: int, with_all: bool =
             start |= {("all", "all", c) for c in (*columns, "missing", "size")}
         missing = {c for c in cells if c[2] == "missing"} | {c for c in start if c[2] == "size"}
         sizes_shown = {c for c in cells if c[2] == "size" and c not in start | unset}   # Table 1 shows them
-        evaluated = protect(cells, first, min_cell, start, unshown=missing | unset, fixed=sizes_shown)
+        counted = {c: k for c, k in cells.items() if c[2] in ("n", "missing", "size")}
+        evaluated = protect(counted, first, min_cell, start & set(counted), unshown=missing | unset, fixed=sizes_shown)
         shown_n = {c for c in cells if c[2] == "n" and c not in evaluated} | sizes_shown
         hidden = protect(cells, first + second, min_cell, evaluated | start, unshown=missing | unset, fixed=shown_n)
         for grouping, group, c in hidden:
