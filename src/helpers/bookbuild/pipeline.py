@@ -16,7 +16,7 @@
    page listing its non-default parameters). The swap is one atomic step: the html
    folder is a symlink to a version folder beside it (.html.<id>), replaced by os.replace.
 
-Faults: one run of a book at a time (an flock on _build/staging/<name>.lock, which records the run's PID;
+Faults: one run of a book at a time (an flock on _build/staging/<name>/.lock, which records the run's PID;
 a dead run's lock is taken over with a note). The pool workers and jupyter-book die with the
 run, even when it is killed with SIGKILL (PR_SET_PDEATHSIG). A file that cannot be read or
 written is one line on stderr (exit 1), Ctrl-C one line (exit 130); the book in place stays whole.

@@ -41,8 +41,8 @@ def staging_folder(params: config.Params) -> Path:
 
 
 def lock_file(params: config.Params) -> Path:
-    """_build/staging/<name>.lock: one build of a book at a time (books of other names run freely)."""
-    return folders.inside(BUILD_DIR / "staging" / f"{params.name}.lock", BUILD_DIR / "staging")
+    """_build/staging/<name>/.lock: one build of a book at a time (books of other names run freely)."""
+    return folders.inside(staging_folder(params) / ".lock", BUILD_DIR / "staging")
 
 
 def source_folder(staging: Path) -> Path:
@@ -56,7 +56,10 @@ def prepare_source(params: config.Params, default: config.Params, staging: Path)
     the reconstruction's footer). The generated pages (book/generated) and chapters (book/executed)
     are written into it by the pipeline."""
     source = folders.fresh(source_folder(staging), staging)
-    shutil.copytree(REPO_ROOT / "book", source / "book", ignore=shutil.ignore_patterns("generated", "executed"))
+    shutil.copytree(REPO_ROOT / "book", source / "book", ignore=shutil.ignore_patterns("generated", "executed"),
+                    copy_function=shutil.copyfile)
+    for folder in [source / "book", *(p for p in (source / "book").rglob("*") if p.is_dir())]:
+        folder.chmod(0o755)   # the copy is the build's own, writable whatever book/'s permissions
     shutil.copy2(REPO_ROOT / "_toc.yml", source / "_toc.yml")
     book_config = yaml.safe_load((REPO_ROOT / "_config.yml").read_text(encoding="utf-8"))
     if not params.is_default:
