@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from helpers import paths
 from helpers.bookbuild import config, folders
 from helpers.cohort import schema
 from helpers.cohort.response import Criteria
@@ -55,7 +56,7 @@ def _criteria_md(params: config.Params) -> str:
 
     default, used = Criteria(), Criteria.from_params(params.values.get("criteria", {}))
     quotes = {}
-    for study in published.studies():
+    for study in paths.studies():
         for c in published.load(study).criteria:
             if c.source != "none":
                 quotes.setdefault(c.parameter, (c.unit, f"{c.quote} ({c.source})"))
@@ -104,7 +105,7 @@ def _dictionary_md() -> str:
 def _reconstruction_md() -> str:
 
     parts = []
-    for study in published.studies():
+    for study in paths.studies():
         pub = published.load(study)
         parts.append(f"### {pub.title} (`{study}`)\n")
         parts.append("**Resolutions** of contradictions between or within the sources:\n")
