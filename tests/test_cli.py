@@ -5,6 +5,7 @@ import sys
 
 import pandas as pd
 
+from helpers import paths
 from helpers.paths import REPO_ROOT
 from helpers.publication import published
 
@@ -31,7 +32,7 @@ def test_reconstruct_check_prints_one_row_per_published_number(tmp_path):
     assert out.returncode == 0, out.stderr
     assert "summary" in out.stdout and re.search(r"independent checks \d+ of 7 reproduced", out.stdout)
     table = pd.read_csv(csv)
-    studies = [published.load(s) for s in published.studies()]
+    studies = [published.load(s) for s in paths.studies()]
     assert len(table) == sum(len(s.numbers) + sum(len(c.items()) for c in s.claims) for s in studies)
     assert {"study_b", "or_6m_lupus2018"} <= set(table["study"]) | set(table["id"])   # the full paper's numbers
 
@@ -62,7 +63,7 @@ def test_the_check_and_the_book_compute_the_same_numbers():
     if not staged.exists():
         import pytest
         pytest.skip("the default book is not built (make test builds it)")
-    studies = [published.load(s) for s in published.studies()]
+    studies = [published.load(s) for s in paths.studies()]
     book = scorecard.build(results.read_all(staged), studies).set_index(["study", "id"])
     for pub in studies:
         checked = check.check(pub, data.load(RECONSTRUCTED_DIR / pub.study)).set_index("id")

@@ -10,13 +10,13 @@ import time
 import warnings
 from pathlib import Path
 
+from helpers import paths
 from helpers.paths import RECONSTRUCTED_DIR, REPO_ROOT
-from helpers.publication import published
 
 
 def _reconstruct(args) -> int:
     from helpers import reconstruct
-    studies = args.study or published.studies()
+    studies = args.study or paths.studies()
     if not args.check:
         for study in studies:
             start = time.perf_counter()
@@ -32,7 +32,8 @@ def _check(args, studies=None) -> int:
     from helpers.chapters import check
     from helpers.cohort import data
     from helpers.compare import scorecard
-    studies = studies or args.study or published.studies()
+    from helpers.publication import published
+    studies = studies or args.study or paths.studies()
     tables = []
     for study in studies:
         pub = published.load(study)
@@ -121,12 +122,16 @@ def _validate(args) -> int:
 
 
 def _notebooks(args) -> int:
-    from helpers.bookbuild import execute
-    execute.store_outputs(args.notebook or execute.find_notebooks())
+    from helpers.bookbuild import execute, uptodate
+    execute.store_outputs(args.notebook or uptodate.find_notebooks())
     return 0
 
 
 def _book(args) -> int:
+    from helpers.bookbuild import uptodate  # standard library only: an unchanged book answers at once
+    if not args.force and uptodate.nothing_changed(Path(args.params), uptodate.find_notebooks(args.notebooks),
+                                                   not args.no_book):
+        return 0
     from helpers.bookbuild import pipeline
     return pipeline.command(args.params, args.notebooks, args.jobs, book=not args.no_book, force=args.force)
 
@@ -143,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
                                      "With --check, write nothing: compare every published number with the "
                                      "number recomputed from the rows.")
     rec.add_argument("--check", action="store_true", help="compare only; do not rebuild")
-    rec.add_argument("--study", action="append", choices=published.studies(),
+    rec.add_argument("--study", action="append", choices=paths.studies(),
                      help="only this study (repeatable; one per data/published/*.yaml)")
     rec.add_argument("--out", default=str(RECONSTRUCTED_DIR), help="cohort folder (default: %(default)s)")
     rec.add_argument("--csv", help="with --check: also write the full comparison table here")

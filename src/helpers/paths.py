@@ -6,6 +6,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PUBLISHED_DIR = REPO_ROOT / "data" / "published"
 RECONSTRUCTED_DIR = REPO_ROOT / "data" / "reconstructed"
+DEFAULT_PARAMS = REPO_ROOT / "params" / "default.yaml"   # the default book's params file
 
 
 def in_reconstruction(path) -> bool:
@@ -19,3 +20,8 @@ def shown(path) -> str:
     the repository root, as notebook parameters are."""
     path = Path(os.path.normpath(REPO_ROOT / path))   # an absolute `path` replaces REPO_ROOT
     return path.relative_to(REPO_ROOT).as_posix() if path.is_relative_to(REPO_ROOT) else path.name
+
+
+def studies(folder: Path = PUBLISHED_DIR) -> list[str]:
+    """The studies the book knows: one per data/published/<study>.yaml."""
+    return sorted(p.stem for p in Path(folder).glob("*.yaml"))

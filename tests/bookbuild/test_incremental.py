@@ -10,7 +10,7 @@ import sys
 import pytest
 import yaml
 
-from helpers.bookbuild import config, execute
+from helpers.bookbuild import config, execute, uptodate
 from helpers.paths import REPO_ROOT
 
 pytestmark = pytest.mark.slow   # builds a whole book: left out of `make test-fast`
@@ -39,7 +39,7 @@ def run(tmp_path, params: dict, capsys) -> dict:
     """run_notebooks under `params`; {notebook stem: 'executed' or 'up to date'} from its printed lines."""
     path = tmp_path / "bench.yaml"
     path.write_text(yaml.safe_dump(params), encoding="utf-8")
-    notebooks = execute.find_notebooks(tmp_path / "notebooks")
+    notebooks = uptodate.find_notebooks(tmp_path / "notebooks")
     results = execute.run_notebooks(config.load_params(path), notebooks, tmp_path / "staging", jobs=2)
     assert sorted(p.name for p in results.glob("*.csv")) == ["02_response.csv", "03_safety_flares.csv"]
     out = capsys.readouterr().out
@@ -71,14 +71,14 @@ def test_only_notebooks_whose_inputs_changed_are_executed(setup, capsys):
 def test_hashes_are_of_content(tmp_path):
     (tmp_path / "a").mkdir()
     (tmp_path / "a" / "x.csv").write_text("1\n")
-    before = execute.hash_files(tmp_path / "a")
+    before = uptodate.hash_files(tmp_path / "a")
     os.utime(tmp_path / "a" / "x.csv", (0, 0))
-    assert execute.hash_files(tmp_path / "a") == before
+    assert uptodate.hash_files(tmp_path / "a") == before
     (tmp_path / "a" / "x.csv").write_text("2\n")
-    assert execute.hash_files(tmp_path / "a") != before
+    assert uptodate.hash_files(tmp_path / "a") != before
     (tmp_path / "a" / "x.csv").write_text("1\n")
     (tmp_path / "a" / "y.csv").write_text("")  # a new, even empty, file is a change
-    assert execute.hash_files(tmp_path / "a") != before
+    assert uptodate.hash_files(tmp_path / "a") != before
 
 
 def test_bench_scripts_show_their_help():
@@ -96,3 +96,11 @@ def test_registry_benchmark_smoke():
     header = next((line for line in done.stdout.splitlines() if line.startswith("patients")), "")
     assert "classify" in header and "pipeline" in header, done.stdout
     assert "2,000" in done.stdout
+
+
+def test_the_no_op_check_loads_no_analysis_stack():
+    """`python -m helpers book` on an unchanged book answers from bookbuild.uptodate: standard library only."""
+    code = ("import sys; import helpers.cli, helpers.bookbuild.uptodate; "
+            "print(sorted(m for m in ('pandas', 'pydantic', 'scipy', 'papermill', 'numpy') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

@@ -5,7 +5,7 @@ import papermill
 import pytest
 import yaml
 
-from helpers.bookbuild import config, execute, settings
+from helpers.bookbuild import config, settings, uptodate
 from helpers.paths import REPO_ROOT
 
 NOTEBOOK = REPO_ROOT / "notebooks" / "02_response.ipynb"
@@ -13,7 +13,7 @@ DEFAULT = REPO_ROOT / "params" / "default.yaml"
 
 
 def test_each_parameters_cell_has_the_models_names_and_defaults():
-    notebooks = execute.find_notebooks()
+    notebooks = uptodate.find_notebooks()
     assert {nb.stem for nb in notebooks} == set(settings.NOTEBOOKS)
     problems = [p for nb in notebooks for p in config.default_run_differences(nb)]
     assert not problems, "\n".join(problems)

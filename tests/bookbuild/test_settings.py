@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from pydantic import TypeAdapter
 
-from helpers.bookbuild import config, execute, folders, pipeline, publish, settings
+from helpers.bookbuild import config, execute, folders, pipeline, publish, settings, uptodate
 from helpers.cohort.response import Criteria
 from helpers.paths import REPO_ROOT
 
@@ -262,7 +262,7 @@ def test_a_chapter_may_raise_min_cell(tmp_path, real):
 
 def test_the_min_cell_in_force_reaches_every_notebook_that_has_it(tmp_path, real):
     params = config.load_params(write(tmp_path / "p.yaml", f"data_dir: {real}\n"))
-    having = [nb for nb in execute.find_notebooks() if "min_cell" in settings.NOTEBOOKS[nb.stem].model_fields]
+    having = [nb for nb in uptodate.find_notebooks() if "min_cell" in settings.NOTEBOOKS[nb.stem].model_fields]
     assert len(having) == 4
     for nb in having:
         assert config.notebook_parameters(nb, params, "out")["min_cell"] == 5, nb.name

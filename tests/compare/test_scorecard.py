@@ -6,6 +6,7 @@ import math
 import pandas as pd
 import pytest
 
+from helpers import paths
 from helpers.compare import results, scorecard
 from helpers.methods.stats import compare_proportions
 from helpers.publication import published
@@ -191,7 +192,7 @@ def test_render_lists_every_number_and_escapes_pipes(study):
 
 
 def test_every_real_published_number_gets_exactly_one_row():
-    studies = [published.load(s) for s in published.studies()]
+    studies = [published.load(s) for s in paths.studies()]
     card = scorecard.build(pd.DataFrame(columns=results.COLUMNS), studies)
     statements = sum(len(c.items()) for s in studies for c in s.claims)
     assert len(card) == sum(len(s.numbers) for s in studies) + statements

@@ -129,3 +129,8 @@ def test_p_value_ranges():
     fig = figures.p_value_ranges(searches)
     assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == [s.number for s in searches]
     assert fig.axes[0].get_xscale() == "log"
+
+
+def test_the_palette_is_seaborns_colorblind_one():
+    import seaborn as sns
+    assert list(figures.COLORBLIND) == sns.color_palette("colorblind").as_hex()

@@ -3,6 +3,7 @@ a target the draws cannot reach is set aside with a message, never an exception.
 import pytest
 import yaml
 
+from helpers import paths
 from helpers.compare import provenance
 from helpers.paths import REPO_ROOT
 from helpers.publication import consistency, counts, published
@@ -48,7 +49,7 @@ def test_an_sd_too_large_for_values_of_at_least_zero_is_infeasible():
 
 
 def test_the_studies_shipped_have_no_infeasible_mean_or_sd():
-    assert all(counts.infeasible_moments(published.load(s)) == {} for s in published.studies())
+    assert all(counts.infeasible_moments(published.load(s)) == {} for s in paths.studies())
 
 
 def test_a_log_rank_p_the_draws_cannot_reach_is_set_aside_with_a_message_not_an_exception():

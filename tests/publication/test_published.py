@@ -4,12 +4,13 @@ import dataclasses
 import pytest
 import yaml
 
+from helpers import paths
 from helpers.cohort.response import Criteria
 from helpers.publication import published
 
 
 def test_both_studies_load_with_quotes():
-    for study in published.studies():
+    for study in paths.studies():
         pub = published.load(study)
         assert pub.numbers and all(len(n.quote) >= 10 for n in pub.numbers)
 

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from helpers import reconstruct
+from helpers import paths, reconstruct
 from helpers.chapters import check
 from helpers.cohort import data, schema
 from helpers.cohort.renal import egfr_tenths
@@ -26,7 +26,7 @@ from helpers.publication import counts, published
 from helpers.publication.consistency import rounds_to
 from helpers.reconstruct import plan, realism
 
-STUDIES = published.studies()
+STUDIES = paths.studies()
 LABS = ["upcr_g_g", "creatinine_mg_dl", "egfr", "albumin_g_dl", "c3_mg_dl", "c4_mg_dl", "anti_dsdna_iu_ml"]
 
 

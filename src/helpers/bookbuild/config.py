@@ -15,14 +15,12 @@ import papermill
 import yaml
 from pydantic import ValidationError
 
+from helpers import paths
 from helpers.bookbuild import settings
 from helpers.bookbuild.settings import DEFAULT_DATA_DIR, RESERVED, Settings  # noqa: F401 - part of this module's surface
 from helpers.cohort.data import cohort_folders, read_patients
 from helpers.compare.results import resolve
-from helpers.paths import REPO_ROOT
-from helpers.publication import published
-
-DEFAULT_PARAMS = REPO_ROOT / "params" / "default.yaml"
+from helpers.paths import DEFAULT_PARAMS
 
 # Global parameters a params file may set, with their meaning; each goes to every notebook whose parameters
 # cell defines it.
@@ -213,7 +211,7 @@ def patients_by_folder(params: Params) -> dict:
 def studies_present(params: Params) -> list[str]:
     """The studies with a study file whose patients are in this build's data folders."""
     found = {s for patients in patients_by_folder(params).values() for s in patients["study"]}
-    return [s for s in published.studies() if s in found]
+    return [s for s in paths.studies() if s in found]
 
 
 def all_reconstructed(params: Params) -> bool:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import ctypes
-import hashlib
 import json
 import multiprocessing
 import os
@@ -22,11 +21,9 @@ from pathlib import Path
 import papermill
 
 from helpers.bookbuild import config, folders
+from helpers.bookbuild.uptodate import hash_files, read_key, relative
 from helpers.compare.results import resolve
-from helpers.paths import PUBLISHED_DIR, REPO_ROOT
-
-NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
-
+from helpers.paths import PUBLISHED_DIR
 
 KERNEL = "python3"
 
@@ -44,13 +41,6 @@ PR_SET_PDEATHSIG = 1       # linux/prctl.h: the signal a process gets when its p
 
 # libc's prctl, looked up once here: a child between fork and exec (jupyter-book's preexec_fn) only calls it
 PRCTL = ctypes.CDLL(None, use_errno=True).prctl if sys.platform.startswith("linux") else None
-
-
-def relative(path: Path) -> str:
-    """A path relative to the repository root when inside it (stable text in the executed notebooks);
-    symlinks are not followed (_build/html is one)."""
-    path = Path(os.path.abspath(path))
-    return path.relative_to(REPO_ROOT).as_posix() if path.is_relative_to(REPO_ROOT) else str(path)
 
 
 def die_with_build(build: int) -> None:
@@ -147,31 +137,9 @@ def store_outputs(paths) -> None:
         print(f"{relative(path)}: executed and stored ({time.perf_counter() - start:.1f} s)", flush=True)
 
 
-def find_notebooks(folder: Path = NOTEBOOKS_DIR) -> list[Path]:
-    return sorted(p for p in Path(folder).glob("[0-9][0-9]_*.ipynb"))
-
-
-def hash_files(*paths: Path) -> str:
-    """sha256 over the names and bytes of `paths` (files, or folders: every file under them)."""
-    digest = hashlib.sha256()
-    for path in map(Path, paths):
-        digest.update(f"{relative(path)}\0".encode())
-        for file in [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file()):
-            with file.open("rb") as f:
-                digest.update(f"{relative(file)}\0".encode() + hashlib.file_digest(f, "sha256").digest())
-    return digest.hexdigest()
-
-
 def helpers_hash() -> str:
     """The helper code every notebook imports: src/helpers/**/*.py."""
     return hash_files(*sorted(HELPERS_DIR.rglob("*.py")))
-
-
-def read_key(path: Path):
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
 
 
 def run_notebooks(params: config.Params, notebooks: list[Path], staging: Path, jobs: int = JOBS,

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from helpers import paths
 from helpers.bookbuild import config, folders
 from helpers.cohort import schema
 from helpers.cohort.response import Criteria
@@ -54,7 +55,7 @@ def _criteria_md(params: config.Params) -> str:
 
     default, used = Criteria(), Criteria.from_params(params.values.get("criteria", {}))
     quotes = {}
-    for study in published.studies():
+    for study in paths.studies():
         for c in published.load(study).criteria:
             if c.source != "none":
                 quotes.setdefault(c.parameter, (md_words(c.unit), md_words(f"{c.quote} ({c.source})")))
@@ -103,7 +104,7 @@ def _dictionary_md() -> str:
 def _reconstruction_md() -> str:
 
     parts = []
-    for study in published.studies():
+    for study in paths.studies():
         pub = published.load(study)
         parts.append(f"### {md_words(pub.title)} ({md_code(study)})\n")
         parts.append("**Resolutions** of contradictions between or within the sources:\n")

@@ -16,7 +16,7 @@
    page listing its non-default parameters). The swap is one atomic step: the html
    folder is a symlink to a version folder beside it (.html.<id>), replaced by os.replace.
 
-Faults: one run of a book at a time (an flock on _build/staging/<name>.lock, which records the run's PID;
+Faults: one run of a book at a time (an flock on _build/staging/<name>/.lock, which records the run's PID;
 a dead run's lock is taken over with a note). The pool workers and jupyter-book die with the
 run, even when it is killed with SIGKILL (PR_SET_PDEATHSIG). A file that cannot be read or
 written is one line on stderr (exit 1), Ctrl-C one line (exit 130); the book in place stays whole.
@@ -42,10 +42,10 @@ import sys
 import time
 from pathlib import Path
 
-from helpers.bookbuild import config, execute, folders, pages, publish
+from helpers import paths
+from helpers.bookbuild import config, execute, folders, pages, publish, uptodate
 from helpers.cohort.data import DataError, validate_tree
 from helpers.compare.results import resolve
-from helpers.paths import PUBLISHED_DIR, REPO_ROOT
 from helpers.publication import feasibility, published
 
 
@@ -53,21 +53,21 @@ def warm_feasibility() -> None:
     """Decide every published p-value's verdict once, before the chapters run (they read the cache:
     publication.feasibility.verdicts), so no chapter runs the search and parallel chapters do not run it
     each."""
-    for study in published.studies():
+    for study in paths.studies():
         start = time.perf_counter()
         feasibility.verdicts(published.load(study))
         if time.perf_counter() - start > 1:
             print(f"p-value verdicts of {study} decided ({time.perf_counter() - start:.1f} s; cached)", flush=True)
 
 
-def run(params_path: str | Path, notebooks_dir: Path = execute.NOTEBOOKS_DIR, jobs: int = execute.JOBS,
+def run(params_path: str | Path, notebooks_dir: Path = uptodate.NOTEBOOKS_DIR, jobs: int = execute.JOBS,
         book: bool = True, force: bool = False) -> None:
     """The whole pipeline (see the module docstring)."""
     config.book_name(params_path)   # before any folder is named after it
-    notebooks = execute.find_notebooks(notebooks_dir)
+    notebooks = uptodate.find_notebooks(notebooks_dir)
     if not notebooks:
         raise RuntimeError(f"no notebooks NN_*.ipynb in {notebooks_dir}")
-    if not force and nothing_changed(Path(params_path), notebooks, book):
+    if not force and uptodate.nothing_changed(Path(params_path), notebooks, book):
         return
     params, default = config.load_params(params_path), config.load_params(config.DEFAULT_PARAMS)
     for name in sorted(set(params.notebooks) - {nb.stem for nb in notebooks}):
@@ -98,7 +98,7 @@ def run(params_path: str | Path, notebooks_dir: Path = execute.NOTEBOOKS_DIR, jo
                   f"could have failed), {totals['infeasible']} infeasible, {totals['not reached']} not reached under "
                   f"the stated assumptions, {totals['resolutions']} resolutions, {totals['not computed']} not "
                   f"computed, of {totals['published']} published numbers and {totals['claims']} statements in words "
-                  f"({execute.relative(staging / 'scorecard.csv')})", flush=True)
+                  f"({uptodate.relative(staging / 'scorecard.csv')})", flush=True)
         left_out = execute.skipped(staging, notebooks)
         with folders.writing(executed):
             folders.fresh(executed, source)
@@ -108,7 +108,7 @@ def run(params_path: str | Path, notebooks_dir: Path = execute.NOTEBOOKS_DIR, jo
         if book:
             key, stored, target = publish.book_key(params, default), staging / "book.key", publish.book_target(params)
             if not force and stored.exists() and stored.read_text() == key and (target / "index.html").exists():
-                print(f"book: up to date ({execute.relative(target)}/index.html)", flush=True)
+                print(f"book: up to date ({uptodate.relative(target)}/index.html)", flush=True)
             else:
                 stored.unlink(missing_ok=True)
                 with folders.writing(publish.BUILD_DIR):
@@ -116,35 +116,9 @@ def run(params_path: str | Path, notebooks_dir: Path = execute.NOTEBOOKS_DIR, jo
                     stored.write_text(key)
         data_dirs = config.data_folders(params)
         with folders.writing(staging):
-            (staging / "build.key").write_text(json.dumps({"data_dirs": sorted(data_dirs),
-                                                           "key": build_key(params.path, notebooks, data_dirs, book)}))
+            key = uptodate.build_key(params.path, notebooks, data_dirs, book)
+            (staging / "build.key").write_text(json.dumps({"data_dirs": sorted(data_dirs), "key": key}))
         print(f"done in {time.perf_counter() - start:.1f} s", flush=True)
-
-
-def build_key(params_path: Path, notebooks: list[Path], data_dirs, book: bool) -> str:
-    """A hash of everything a whole build reads: the params files, the notebooks, the data, the helper
-    code, and the hand-written pages (book/), _config.yml, _toc.yml."""
-    return execute.hash_files(params_path, config.DEFAULT_PARAMS, *notebooks, *map(resolve, data_dirs), PUBLISHED_DIR,
-                      *sorted(execute.HELPERS_DIR.rglob("*.py")), REPO_ROOT / "book", REPO_ROOT / "_config.yml",
-                      REPO_ROOT / "_toc.yml") + f" book={book}"
-
-
-def nothing_changed(params_path: Path, notebooks: list[Path], book: bool) -> bool:
-    """The quick no-op check, before anything heavy is imported: True (and says so) when nothing the last
-    successful build under this params file read has changed and its outputs are in place."""
-    unread = config.Params(params_path, {})  # for its name and book target only
-    staging, target = publish.staging_folder(unread), publish.book_target(unread)
-    stored = execute.read_key(staging / "build.key")
-    outputs = [staging / "scorecard.csv", *(staging / "notebooks" / nb.name for nb in notebooks)]
-    if not stored or not all(p.exists() for p in outputs) or book and not (target / "index.html").exists():
-        return False
-    if stored["key"] != build_key(params_path, notebooks, stored["data_dirs"], book):
-        return False
-    for nb in notebooks:
-        print(f"  {nb.stem}: up to date", flush=True)
-    print(f"book: up to date ({execute.relative(target)}/index.html)" if book else "generated pages: up to date",
-          flush=True)
-    return True
 
 
 def validate_data(params: config.Params) -> None:
@@ -156,7 +130,7 @@ def validate_data(params: config.Params) -> None:
         except DataError as err:
             raise RuntimeError(f"the cohort in {data_dir} is not valid ({len(err.problems)} problem(s)):\n{err}") \
                 from None
-        print(f"data: {', '.join(execute.relative(f) for f in folders)} valid", flush=True)
+        print(f"data: {', '.join(uptodate.relative(f) for f in folders)} valid", flush=True)
 
 
 def command(params_path: Path, notebooks_dir: Path | None = None, jobs: int | None = None, book: bool = True,
@@ -164,7 +138,7 @@ def command(params_path: Path, notebooks_dir: Path | None = None, jobs: int | No
     """`python -m helpers book`: run, with every expected failure as one line and an exit code (1; 130 for
     Ctrl-C) instead of a traceback."""
     try:
-        run(params_path, notebooks_dir or execute.NOTEBOOKS_DIR, jobs or execute.JOBS, book=book, force=force)
+        run(params_path, notebooks_dir or uptodate.NOTEBOOKS_DIR, jobs or execute.JOBS, book=book, force=force)
     except (config.ParamsError, RuntimeError) as err:
         print(f"error: {plain(str(err))}", file=sys.stderr)
         return 1
@@ -186,6 +160,6 @@ def plain(text: str) -> str:
 
 def os_error(err: OSError) -> str:
     """One line for a file that cannot be read or written (permissions, a full or read-only disk)."""
-    where = f"{execute.relative(Path(err.filename))}: " if err.filename else ""
+    where = f"{uptodate.relative(Path(err.filename))}: " if err.filename else ""
     return (f"{where}{err.strerror or err} (check that the data, params and book/ can be read, and that _build/ "
             "can be written)")

@@ -22,27 +22,26 @@ from pathlib import Path
 
 import yaml
 
-from helpers.bookbuild import config, execute, folders, pages
+from helpers.bookbuild import config, execute, folders, pages, uptodate
 from helpers.paths import REPO_ROOT
 
-BUILD_DIR = REPO_ROOT / "_build"
+BUILD_DIR = uptodate.BUILD_DIR
 
 
 def book_target(params: config.Params) -> Path:
     """_build/html (params/default.yaml) or _build/variants/<name>/html: a symlink to the book's version folder."""
-    if params.is_default:
-        return folders.inside(BUILD_DIR / "html", BUILD_DIR)
-    return folders.inside(BUILD_DIR / "variants" / params.name / "html", BUILD_DIR / "variants")
+    home = BUILD_DIR if params.is_default else BUILD_DIR / "variants"
+    return folders.inside(uptodate.target_path(params.name, BUILD_DIR), home)
 
 
 def staging_folder(params: config.Params) -> Path:
     """_build/staging/<name>: the book's executed notebooks, results, logs and keys."""
-    return folders.inside(BUILD_DIR / "staging" / params.name, BUILD_DIR / "staging")
+    return folders.inside(uptodate.staging_path(params.name, BUILD_DIR), BUILD_DIR / "staging")
 
 
 def lock_file(params: config.Params) -> Path:
-    """_build/staging/<name>.lock: one build of a book at a time (books of other names run freely)."""
-    return folders.inside(BUILD_DIR / "staging" / f"{params.name}.lock", BUILD_DIR / "staging")
+    """_build/staging/<name>/.lock: one build of a book at a time (books of other names run freely)."""
+    return folders.inside(staging_folder(params) / ".lock", BUILD_DIR / "staging")
 
 
 def source_folder(staging: Path) -> Path:
@@ -56,7 +55,10 @@ def prepare_source(params: config.Params, default: config.Params, staging: Path)
     the reconstruction's footer). The generated pages (book/generated) and chapters (book/executed)
     are written into it by the pipeline."""
     source = folders.fresh(source_folder(staging), staging)
-    shutil.copytree(REPO_ROOT / "book", source / "book", ignore=shutil.ignore_patterns("generated", "executed"))
+    shutil.copytree(REPO_ROOT / "book", source / "book", ignore=shutil.ignore_patterns("generated", "executed"),
+                    copy_function=shutil.copyfile)
+    for folder in [source / "book", *(p for p in (source / "book").rglob("*") if p.is_dir())]:
+        folder.chmod(0o755)   # the copy is the build's own, writable whatever book/'s permissions
     shutil.copy2(REPO_ROOT / "_toc.yml", source / "_toc.yml")
     book_config = yaml.safe_load((REPO_ROOT / "_config.yml").read_text(encoding="utf-8"))
     if not params.is_default:
@@ -71,7 +73,7 @@ def prepare_source(params: config.Params, default: config.Params, staging: Path)
 def book_key(params: config.Params, default: config.Params) -> str:
     """A hash of everything jupyter-book reads: the book's source folder (pages, executed chapters,
     generated pieces, references.bib, _config.yml with its banner, _toc.yml)."""
-    files = execute.hash_files(source_folder(staging_folder(params)))
+    files = uptodate.hash_files(source_folder(staging_folder(params)))
     return hashlib.sha256(files.encode()).hexdigest()
 
 
@@ -84,7 +86,7 @@ def build_book(params: config.Params, default: config.Params, staging: Path) -> 
     command = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(source),
                "--path-output", str(tmp), "-W", "-n", "--keep-going"]
     log = staging / "jupyter-book.log"
-    print(f"building the book (log: {execute.relative(log)}) ...", flush=True)
+    print(f"building the book (log: {uptodate.relative(log)}) ...", flush=True)
     start = time.perf_counter()
     with log.open("w", encoding="utf-8") as out:
         done = subprocess.run(command, cwd=source, stdout=out, stderr=subprocess.STDOUT, text=True,
@@ -93,10 +95,10 @@ def build_book(params: config.Params, default: config.Params, staging: Path) -> 
     if done.returncode != 0 or not (built / "index.html").exists():
         folders.remove(tmp, BUILD_DIR, quiet=True)
         raise RuntimeError(f"jupyter-book build failed (exit code {done.returncode}): {failure(log)}; the book in "
-                           f"place was not touched; full log: {execute.relative(log)}")
+                           f"place was not touched; full log: {uptodate.relative(log)}")
     swap_in(built, target)
     folders.remove(tmp, BUILD_DIR, quiet=True)
-    print(f"built in {time.perf_counter() - start:.1f} s: {execute.relative(target)}/index.html", flush=True)
+    print(f"built in {time.perf_counter() - start:.1f} s: {uptodate.relative(target)}/index.html", flush=True)
     return target
 
 
@@ -148,12 +150,12 @@ def pipeline_lock(path: Path):
             lock.close()
             if owner is None or _alive(owner):
                 raise RuntimeError(f"another pipeline run is in progress (PID {owner or 'unknown'}; lock: "
-                                   f"{execute.relative(path)})")
+                                   f"{uptodate.relative(path)})")
             path.unlink()   # held by what the dead run left behind: a fresh lock file replaces it
             lock = path.open("a+", encoding="utf-8")
             if not _flocked(lock):
                 lock.close()
-                raise RuntimeError(f"cannot lock {execute.relative(path)}")
+                raise RuntimeError(f"cannot lock {uptodate.relative(path)}")
         if owner is not None:
             print(f"note: taking over the lock of an earlier run that did not finish (PID {owner}, gone)", flush=True)
         lock.truncate(0)

@@ -25,11 +25,11 @@ from pydantic import (
 )
 from typing_extensions import TypedDict
 
+from helpers import paths
 from helpers.cohort.response import MISSING_RULES, WINDOW
 from helpers.methods.proportions import PROPORTION_TESTS
 from helpers.methods.stats import PAIRED_TESTS
 from helpers.paths import RECONSTRUCTED_DIR, REPO_ROOT, in_reconstruction
-from helpers.publication import published
 
 DEFAULT_DATA_DIR = RECONSTRUCTED_DIR.relative_to(REPO_ROOT).as_posix()   # the default run's data_dir
 
@@ -49,8 +49,8 @@ def _plain(text: str) -> str:
 
 
 def _published_study(name: str) -> str:
-    if name not in published.studies():
-        raise ValueError(f"no study file data/published/{name}.yaml (known: {', '.join(published.studies())})")
+    if name not in paths.studies():
+        raise ValueError(f"no study file data/published/{name}.yaml (known: {', '.join(paths.studies())})")
     return name
 
 

@@ -6,6 +6,7 @@ import warnings
 import matplotlib
 import pandas as pd
 
+from helpers import paths
 from helpers.cohort import data
 from helpers.compare import claims, provenance, results
 from helpers.compare.marks import LEGEND, Marker
@@ -119,7 +120,7 @@ def audit_studies(studies: list[str] | None) -> list[str]:
     """The published studies a chapter audits: every study file by default; none (NotApplicable)
     when the book compares its cohort with no publication."""
     if studies is None:
-        return published.studies()
+        return paths.studies()
     if not studies:
         raise NotApplicable("this book's cohort is compared with no published study (set compare_with)")
     return list(studies)

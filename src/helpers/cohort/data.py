@@ -66,7 +66,6 @@ from xml.etree import ElementTree
 
 import numpy as np
 import pandas as pd
-import pandera.errors
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -1079,6 +1078,7 @@ def _validate(raw: _Raw, name: str, frame: pd.DataFrame, dated: dict[str, str]) 
     """The schema's checks of ranges, allowed values and patterns (pandera) on `frame`, the rows of
     `raw`; a value is shown as written, a day computed from a date (`dated`: day column -> date
     column) as its date. Keys are checked over the whole table (`_duplicates`)."""
+    import pandera.errors  # only rows a column-wise check refused come here
     rows = raw.rows
     try:
         schema.dataframe_schema(name, keys=False).validate(frame, lazy=True)

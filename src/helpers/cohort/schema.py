@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import pandera.pandas as pa
-
 SEXES = ("F", "M")
 ISN_CLASSES = ("I", "II", "III", "IV", "V", "VI", "III+V", "IV+V")
 EVENT_TYPES = ("renal_flare", "esrd", "death", "adverse_event")
@@ -97,7 +95,8 @@ DATE_COLUMNS = {  # file -> {day column: (date column, description)}
 }
 
 
-def _column(field: Field) -> pa.Column:
+def _column(field: Field):
+    import pandera.pandas as pa  # imported where a check is built: a valid cohort loads without pandera
     checks = []
     if field.allowed:
         checks.append(pa.Check.isin(field.allowed))
@@ -120,9 +119,10 @@ def pattern(field: Field) -> str | None:
     return None
 
 
-def dataframe_schema(filename: str, keys: bool = True) -> pa.DataFrameSchema:
-    """The checks of one table; `keys=False` leaves out the uniqueness of its keys (the loader checks
-    them over the whole table, and the other checks a chunk of rows at a time)."""
+def dataframe_schema(filename: str, keys: bool = True):
+    """The checks of one table (a pandera DataFrameSchema); `keys=False` leaves out the uniqueness of its
+    keys (the loader checks them over the whole table, and the other checks a chunk of rows at a time)."""
+    import pandera.pandas as pa
     fields = FILES[filename]
     return pa.DataFrameSchema(
         {f.name: _column(f) for f in fields},

@@ -59,7 +59,6 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import linprog
 
 from helpers.cohort.response import RESPONSES, summarise
 
@@ -146,6 +145,7 @@ def ranges(cells: dict, lines: list[Line], unknown, which=None) -> dict:
     """For each cell in `which` (default: every cell in `unknown`), the smallest and largest value it can take
     (linear programming, every count >= 0) given every line, the cells in `unknown` not known and the others
     known: what a reader can work out."""
+    from scipy.optimize import linprog  # only where something is hidden: not at every chapter's start
     unknown = sorted(unknown, key=str)
     index = {c: i for i, c in enumerate(unknown)}
     rows, rhs = [], []

@@ -10,9 +10,6 @@ import math
 
 import numpy as np
 import pandas as pd
-import pingouin as pg
-from lifelines import KaplanMeierFitter
-from lifelines.statistics import logrank_test
 from scipy import stats as sps
 
 from helpers.methods.proportions import (
@@ -31,6 +28,7 @@ def logrank(durations: pd.Series, events: pd.Series, groups: pd.Series) -> dict:
     if int(events.sum()) == 0:
         return not_estimable("log-rank", "no events")
     a, b = (groups == labels[0]), (groups == labels[1])
+    from lifelines.statistics import logrank_test  # imported where used: chapters without events start lighter
     result = logrank_test(durations[a], durations[b], events[a], events[b])
     return {"test": "log-rank", "statistic": float(result.test_statistic), "p": float(result.p_value), "note": ""}
 
@@ -107,6 +105,7 @@ def paired_change(before, after, test: str = "paired_t") -> dict:
         return out | not_estimable(out["test"], "every change is zero")
     if out["sd_change"] == 0:
         return out | not_estimable(out["test"], "every pair changes by the same amount")
+    import pingouin as pg  # imported where used (pingouin alone takes about a second to import)
     t = pg.ttest(y, x, paired=True).iloc[0]
     out["ci_low"], out["ci_high"] = (float(v) for v in t["CI95"])
     if test == "paired_t":
@@ -122,6 +121,7 @@ def km_by_group(durations: pd.Series, events: pd.Series, groups: pd.Series) -> p
                           "event": np.asarray(events, dtype=int), "group": np.asarray(groups)})
     parts = []
     for group, rows in frame.groupby("group", sort=False):
+        from lifelines import KaplanMeierFitter
         fit = KaplanMeierFitter().fit(rows["duration"], rows["event"])
         parts.append(pd.DataFrame({"group": group, "time": fit.survival_function_.index.to_numpy(),
                                    "survival": fit.survival_function_.iloc[:, 0].to_numpy(),

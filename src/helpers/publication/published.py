@@ -16,11 +16,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from helpers.paths import PUBLISHED_DIR
 
 
-def studies(folder: Path = PUBLISHED_DIR) -> list[str]:
-    """The studies the book knows: one per data/published/<study>.yaml."""
-    return sorted(p.stem for p in Path(folder).glob("*.yaml"))
-
-
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
