@@ -96,10 +96,18 @@ class Progress:
 def _validate(args) -> int:
     """Check a cohort folder, or each study sub-folder of one, and report every problem."""
     from helpers.cohort import data
-    status, progress = 0, Progress()
-    for folder in data.cohort_folders(args.folder) or [args.folder]:
+    status, progress, holders = 0, Progress(), {}
+    try:
+        folders = data.cohort_folders(args.folder) or [args.folder]
+    except data.DataError as err:
+        print(f"{args.folder}: {err.count} problem(s):\n{err}", file=sys.stderr)
+        return 2
+    for folder in folders:
         try:
             cohort = data.load(folder, progress)
+            repeated = data.repeated_studies(holders, folder, cohort.patients)
+            if repeated:
+                raise data.DataError(repeated)
         except data.DataError as err:
             progress.clear()
             print(f"{folder}: {err.count} problem(s):\n{err}", file=sys.stderr)

@@ -305,3 +305,14 @@ def test_a_read_only_folder_names_the_folder_and_the_cause(tmp_path):
     assert done.returncode == 1
     assert done.stderr == f"{book}/generated: Permission denied (check that the data, params and book/ can be read, " \
                           "and that _build/ can be written)\n"
+
+
+def test_the_first_page_gives_no_size_below_min_cell(tmp_path, valid_cohort):
+    """'hosp_d (3 patients)' on the first page, beside Table 1's hidden groups, was a count below min_cell: the
+    first page now says 'fewer than 5 patients', as Table 1 does (its overall n suppressed)."""
+    params = tmp_path / "hosp.yaml"
+    params.write_text(f"data_dir: {valid_cohort}\n", encoding="utf-8")     # a real cohort: min_cell 5 by default
+    text = pages._cohort_md(config.load_params(params), {})
+    assert "(fewer than 5 patients)" in text and "3 patients" not in text
+    params.write_text(f"data_dir: {valid_cohort}\nmin_cell: 0\n", encoding="utf-8")
+    assert "(3 patients)" in pages._cohort_md(config.load_params(params), {})

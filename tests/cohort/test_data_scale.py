@@ -254,17 +254,24 @@ def test_chunks_of_two_rows_and_blocks_of_five_bytes_read_the_same(valid_cohort,
     events = ('patient_id,day,event,category\r\nP01,150,renal_flare,\r\n\r\n'
               'P02,30,adverse_event,"line\r\nbreak"\r\n , ,\t, \r\nP02,31,adverse_event,"é\nü\rö"\r\n')
     (valid_cohort / "events.csv").write_bytes(events.encode("utf-8"))
+    broken = [short(p) for p in problems(valid_cohort)]   # a line break inside a text cell is refused, where it starts
+    assert [b.split(":")[0] for b in broken] == ["events.csv, line 4, column 'category'",
+                                                 "events.csv, line 7, column 'category'"]
+    single = events.replace("line\r\nbreak", "line break").replace("é\nü\rö", "éüö")
+    (valid_cohort / "events.csv").write_bytes(single.encode("utf-8"))
     expected = load(valid_cohort)
-    assert expected.events.attrs["lines"] == [2, 4, 7]
+    assert expected.events.attrs["lines"] == [2, 4, 6]
     monkeypatch.setattr(data, "CHUNK_ROWS", 2)
     monkeypatch.setattr(data, "BLOCK_BYTES", 5)
     again = load(valid_cohort)
     for name in ("patients", "labs", "events"):
         pd.testing.assert_frame_equal(getattr(again, name), getattr(expected, name))
         assert getattr(again, name).attrs == getattr(expected, name).attrs
-    (valid_cohort / "events.csv").write_bytes(events.replace(",31,", ",soon,").encode("utf-8"))
+    (valid_cohort / "events.csv").write_bytes(events.encode("utf-8"))
+    assert [short(p) for p in problems(valid_cohort)] == broken
+    (valid_cohort / "events.csv").write_bytes(single.replace(",31,", ",soon,").encode("utf-8"))
     assert [short(p) for p in problems(valid_cohort)] == [
-        "events.csv, line 7, column 'day': 'soon' is not a whole number from 0 to 20000 (days since baseline)"]
+        "events.csv, line 6, column 'day': 'soon' is not a whole number from 0 to 20000 (days since baseline)"]
 
 
 def test_past_the_listed_problems_of_a_column_one_line_counts_the_rest(valid_cohort, monkeypatch):

@@ -236,9 +236,11 @@ def test_a_unicode_line_separator_in_a_quoted_field_does_not_shift_line_numbers(
 
 
 def test_a_line_separator_stays_inside_its_field(valid_cohort: Path):
-    write(valid_cohort, "events.csv", f'{EVENTS_HEADER}\nP01,150,renal_flare,\nP02,30,adverse_event,"a\u2028b"\n')
-    cohort = load(valid_cohort)
-    assert cohort.events["category"].tolist() == [None, "a\u2028b"] and cohort.events.attrs["lines"] == [2, 3]
+    """It does not start a line (the next row is line 3), and, as a line break inside a text, it is refused."""
+    write(valid_cohort, "events.csv", f'{EVENTS_HEADER}\nP01,150,renal_flare,"a\u2028b"\nP02,30,adverse_event,x\n')
+    found(valid_cohort, "events.csv", 2, "category", "holds U+2028 LINE SEPARATOR")
+    write(valid_cohort, "events.csv", f'{EVENTS_HEADER}\nP01,150,renal_flare,"a\u2028b"\nP02,x,adverse_event,x\n')
+    found(valid_cohort, "events.csv", 3, "day", f"'x' {NOT_DAY}")
 
 
 def test_a_row_spanning_lines_is_named_by_its_first_line(valid_cohort: Path):

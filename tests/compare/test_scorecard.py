@@ -10,6 +10,7 @@ from helpers import paths
 from helpers.compare import results, scorecard
 from helpers.methods.stats import compare_proportions
 from helpers.publication import published
+from helpers.text import literal
 
 PEARSON_P = round(compare_proportions(5, 10, 2, 10, "pearson")["p"], 3)
 
@@ -183,9 +184,10 @@ def test_render_lists_every_number_and_escapes_pipes(study):
     text = scorecard.render(card, {"demo": "Demo study"})
     assert "## Summary" in text and "## Demo study" in text
     for id in card["id"]:
-        assert f"`{id}`" in text
+        assert literal(id, "code") in text
     assert "5\\|10" in text
     table = [line for line in text.splitlines() if line.startswith("| `")]
+    assert table
     assert all(line.count(" | ") == 6 for line in table if "\\|" not in line)
 
 

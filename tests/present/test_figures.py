@@ -94,10 +94,11 @@ def test_trajectories():
     ax = fig.axes[0]
     lines = [line for line in ax.get_lines() if len(line.get_xdata()) > 0]
     assert len(lines) == 4 + 2  # 4 complete patients + 2 group means
-    means = [line for line in lines if "mean (n = 2)" in line.get_label()]
-    assert [m.get_label() for m in means] == ["Partial response to induction: mean (n = 2)",
-                                              "No response to induction: mean (n = 2)"]
-    assert [list(m.get_ydata()) for m in means] == [[2.5, 1.0], [4.5, 2.5]]
+    means = [line for line in lines if "mean" in line.get_label()]
+    assert [m.get_label() for m in means] == ["Partial response to induction: mean (n = 2 at baseline)",
+                                              "No response to induction: mean (n = 2 at baseline)"]
+    # each mean over everyone measured at that visit, as the chapter's table (t, without a baseline, at 24 weeks)
+    assert [list(m.get_ydata()) for m in means] == [[2.5, 1.0], [4.5, 2.0]]
     assert ax.get_ylabel() == "Urine protein/creatinine ratio (g/g)"
     assert [t.get_text() for t in ax.get_xticklabels()] == ["Baseline", "24 weeks"]
     pd.testing.assert_frame_equal(frame, before)

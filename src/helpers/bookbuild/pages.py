@@ -1,12 +1,11 @@
 """The generated pieces of the book's pages (book/generated/): the scorecard, the criteria and
 parameters in force, the data dictionary, the reconstruction, the cohort shown, and the variant
-banner. Parameters and paths reach the pages as literal text (MyST code spans or escaped words),
-paths relative to the repository or by their last name (paths.shown)."""
+banner. Every string from the inputs (parameters, paths, study files' words, cohort labels) reaches the
+pages through helpers.text.literal (code spans or escaped words), paths relative to the repository
+or by their last name (paths.shown)."""
 from __future__ import annotations
 
-import html
 import json
-import re
 import shutil
 from dataclasses import fields
 from pathlib import Path
@@ -19,8 +18,10 @@ from helpers.cohort import schema
 from helpers.cohort.response import Criteria
 from helpers.compare import results, scorecard
 from helpers.compare.scorecard import markdown_table
+from helpers.methods import disclosure
 from helpers.paths import shown
 from helpers.publication import published
+from helpers.text import literal
 
 
 def _md_table(rows: list[dict]) -> str:
@@ -29,15 +30,13 @@ def _md_table(rows: list[dict]) -> str:
 
 
 def md_code(text) -> str:
-    """`text` as a MyST code span: shown literally (no markup, no HTML), whatever characters it holds."""
-    text = str(text).replace("\n", " ")
-    fence = "`" * (1 + max(map(len, re.findall("`+", text)), default=0))
-    return f"{fence} {text} {fence}"  # CommonMark strips one space from each side: a backtick at an end is safe
+    """`text` as a MyST code span, shown literally: text.literal(text, "code")."""
+    return literal(text, "code")
 
 
 def md_words(text) -> str:
-    """`text` as literal prose in MyST: every ASCII punctuation character backslash-escaped (no markup, no HTML)."""
-    return re.sub(r"([!-/:-@\[-`{-~])", r"\\\1", str(text).replace("\n", " "))
+    """`text` as literal prose in MyST: text.literal(text)."""
+    return literal(text)
 
 
 def _published(key: str, value):
@@ -59,7 +58,7 @@ def _criteria_md(params: config.Params) -> str:
     for study in paths.studies():
         for c in published.load(study).criteria:
             if c.source != "none":
-                quotes.setdefault(c.parameter, (c.unit, f"{c.quote} ({c.source})"))
+                quotes.setdefault(c.parameter, (md_words(c.unit), md_words(f"{c.quote} ({c.source})")))
     rows = [{"parameter": f"`{f.name}`", "in this book": getattr(used, f.name), "default": getattr(default, f.name),
              "unit": quotes.get(f.name, ("", ""))[0],
              "published as": quotes.get(f.name, ("", "not published: a helpers.cohort.response default"))[1]}
@@ -107,21 +106,22 @@ def _reconstruction_md() -> str:
     parts = []
     for study in paths.studies():
         pub = published.load(study)
-        parts.append(f"### {pub.title} (`{study}`)\n")
+        parts.append(f"### {md_words(pub.title)} ({md_code(study)})\n")
         parts.append("**Resolutions** of contradictions between or within the sources:\n")
         for r in pub.resolutions:
-            ids = ", ".join(f"`{i}`" for i in r.sets_aside)
+            ids = ", ".join(md_code(i) for i in r.sets_aside)
             aside = f" Published numbers set aside: {ids}." if r.sets_aside else ""
-            parts.append(f"- `{r.id}` (about {', '.join(f'`{i}`' for i in r.about)}): **{r.choice}** {r.why}{aside}")
+            parts.append(f"- {md_code(r.id)} (about {', '.join(md_code(i) for i in r.about)}): "
+                         f"**{md_words(r.choice)}** {md_words(r.why)}{aside}")
         parts.append("\n**Assumptions** for what no source gives:\n")
         for a in pub.assumptions:
-            text = f"- `{a.id}`: {a.what}"
+            text = f"- {md_code(a.id)}: {md_words(a.what)}"
             if a.rule:
-                text += f" Rule: {a.rule}"
+                text += f" Rule: {md_words(a.rule)}"
             if a.value is not None:
                 text += f" Value: {_inline(a.value)}."
             if a.by_construction:
-                text += f" Holds by construction: {', '.join(f'`{i}`' for i in a.by_construction)}."
+                text += f" Holds by construction: {', '.join(md_code(i) for i in a.by_construction)}."
             parts.append(text)
         parts.append("")
     return "\n".join(parts)
@@ -142,14 +142,14 @@ def write_generated(params: config.Params, default: config.Params, results_dir: 
         studies = [published.load(s) for s in sorted(set(compare.values()))]
         rows = rows[rows["study"].isin(compare)].assign(study=rows["study"].map(compare))
     card = scorecard.build(rows, studies, reconstructed=config.all_reconstructed(params))
-    card.to_csv(staging / "scorecard.csv", index=False, lineterminator="\n")
+    results.safe_for_spreadsheets(card).to_csv(staging / "scorecard.csv", index=False, lineterminator="\n")
     folders.fresh(generated, generated.parent)
     variant = "" if params.is_default else \
         f" This is the variant book **{md_words(params.name)}** ({md_code(shown(params.path))})."
     if studies:
         scored = (f"```{{note}}\n{variant.strip()} Published numbers are expected to differ where its parameters "
                   f"change them.\n```\n\n" if variant else "") \
-            + scorecard.render(card, {p.study: f"{p.title} (`{p.study}`)" for p in studies})
+            + scorecard.render(card, {p.study: f"{md_words(p.title)} ({md_code(p.study)})" for p in studies})
         summary = scorecard.summary_sentence(card) + variant + "\n\n" \
             + scorecard.markdown_table(scorecard.summary_display(card))
     else:
@@ -163,7 +163,7 @@ def write_generated(params: config.Params, default: config.Params, results_dir: 
         "cohort.md": _cohort_md(params, left_out or {}),
         "criteria.md": _criteria_md(params),
         "parameters.md": _parameters_md(params, default),
-        "timepoints.md": _md_table([{"study": f"`{p.study}`", "timepoint": f"`{name}`", "nominal day": day}
+        "timepoints.md": _md_table([{"study": md_code(p.study), "timepoint": md_code(name), "nominal day": day}
                                     for p in studies for name, day in p.timepoints.items()]),
         "data_dictionary.md": _dictionary_md(),
         "reconstruction.md": _reconstruction_md(),
@@ -182,13 +182,15 @@ def banner(params: config.Params, default: config.Params) -> str:
     changed = [f"{k} = {_published(k, v)!r} (default {_published(k, base[k])!r})" if k in base
                else f"{k} = {_published(k, v)!r}" for k, v in params.flat().items() if base.get(k, object()) != v]
     what = "; ".join(changed) or "no parameter differs from the default"
-    return html.escape(f"Variant book '{params.name}' ({shown(params.path)}): {what}. "
-                       "Numbers differ from the default book.")
+    return literal(f"Variant book '{params.name}' ({shown(params.path)}): {what}. Numbers differ from the default "
+                   "book.", "html")
 
 
 def _cohort_md(params: config.Params, left_out: dict) -> str:
     """What cohort the book shows, in words, and the chapters that do not apply to it."""
-    sizes = ", ".join(f"{', '.join(md_code(s) for s in pd.unique(patients['study']))} ({len(patients)} patients)"
+    floor = params.settings.min_cell_in_force()
+    sizes = ", ".join(f"{', '.join(md_code(s) for s in pd.unique(patients['study']))} "
+                      f"({disclosure.count_text(len(patients), floor)} patients)"
                       for patients in config.patients_by_folder(params).values())
     derived = ("The response is never stored in the data: the notebooks derive it from the laboratory values by "
                "the published criteria, every threshold a parameter ({doc}`/book/methods`).")

@@ -9,8 +9,8 @@ import pandas as pd
 from tableone import TableOne
 
 from helpers import labels
-from helpers.chapters.groups import groups, members
-from helpers.cohort.response import WINDOW, baseline_labs, classify, summarise
+from helpers.chapters.groups import groups, members, table_grouping
+from helpers.cohort.response import WINDOW, baseline_labs, classify
 from helpers.compare import claims, results
 from helpers.methods import disclosure
 from helpers.paths import PUBLISHED_DIR
@@ -66,6 +66,9 @@ def table_one_view(cohort, by: str, groups: list[str], marker=None, window: int 
     raw = table_one(cohort, by, window)
     arguments = table_one_arguments(frame, by)
     dark, dark_cells, untested = disclosure.table_hidden(frame, by, arguments["categorical"], min_cell)
+    summaries = _summaries_hidden(frame, by, [c for c in arguments["columns"] if c not in arguments["categorical"]],
+                                  dark, min_cell)
+    untested |= {c for c, hidden in summaries.items() if hidden}
     header = raw.columns[0][0]
     table = raw[header]
     present = [g for g in groups if g in table.columns]
@@ -83,7 +86,7 @@ def table_one_view(cohort, by: str, groups: list[str], marker=None, window: int 
         row = {"_variable": variable, "Characteristic": variable if first else "",
                "": LEVELS.get(level, str(level).replace("+", " + ")), **values.to_dict()}
         for g in ["Overall", *present]:
-            if g in dark or (column, str(level), g) in dark_cells:
+            if g in dark or (column, str(level), g) in dark_cells or g in summaries.get(column, ()):
                 row[shown_as.get(g, g)] = disclosure.HIDDEN
         if column in untested and "p" in row and row["p"]:
             row["p"], row["Test"] = disclosure.HIDDEN, ""
@@ -105,9 +108,20 @@ def table_one_view(cohort, by: str, groups: list[str], marker=None, window: int 
 
 def grouping(cohort) -> str:
     """How Table 1 splits a cohort: by arm when it has two or more, else by group before the switch."""
-    if cohort.patients["arm"].nunique() >= 2 or not cohort.patients["prior_response"].notna().any():
-        return "arm"
-    return "prior_response"
+    return table_grouping(cohort.patients)
+
+
+def _summaries_hidden(frame: pd.DataFrame, by: str, continuous: list[str], dark: set, min_cell: int) -> dict:
+    """Per continuous variable of Table 1, the groups ('Overall' among them) whose summary is hidden: fewer than
+    min_cell values, one patient dominating, the complements (disclosure.summary_hidden); for a median and
+    quartiles (SKEWED), also fewer than disclosure.QUARTILES * min_cell values."""
+    out = {}
+    for column in continuous:
+        split = {"Overall": frame[column], **{g: part[column] for g, part in frame.groupby(by)}}
+        out[column] = disclosure.summary_hidden(split, min_cell, "Overall", dark)
+        if column in SKEWED:
+            out[column] |= {g for g, values in split.items() if disclosure.quartiles_hidden(values, min_cell)}
+    return out
 
 
 def describe(cohort, study: str, marker=None, window: int = WINDOW, min_cell: int = 0) -> tables.Table:
@@ -128,9 +142,8 @@ def follow_up_figure(cohorts: dict, timepoints: dict | None = None, window: int 
         if grouping(cohort) != "arm" or cohort.patients["arm"].nunique() < 2 or not points:
             continue
         sizes = cohort.patients["arm"].value_counts().to_dict()
-        summary = disclosure.mask_response(summarise(classify(cohort, points, window), by="arm"), "arm", min_cell,
-                                           sizes)
-        dark = disclosure.hidden_groups(sizes, min_cell, total=None)
+        summary = disclosure.responses(classify(cohort, points, window), "arm", min_cell)
+        dark = disclosure.dark_groups(cohort.patients, "arm", min_cell)
         arms = [a for a in (pub.arms if pub else sorted(sizes)) if a in sizes and a not in dark]
         panels.append((pub.title if pub else study, summary, arms, points, sizes))
     return figures.evaluated_over_time(panels, min_cell)
@@ -188,45 +201,71 @@ def _guard(table: pd.DataFrame, min_cell: int) -> pd.DataFrame:
 def cohort_rows(study: str, patients: pd.DataFrame, by: str, min_cell: int = 0) -> list[dict]:
     """Size, sex, age and tacrolimus monotherapy, overall and per group; also the size of every
     union of groups ('none+partial'), which a source may report (study B's 12 refractory patients).
-    With min_cell > 0, a hidden group (disclosure.hidden_groups) gives no values, a share is shown
-    only by disclosure.share_hidden's rules, and unions are left out (they would give a hidden
+    With min_cell > 0, each number is hidden exactly where Table 1 hides it (disclosure.table_hidden
+    for the counts, summary_hidden for the age), and unions are left out (they would give a hidden
     group by subtraction)."""
     rows = []
     parts = groups(patients, by)
     labels = [g for g, _ in parts[1:]]
-    hidden = disclosure.hidden_groups({g: len(part) for g, part in parts}, min_cell)
+    dark, cells, _ = disclosure.table_hidden(patients, by, ["sex", "maintenance"], min_cell)
+    ages = {"Overall": patients["age"], **{g: part["age"] for g, part in parts[1:]}}
+    no_age = disclosure.summary_hidden(ages, min_cell, "Overall", dark)
+    named = {"all": "Overall"}
     for size in range(2, len(labels)) if len(labels) <= 5 and min_cell <= 0 else ():
         for combo in itertools.combinations(labels, size):
             n = int(members(patients, "+".join(combo), by).sum())
             rows.append(results.row(study, "n_patients", "count", n, group="+".join(combo), detail=f"{n} patients"))
     for group, part in parts:
-        n = len(part)
-        if group in hidden:
+        n, g = len(part), named.get(group, group)
+        if g in dark:
             rows += [results.row(study, measure, statistic, math.nan, group=group, detail=disclosure.HIDDEN,
                                  timepoint="baseline" if measure == "age" else None)
                      for measure, statistic in (("n_patients", "count"), ("female", "percent"), ("age", "mean"),
                                                 ("age", "sd"))]
             continue
         female = int(part["sex"].eq("F").sum())
-        shown = not disclosure.share_hidden(female, n, min_cell)
+        shown = ("sex", "F", g) not in cells and not disclosure.share_hidden(female, n, min_cell)
+        aged = g not in no_age
         rows += [
             results.row(study, "n_patients", "count", n, group=group, detail=f"{n} patients"),
             results.row(study, "female", "percent", 100 * female / n if shown else math.nan, group=group,
                         detail=f"{female}/{n}" if shown else disclosure.HIDDEN),
-            results.row(study, "age", "mean", part["age"].mean(), group=group, timepoint="baseline", detail=f"n = {n}"),
-            results.row(study, "age", "sd", part["age"].std(ddof=1), group=group, timepoint="baseline",
-                        detail=f"n = {n}"),
+            results.row(study, "age", "mean", part["age"].mean() if aged else math.nan, group=group,
+                        timepoint="baseline", detail=f"n = {n}" if aged else disclosure.HIDDEN),
+            results.row(study, "age", "sd", part["age"].std(ddof=1) if aged else math.nan, group=group,
+                        timepoint="baseline", detail=f"n = {n}" if aged else disclosure.HIDDEN),
         ]
         mono = int(part["maintenance"].eq("tacrolimus").sum())
-        if mono and not disclosure.share_hidden(mono, n, min_cell):
+        if mono and ("maintenance", "tacrolimus", g) not in cells and not disclosure.share_hidden(mono, n, min_cell):
             rows += [results.row(study, "tacrolimus_monotherapy", "count", mono, group=group, detail=f"{mono}/{n}"),
                      results.row(study, "tacrolimus_monotherapy", "percent", 100 * mono / n, group=group,
                                  detail=f"{mono}/{n}")]
     return rows
 
 
+def table_rows(study: str, patients: pd.DataFrame, by: str, min_cell: int = 0) -> list[dict]:
+    """Table 1's count of each level of each categorical variable, per group and overall, as result rows (measure
+    'table1:<column>', the level as outcome), hidden where Table 1 hides it (disclosure.table_hidden): every count
+    the chapter shows is in its result file."""
+    columns = [c for c in CATEGORICAL if c != by and patients[c].notna().any()]
+    dark, cells, _ = disclosure.table_hidden(patients, by, columns, min_cell)
+    rows = []
+    for column in columns:
+        levels = sorted(patients[column].dropna().astype(str).unique())
+        for group, part in groups(patients, by):
+            g = "Overall" if group == "all" else group
+            values = part[column].dropna().astype(str)
+            for level in levels:
+                k, hidden = int((values == level).sum()), g in dark or (column, level, g) in cells
+                rows.append(results.row(study, f"table1:{column}", "count", math.nan if hidden else k, group=group,
+                                        outcome=level, detail=disclosure.HIDDEN if hidden else f"{k} of {len(part)}"))
+    return rows
+
+
 def rows(study: str, cohort, pub=None, window: int = WINDOW, min_cell: int = 0) -> list[dict]:
-    """The chapter's result rows: the cohort's size, sex, age and monotherapy per group (`cohort_rows`), and,
-    given the study file `pub`, its statements about the baseline tested on the rows (compare.claims)."""
+    """The chapter's result rows: the cohort's size, sex, age and monotherapy per group (`cohort_rows`), Table 1's
+    counts (`table_rows`), and, given the study file `pub`, its statements about the baseline tested on the rows
+    (compare.claims)."""
     return cohort_rows(study, cohort.patients, grouping(cohort), min_cell) + \
+        table_rows(study, cohort.patients, grouping(cohort), min_cell) + \
         claims.rows(pub, cohort, None, window, ["baseline"])

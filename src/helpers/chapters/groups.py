@@ -8,7 +8,7 @@ import pandas as pd
 
 from helpers import labels
 from helpers.chapters.response import response_rows
-from helpers.cohort.response import WINDOW, Criteria, classify, summarise
+from helpers.cohort.response import WINDOW, Criteria, classify
 from helpers.compare import results
 from helpers.methods import disclosure
 from helpers.methods.stats import paired_change
@@ -32,28 +32,15 @@ def groups(frame: pd.DataFrame, by: str) -> list[tuple[str, pd.DataFrame]]:
 
 def response_by_group(at_tp: pd.DataFrame, by: str = "prior_response", min_cell: int = 0) -> pd.DataFrame:
     """response.summarise for everyone and per group, with a `group` column (the timepoints of `at_tp`
-    only); with min_cell > 0, hidden counts are NaN (disclosure.mask_response: the groups add up to
-    'all', and evaluated + not evaluated to the group)."""
-    out = pd.concat([summarise(rows.assign(group=name), by="group") for name, rows in groups(at_tp, by)],
-                    ignore_index=True)
-    out = out[out["timepoint"].isin(set(at_tp["timepoint"]))].reset_index(drop=True)
-    sizes = {name: len(rows.drop_duplicates("patient_id")) for name, rows in groups(at_tp, by)}
-    return disclosure.mask_response(out, "group", min_cell, sizes, total="all")
+    only); with min_cell > 0, the counts the book hides are NaN (disclosure.responses: one decision over
+    every group the book shows, the arms of chapter 02 included)."""
+    return disclosure.responses(at_tp, by, min_cell, with_all=True)
 
 
-def lab_hidden(at_tp: pd.DataFrame, by: str = "prior_response", min_cell: int = 0) -> set:
-    """Groups whose lab statistics are hidden at this timepoint: disclosure.hidden_groups on the
-    number of values at baseline, at the timepoint, and at both (the paired change)."""
-    hidden = set()
-    if min_cell <= 0:
-        return hidden
-    for column in PUBLISHED_LABS.values():
-        counts = {"baseline": at_tp[f"baseline_{column}"].notna(), "later": at_tp[column].notna()}
-        counts["both"] = counts["baseline"] & counts["later"]
-        for present in counts.values():
-            sizes = {g: int(present[part.index].sum()) for g, part in groups(at_tp, by)}
-            hidden |= disclosure.hidden_groups(sizes, min_cell)
-    return hidden
+def lab_hidden(at_tp: pd.DataFrame, by: str = "prior_response", min_cell: int = 0) -> dict[str, dict[str, set]]:
+    """Per lab column, the groups whose statistics of it are hidden at this timepoint, at baseline, later and for
+    the paired change (disclosure.values_hidden; the figure asks the same)."""
+    return {column: disclosure.values_hidden(at_tp, by, column, min_cell) for column in PUBLISHED_LABS.values()}
 
 
 def by_timepoint(classified: pd.DataFrame, timepoints) -> dict[str, pd.DataFrame]:
@@ -79,11 +66,17 @@ def lab_rows(study: str, at_tp: pd.DataFrame, timepoint: str, by: str = "prior_r
     for measure, column in PUBLISHED_LABS.items():
         for group, part in groups(at_tp, by):
             for when, values in (("baseline", part[f"baseline_{column}"]), (timepoint, part[column])):
+                concealed = group in hidden[column]["baseline" if when == "baseline" else "later"]
                 values = values.dropna()
                 for statistic, value in (("mean", values.mean()), ("sd", values.std(ddof=1))):
-                    rows.append(results.row(study, measure, statistic, math.nan if group in hidden else value,
+                    rows.append(results.row(study, measure, statistic, math.nan if concealed else value,
                                             group=group, timepoint=when,
-                                            detail=disclosure.HIDDEN if group in hidden else f"n = {len(values)}"))
+                                            detail=disclosure.HIDDEN if concealed else f"n = {len(values)}"))
+            changes = (part[column] - part[f"baseline_{column}"]).dropna()
+            concealed = group in hidden[column]["change"]
+            rows.append(results.row(study, measure, "mean_change", math.nan if concealed else changes.mean(),
+                                    group=group, timepoint=timepoint,
+                                    detail=disclosure.HIDDEN if concealed else f"n = {len(changes)}"))
     return rows
 
 
@@ -93,18 +86,35 @@ def _ordered(names, order) -> list[str]:
     return ["all", *[g for g in order if g in names], *[g for g in names if g != "all" and g not in order]]
 
 
+def table_grouping(patients: pd.DataFrame) -> str:
+    """How Table 1 splits a cohort: by arm when it has two or more, else by group before the switch."""
+    if patients["arm"].nunique() >= 2 or not patients["prior_response"].notna().any():
+        return "arm"
+    return "prior_response"
+
+
+def overall_hidden(patients: pd.DataFrame, min_cell: int) -> tuple[bool, bool, bool]:
+    """Whether the whole cohort's size, its female count and its age are hidden, as Table 1 hides them
+    (the same decisions: disclosure.table_hidden, summary_hidden, by `table_grouping`)."""
+    by = table_grouping(patients)
+    dark, cells, _ = disclosure.table_hidden(patients, by, ["sex"], min_cell)
+    ages = {"Overall": patients["age"], **{g: part["age"] for g, part in patients.groupby(by)}}
+    age = "Overall" in disclosure.summary_hidden(ages, min_cell, "Overall", dark)
+    return "Overall" in dark, "Overall" in dark or ("sex", "F", "Overall") in cells, age
+
+
 def cohort_view(patients: pd.DataFrame, marker=None, min_cell: int = 0) -> tables.Table:
-    """Size, age and sex of the whole cohort, with the published values and marks (nothing but
-    'suppressed' for a cohort of fewer than min_cell patients)."""
+    """Size, age and sex of the whole cohort, with the published values and marks (each hidden where
+    Table 1 hides it: `overall_hidden`)."""
     marker = marker.fresh() if marker is not None and marker.active else None
     n, age = len(patients), patients["age"]
     female = int((patients["sex"] == "F").sum())
-    tiny = disclosure.small(n, min_cell)
+    tiny, no_female, no_age = overall_hidden(patients, min_cell)
     rows = [("Patients", disclosure.HIDDEN if tiny else str(n),
              marker.mark(n, "n_patients", "count") if marker else ""),
-            ("Age, years, mean ± SD", tables.mean_sd(age, min_cell=min_cell),
+            ("Age, years, mean ± SD", disclosure.HIDDEN if no_age else tables.mean_sd(age, min_cell=min_cell),
              marker.mark_mean_sd(age.mean(), age.std(ddof=1), "age", "all", "baseline") if marker else ""),
-            ("Female, n/N (%)", tables.n_of_N(female, n, min_cell=min_cell),
+            ("Female, n/N (%)", disclosure.HIDDEN if no_female else tables.n_of_N(female, n, min_cell=min_cell),
              marker.mark(100 * female / n, "female", "percent") if marker and n else "")]
     if marker:
         marker.published_value("n_patients", "count")           # notes another source's different count
@@ -146,12 +156,14 @@ def lab_changes(at_tp: pd.DataFrame, by: str = "prior_response", test: str = "pa
             part = parts[group]
             before, later = part[f"baseline_{column}"], part[column]
             result = paired_change(before, later, test)
-            hidden = group in concealed
+            hidden = group in concealed[column]["change"]
             cells = {}
-            for label, values, when in (("Baseline", before, "baseline"), (after, later, timepoint)):
+            for label, values, when, which in (("Baseline", before, "baseline", "baseline"),
+                                               (after, later, timepoint, "later")):
                 values = values.dropna()
-                cell = disclosure.HIDDEN if hidden else f"{tables.mean_sd(values, 2)} ({len(values)})"
-                if marker and len(values) > 1 and not hidden:
+                gone = group in concealed[column][which]
+                cell = disclosure.HIDDEN if gone else f"{tables.mean_sd(values, 2)} ({len(values)})"
+                if marker and len(values) > 1 and not gone:
                     cell += marker.mark_mean_sd(values.mean(), values.std(ddof=1), measure, group, when)
                 cells[f"{label}, mean ± SD (n)"] = cell
             if not hidden:
@@ -167,8 +179,8 @@ def lab_changes(at_tp: pd.DataFrame, by: str = "prior_response", test: str = "pa
             rows.append({"Lab": lab_label(column), "Group": labels.group(group), **cells,
                          "Change, mean (95% CI) (n)": change + paired,
                          "p": disclosure.HIDDEN if hidden else tables.format_p(result["p"]) + paired})
-    notes = [f"p: {', '.join(sorted(tests))} (pingouin), on the patients measured at both visits; the change's "
-             f"95% CI from the t distribution. Baseline and {after} means use everyone measured then."]
+    notes = [f"p: {', '.join(sorted(tests)) or 'none shown'} (pingouin), on the patients measured at both visits; "
+             f"the change's 95% CI from the t distribution. Baseline and {after} means use everyone measured then."]
     if marker:
         notes += marker.footnotes() + [PAIRING]
     return tables.Table(pd.DataFrame(rows), notes)

@@ -1,7 +1,6 @@
 """Set-up shared by the notebooks: quiet, deterministic output that nbval can compare."""
 from __future__ import annotations
 
-import html
 import warnings
 
 import matplotlib
@@ -15,6 +14,7 @@ from helpers.methods import disclosure
 from helpers.paths import PUBLISHED_DIR, REPO_ROOT, in_reconstruction, shown
 from helpers.present import tables
 from helpers.publication import published
+from helpers.text import literal
 
 
 def setup() -> None:
@@ -154,7 +154,7 @@ def groups_for(study: str, cohort: data.Cohort) -> list[str]:
 
 def heading(text: str) -> _Html:
     """A sub-heading inside a chapter's output (one per study of the cohort)."""
-    return _Html(f'<p class="ln-study-heading"><strong>{html.escape(text)}</strong></p>', text)
+    return _Html(f'<p class="ln-study-heading"><strong>{literal(text, "html")}</strong></p>', text)
 
 
 def per_study(frames: dict[str, pd.DataFrame], none: str) -> list:
@@ -162,7 +162,7 @@ def per_study(frames: dict[str, pd.DataFrame], none: str) -> list:
     parts = []
     for study, frame in frames.items():
         parts.append(heading(title(study)))
-        parts.append(tables.Table(frame) if len(frame) else _Html(f"<p>{html.escape(none)}</p>", none))
+        parts.append(tables.Table(frame) if len(frame) else _Html(f"<p>{literal(none, 'html')}</p>", none))
     return parts
 
 
@@ -202,7 +202,7 @@ class _Html:
 
 def say(text: str) -> _Html:
     """A sentence computed by the helpers, shown as a paragraph (not as a quoted string)."""
-    return _Html(f"<p>{html.escape(text)}</p>", text)
+    return _Html(f"<p>{literal(text, 'html')}</p>", text)
 
 
 def banner(cohort: data.Cohort | dict) -> _Html | None:
@@ -216,7 +216,7 @@ def banner(cohort: data.Cohort | dict) -> _Html | None:
     text = ("These patients are synthetic: a reconstruction built from the published aggregates, not the "
             "studies' patients (see How the cohort was reconstructed). Marks beside numbers: " + legend + ".")
     return _Html(f'<div class="admonition note ln-banner"><p class="admonition-title">Reconstructed cohort</p>'
-                 f'<p>{html.escape(text)}</p></div>', text)
+                 f'<p>{literal(text, "html")}</p></div>', text)
 
 
 def parameters_table(**values) -> tables.Table:

@@ -33,10 +33,10 @@ def arm_response(cohort, arms, timepoints: dict[str, int], window: int = WINDOW,
                  missing: str = "complete_case", test: str = "pearson", min_cell: int = 0) -> ArmResponse:
     """Classify every patient at every timepoint and compare the arms. With min_cell > 0 the hidden
     counts are NaN in the summary and in the comparisons, which then give no effect and no p beside
-    them (disclosure.mask_response, mask_comparison)."""
-    raw = summarise(classify(cohort, timepoints, window, criteria or Criteria(), missing), by="arm")
-    sizes = cohort.patients["arm"].value_counts().to_dict()
-    summary = disclosure.mask_response(raw, "arm", min_cell, sizes)
+    them (disclosure.responses: the book's one decision; mask_comparison)."""
+    classified = classify(cohort, timepoints, window, criteria or Criteria(), missing)
+    raw = summarise(classified, by="arm")
+    summary = disclosure.responses(classified, "arm", min_cell)
     comparisons = {}
     for outcome in labels.RESPONSE_OUTCOMES:
         comparison = response_comparison(raw, outcome, list(arms), test)

@@ -47,6 +47,7 @@ def adverse_event_comparison(cohort, arms, test: str = "fisher", min_cell: int =
     disclosure.share_hidden is NaN, with no effect and no p beside it."""
     counts = adverse_event_counts(cohort, by="arm")
     sizes = cohort.patients["arm"].value_counts()
+    dark = disclosure.dark_groups(cohort.patients, "arm", min_cell)
     categories = sorted(counts["category"].unique()) or ["(none recorded)"]
     rows = []
     for category in categories:
@@ -65,7 +66,7 @@ def adverse_event_comparison(cohort, arms, test: str = "fisher", min_cell: int =
             result = compare_proportions(ks[0], ns[0], ks[1], ns[1], test)
             effect = difference(ks[0], ns[0], ks[1], ns[1])
         rows.append({**row, **effect, "p": result["p"], "test": result["test"], "note": result["note"]})
-    return disclosure.mask_shares(pd.DataFrame(rows), arms, min_cell)
+    return disclosure.mask_shares(pd.DataFrame(rows), arms, min_cell, dark)
 
 
 def event_table(times: dict[str, pd.DataFrame], tests: dict[str, dict], arms, marker=None,
@@ -77,9 +78,11 @@ def event_table(times: dict[str, pd.DataFrame], tests: dict[str, dict], arms, ma
     rows = []
     for name, t in times.items():
         row = {"Outcome": labels.EVENTS.get(name, name)}
-        hidden = False
+        hidden, dark = False, disclosure.dark_groups(t, "arm", min_cell)
         for arm in arms:
             k, n = int(t.loc[t["arm"] == arm, "event"].sum()), int((t["arm"] == arm).sum())
+            if arm in dark:   # a group the book hides: not even its size (Table 1 hides it)
+                k = n = math.nan
             concealed = disclosure.share_hidden(k, n, min_cell)
             hidden |= concealed
             cell = tables.n_of_N(k, n, min_cell=min_cell)
@@ -124,7 +127,8 @@ def survival_rows(study: str, times: dict[str, pd.DataFrame], tests: dict[str, d
     for name, result in tests.items():
         t = times[name]
         counts = [(int(t.loc[t["arm"] == arm, "event"].sum()), int((t["arm"] == arm).sum())) for arm in arms]
-        hidden = any(disclosure.share_hidden(k, n, min_cell) for k, n in counts)
+        hidden = any(disclosure.share_hidden(k, n, min_cell) for k, n in counts) or \
+            bool(disclosure.dark_groups(t, "arm", min_cell) & set(arms))
         rows.append(results.row(study, name, "logrank_p", math.nan if hidden else result["p"], group=" vs ".join(arms),
                                 test="" if hidden else result["test"],
                                 detail=disclosure.HIDDEN if hidden else " vs ".join(f"{k} events" for k, _ in counts)))
@@ -132,10 +136,36 @@ def survival_rows(study: str, times: dict[str, pd.DataFrame], tests: dict[str, d
 
 
 def adverse_event_rows(study: str, comparison: pd.DataFrame, arms) -> list[dict]:
-    """The p-value of each adverse-event category (events.adverse_event_comparison)."""
-    return [results.row(study, "adverse_event:" + r["category"], "p_value", r["p"], group=" vs ".join(arms),
-                        test=r["test"] if r["p"] == r["p"] else "", detail=r["note"])
-            for r in comparison.to_dict("records")]
+    """The p-value of each adverse-event category (events.adverse_event_comparison), and the patients with it
+    per arm, as the table shows them (k/N; a hidden count NaN)."""
+    rows = []
+    for r in comparison.to_dict("records"):
+        rows.append(results.row(study, "adverse_event:" + r["category"], "p_value", r["p"], group=" vs ".join(arms),
+                                test=r["test"] if r["p"] == r["p"] else "", detail=r["note"]))
+        rows += [_count_row(study, "adverse_event:" + r["category"], arm, r[f"{arm}_k"], r[f"{arm}_n"]) for arm in arms]
+    return rows
+
+
+def _count_row(study: str, measure: str, arm: str, k, n) -> dict:
+    """Patients with an event in an arm, k of n, as the tables show it ('suppressed/n', or 'suppressed')."""
+    shown = k == k and n == n
+    detail = f"{int(k)}/{int(n)}" if shown else f"{disclosure.HIDDEN}/{int(n)}" if n == n else disclosure.HIDDEN
+    return results.row(study, measure, "count", k if shown else math.nan, group=arm, detail=detail)
+
+
+def event_rows(study: str, times: dict[str, pd.DataFrame], arms, min_cell: int = 0) -> list[dict]:
+    """Patients with each time-to-event outcome per arm, k of N, hidden as event_table hides them."""
+    rows = []
+    for name, t in times.items():
+        dark = disclosure.dark_groups(t, "arm", min_cell)
+        for arm in arms:
+            k, n = int(t.loc[t["arm"] == arm, "event"].sum()), int((t["arm"] == arm).sum())
+            if arm in dark:
+                k = n = math.nan
+            elif disclosure.share_hidden(k, n, min_cell):
+                k = math.nan
+            rows.append(_count_row(study, name, arm, k, n))
+    return rows
 
 
 def survival(cohort) -> tuple[dict, dict]:
@@ -150,6 +180,6 @@ def rows(study: str, cohort, pub=None, arms=None, ae_test: str = "fisher", min_c
     category, and, given the study file `pub`, its statements about events tested on the rows."""
     arms = list(arms or pub.arms)
     times, tests = survival(cohort)
-    return survival_rows(study, times, tests, arms, min_cell) + \
+    return survival_rows(study, times, tests, arms, min_cell) + event_rows(study, times, arms, min_cell) + \
         adverse_event_rows(study, adverse_event_comparison(cohort, arms, ae_test, min_cell), arms) + \
         claims.rows(pub, cohort, None, parts=["events"])

@@ -19,7 +19,14 @@ never at the other characters str.splitlines() breaks at (U+2028, U+2029, U+0085
 starts on (a quoted field may hold a line break, so a row may span several lines).
 
 Cells are trimmed of spaces and tabs only; any other character around a value (a no-break
-space, a line separator) stays in it and is reported. A number is written in ASCII: an
+space, a line separator) stays in it and is reported. Free text (study, regimens, adverse-event
+category) may not hold control, format or line-break characters (NUL, ESC, CR, U+2028, U+202E):
+they would hide, split or reorder what a page shows. A day column and its date column are not
+both given (one would be ignored), and a Parquet column the format uses holds plain values.
+
+Folders (`cohort_folders`): a folder holds one cohort's tables, or one sub-folder per study, not
+both; a sub-folder whose tables cannot be read (a .xls file, a link that leads nowhere or loops) is
+named, not dropped; `validate_tree` refuses a study given in two folders. A number is written in ASCII: an
 optional sign, digits 0-9, optionally a point followed by digits ("0.5", ".5"; not "5."),
 optionally an exponent ("1e3", "2.5E-2"). Refused, like a decimal comma: digit grouping
 ("1,200", "1_200", "1 200"), other digits ("１２", "٣"), other minus signs ("−3"), "nan",
@@ -45,6 +52,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import datetime as dt
+import errno
 import gc
 import itertools
 import math
@@ -242,8 +250,10 @@ def _locate(folder: Path, name: str) -> Path:
     candidates = [folder / f"{stem}{ext}" for ext in schema.FORMATS]
     present = [c for c in candidates if c.exists() or c.is_symlink()]
     if not present:
+        other = sorted(p.name for p in _table_entries(folder) if p.name.split(".")[0] == stem)
+        hint = f"; {', '.join(other)} cannot be read: save it as .csv, .xlsx or .parquet" if other else ""
         raise DataError([Problem(str(folder / name), None, None,
-                                 f"file not found (nor {stem}.xlsx, {stem}.parquet)")])
+                                 f"file not found (nor {stem}.xlsx, {stem}.parquet){hint}")])
     not_files = [p for p in map(_not_a_file, present) if p is not None]
     if not_files:   # said before "given twice": a directory beside the real file is a mistake of its own
         raise DataError(not_files)
@@ -258,6 +268,11 @@ def _not_a_file(path: Path) -> Problem | None:
     if path.is_dir():
         return Problem(str(path), None, None, "is a directory, not a file")
     if not path.exists():
+        try:
+            path.stat()
+        except OSError as err:
+            if err.errno == errno.ELOOP:
+                return Problem(str(path), None, None, "is a symbolic link that loops (it leads back to itself)")
         return Problem(str(path), None, None, "is a link to a file that does not exist")
     if not path.is_file():
         return Problem(str(path), None, None, "is not a regular file (a pipe, socket or device); save the table "
@@ -559,6 +574,7 @@ class _ParquetFile:
         index = (arrow.pandas_metadata or {}).get("index_columns", [])   # a pandas index is not a column
         self.names = [n for n in arrow.names if n not in index]
         self.header = [str(n) for n in self.names]
+        self.nested = {str(f.name): str(f.type) for f in arrow if f.name in self.names and pa.types.is_nested(f.type)}
 
     def chunks(self, positions: list[int], progress: Progress | None = None) -> Iterator[_Chunk]:
         done = 0
@@ -753,6 +769,9 @@ def _check(source, name: str, baseline: _Baseline, progress: Progress | None) ->
     """Check one table, chunk by chunk: its frame, or the problems of its cells (DataError for a
     problem of the whole file, such as a row with a field too many)."""
     found, used, unused = _columns(source, name)
+    found += [Problem(source.label, None, column, f"is a nested Parquet column ({kind}); expected one plain value "
+                      "(text or a number) per cell") for column, kind in getattr(source, "nested", {}).items()
+              if column in used]
     if found:
         for _ in source.chunks([]):   # a problem of the whole file is said instead
             pass
@@ -869,6 +888,12 @@ class _Table:
                     values[i] = _parse(cell, f.kind)   # not empty, so never None
                 except ValueError:
                     refused[int(i)] = cell
+        if _free_text(f):   # no control, format or line-break character (they hide or reorder what is shown)
+            printable = pc.utf8_is_printable(pc.fill_null(values, "")).to_numpy(zero_copy_only=False)
+            for i in np.flatnonzero(~printable):
+                cell = values[int(i)].as_py()
+                if _hidden_characters(cell):
+                    refused[int(i)] = cell
         empty = np.flatnonzero(missing) if f.required else []
         for i in sorted([*refused, *empty]):
             if i in refused:
@@ -888,6 +913,12 @@ class _Table:
             else:
                 self.as_dates[f.name] = [Problem(label, line, f.name, f"'{_short(cell)}' is not {f.expected()}", unit),
                                          1, line]
+            return
+        hidden = _hidden_characters(cell) if _free_text(f) else ""
+        if hidden:
+            self.typed[f.name].add(Problem(label, line, f.name, f"'{_short(cell)}' holds {hidden}: text may not hold "
+                                           "control, format or line-break characters (they can hide or reorder what "
+                                           "a page shows)", unit))
             return
         self.typed[f.name].add(Problem(label, line, f.name, f"'{_short(cell)}' is not {f.expected()}"
                                        + _non_ascii(cell), unit))
@@ -983,6 +1014,19 @@ def _frame(fields, columns: dict[str, tuple[np.ndarray, np.ndarray | None]]) -> 
     return pd.DataFrame(out, copy=False)
 
 
+def _free_text(f: schema.Field) -> bool:
+    """A text column with neither allowed values nor a pattern (study, regimens, adverse-event category)."""
+    return f.kind == "str" and not f.allowed and schema.pattern(f) is None
+
+
+def _hidden_characters(cell: str) -> str:
+    """The control, format, line-break and other unprintable characters of a text cell, named ('U+001B
+    ESCAPE'), or '' when it has none; spaces (any width) are allowed."""
+    odd = list(dict.fromkeys(c for c in cell if unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp")))
+    names = ", ".join(f"U+{ord(c):04X} {unicodedata.name(c, 'a control character')}" for c in odd[:3])
+    return names + (", ..." if len(odd) > 3 else "")
+
+
 def _non_ascii(cell: str) -> str:
     """Names the non-ASCII characters of a cell that is not a number ("１２" looks like one)."""
     odd = list(dict.fromkeys(c for c in cell if not c.isascii()))
@@ -1006,6 +1050,10 @@ def _columns(raw, name: str) -> tuple[list[Problem], dict[str, int | None], list
     used: dict[str, int | None] = {}
     missing = []
     for column in expected:
+        if column in names and column in dates and dates[column][0] in names:
+            problems.append(Problem(raw.label, 1, f"{column}, {dates[column][0]}", "both are given: keep one (a day "
+                                    "is counted from baseline_date; only one of the two would be read, so they could "
+                                    "disagree unseen)", raw.unit))
         if column in names:
             used[column] = names.index(column)
         elif column in dates and dates[column][0] in names:
@@ -1154,15 +1202,49 @@ def _short(text: str, limit: int = 40) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
-def cohort_folders(path: str | Path) -> list[Path]:
-    """The cohort folders under `path`: itself when it holds a patients file, else its sub-folders that do."""
-    folder = Path(path)
+def _table_entries(folder: Path) -> list[Path]:
+    """Entries of `folder` named like a table of the format (patients, labs, events), whatever their
+    extension, links that lead nowhere included."""
+    tables = {Path(name).stem for name in schema.FILES}
+    try:
+        return [p for p in folder.iterdir() if p.name.split(".")[0] in tables]
+    except OSError:
+        return []
 
-    def holds(f: Path) -> bool:
-        return any((f / f"patients{ext}").exists() for ext in schema.FORMATS)
-    if holds(folder):
+
+def cohort_folders(path: str | Path) -> list[Path]:
+    """The cohort folders under `path`: itself when it holds a table (patients, labs or events, in any
+    format), else each of its sub-folders that does (hidden ones, such as .git, left out). DataError
+    naming the path when the layout is ambiguous (tables beside sub-folders with tables) or a sub-folder
+    entry is a link that leads nowhere; a sub-folder whose tables cannot be read is not dropped here,
+    `load` names its problem."""
+    folder = Path(path)
+    if not folder.is_dir():
+        return []
+    entries = sorted(p for p in folder.iterdir() if not p.name.startswith("."))
+    subs = [p for p in entries if p.is_dir() and _table_entries(p)]
+    if _table_entries(folder):
+        if subs:
+            raise DataError([Problem(str(folder), None, None, "holds tables (patients, labs, events) and sub-folders "
+                                     f"with tables too ({', '.join(p.name for p in subs)}): keep one cohort's tables "
+                                     "in the folder, or one sub-folder per study, not both")])
         return [folder]
-    return sorted(p for p in folder.iterdir() if holds(p)) if folder.is_dir() else []
+    broken = [p for p in entries if p.is_symlink() and not p.exists()]   # a study folder that cannot be reached
+    if broken:
+        raise DataError([_not_a_file(p) for p in broken])
+    return subs
+
+
+def repeated_studies(holders: dict, folder: Path, patients: pd.DataFrame) -> list[Problem]:
+    """A problem for each study of `folder` that an earlier folder holds already (`holders`: study -> the
+    folder that holds it, updated): the chapters would analyse one folder's patients and drop the other's."""
+    problems = []
+    for study in pd.unique(patients["study"]):
+        if study in holders:
+            problems.append(Problem(str(folder), None, "study", f"study '{_short(study)}' is also in "
+                                    f"{holders[study]}: give each study's patients in one folder"))
+        holders.setdefault(study, folder)
+    return problems
 
 
 def validate_tree(path: str | Path) -> list[Path]:
@@ -1170,10 +1252,10 @@ def validate_tree(path: str | Path) -> list[Path]:
     folders = cohort_folders(path)
     if not folders:
         raise DataError([Problem(str(path), None, None, "holds no cohort folder (patients, labs, events files)")])
-    problems = []
+    problems, holders = [], {}
     for folder in folders:
         try:
-            load(folder)
+            problems += repeated_studies(holders, folder, load(folder).patients)
         except DataError as err:
             problems.extend(err.problems)
     if problems:

@@ -14,6 +14,7 @@ import pandas as pd
 
 from helpers.methods import disclosure
 from helpers.paths import REPO_ROOT
+from helpers.text import one_line
 
 COLUMNS = ["study", "measure", "outcome", "timepoint", "group", "statistic", "value", "detail", "test"]
 
@@ -29,19 +30,50 @@ def row(study, measure, statistic, value, group="all", outcome=None, timepoint=N
             "statistic": statistic, "value": value, "detail": detail, "test": test}
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")   # what a spreadsheet may run as a formula (OWASP: CSV injection)
+SIGNIFICANT = 3      # digits of a published mean, SD or p-value in a real-cohort book's result files
+
+
+def csv_cell(value):
+    """A cell as a spreadsheet shows it and never runs it: text on one line (helpers.text.one_line: no line
+    break or control character to split a row), and, when it starts like a formula (= + - @), with a leading
+    apostrophe; numbers are left as they are."""
+    if not isinstance(value, str):
+        return value
+    value = one_line(value)
+    return "'" + value if value.startswith(FORMULA_START) else value
+
+
+def safe_for_spreadsheets(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with every text cell through csv_cell."""
+    return frame.apply(lambda column: column.map(csv_cell) if column.dtype == object else column)
+
+
+def rounded(value, statistic: str):
+    """A number as a real-cohort book publishes it: a count whole, a percentage to 0.1, anything else (means,
+    SDs, p-values) to SIGNIFICANT significant digits: what a reader needs, and no more digits to subtract
+    from another book's (differencing; see book/own_cohort.md)."""
+    if value != value or statistic == "count":
+        return value
+    return round(value, 1) if statistic == "percent" else float(f"{value:.{SIGNIFICANT}g}")
+
+
 def write(rows: list[dict] | pd.DataFrame, output_dir: str | Path, name: str, min_cell: int = 0) -> Path:
-    """Write result rows to output_dir/name.csv (deterministic formatting). With min_cell > 0, a row
-    whose 'k/n' disclosure.share_hidden hides keeps neither its counts nor its value."""
+    """Write result rows to output_dir/name.csv (deterministic formatting; text cells safe for spreadsheets,
+    csv_cell). With min_cell > 0, a row whose 'k/n' disclosure.share_hidden hides keeps neither its counts
+    nor its value, and every value is `rounded` (the reconstructed cohort, min_cell 0, keeps ten significant
+    digits: its scorecard compares them with the published numbers at their own precision)."""
     frame = pd.DataFrame(rows, columns=COLUMNS) if not isinstance(rows, pd.DataFrame) else rows[COLUMNS].copy()
     if min_cell:   # the helpers hide by helpers.methods.disclosure upstream; this is the last line of defence
         counts = frame["detail"].astype(str).str.extract(r"^(\d+)/(\d+)").astype(float)
         hidden = [k == k and disclosure.share_hidden(k, n, min_cell) for k, n in zip(counts[0], counts[1])]
         frame.loc[hidden, "value"] = math.nan
         frame.loc[hidden, "detail"] = disclosure.HIDDEN
+        frame["value"] = [rounded(v, s) for v, s in zip(frame["value"].astype(float), frame["statistic"])]
     folder = resolve(output_dir)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.csv"
-    frame.to_csv(path, index=False, lineterminator="\n", float_format="%.10g")
+    safe_for_spreadsheets(frame).to_csv(path, index=False, lineterminator="\n", float_format="%.10g")
     return path
 
 

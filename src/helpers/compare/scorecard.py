@@ -17,6 +17,7 @@ chapters' own rows (helpers.chapters.check): `python -m helpers reconstruct --ch
 from __future__ import annotations
 
 import math
+import re
 
 import pandas as pd
 
@@ -24,6 +25,7 @@ from helpers.compare import claims, provenance, results
 from helpers.present.tables import p_beside
 from helpers.publication import feasibility, published
 from helpers.publication.consistency import rounds_to
+from helpers.text import literal
 
 KEYS = ["study", "measure", "outcome", "timepoint", "group", "statistic"]
 
@@ -188,7 +190,7 @@ def summary(card: pd.DataFrame) -> pd.DataFrame:
 # --- rendering (MyST markdown) ---------------------------------------------------
 
 def _cell(value) -> str:
-    return str(value).replace("|", "\\|").replace("\n", " ")
+    return re.sub(r"(?<!\\)\|", r"\\|", str(value)).replace("\n", " ")   # a pipe escaped once (text.literal escapes)
 
 
 def markdown_table(frame: pd.DataFrame) -> str:
@@ -217,13 +219,13 @@ def render(card: pd.DataFrame, titles: dict[str, str] | None = None) -> str:
     titles = titles or {}
     parts = ["## Summary\n", markdown_table(summary_display(card)), ""]
     for study, rows in card.groupby("study", sort=False):
-        parts.append(f"## {titles.get(study, study)}\n")
+        parts.append(f"## {titles.get(study) or literal(study)}\n")
         view = pd.DataFrame({
-            "number": [f"`{i}`" for i in rows["id"]], "source": rows["source"],
-            "published": published_text(rows),
+            "number": [literal(i, "code") for i in rows["id"]], "source": [literal(x) for x in rows["source"]],
+            "published": [literal(x) for x in published_text(rows)],
             "computed": [shown(v, p, d, s) for v, p, d, s in
                          zip(rows["computed"], rows["published"], rows["decimals"], rows["statistic"])],
-            "from": [", ".join(x for x in (r.detail, r.test) if x) for r in rows.itertuples()],
+            "from": [literal(", ".join(x for x in (r.detail, r.test) if x)) for r in rows.itertuples()],
             "role": [provenance.ROLE_NAMES[r] for r in rows["role"]],
             "status": rows["status"],
         })
@@ -233,12 +235,19 @@ def render(card: pd.DataFrame, titles: dict[str, str] | None = None) -> str:
             if r.role != "target" or r.status != "reproduced":
                 text = r.reason or r.role_why
                 if text:
-                    reasons.setdefault(text, []).append(f"`{r.id}`")
+                    reasons.setdefault(text, []).append(literal(r.id, "code"))
         if reasons:
             parts.append("Why:\n")
-            parts += [f"- {', '.join(ids)}: {text}" for text, ids in reasons.items()]
+            parts += [f"- {', '.join(ids)}: {marked(text)}" for text, ids in reasons.items()]
             parts.append("")
     return "\n".join(parts)
+
+
+def marked(reason: str) -> str:
+    """A reason for the page: the ids it names in backticks as code spans, every other character literal
+    (it quotes the study files' words)."""
+    parts = re.split(r"`([^`]+)`", str(reason))
+    return "".join(literal(part, "code") if i % 2 else literal(part) for i, part in enumerate(parts))
 
 
 def published_text(rows: pd.DataFrame) -> list[str]:

@@ -19,6 +19,7 @@ from helpers import labels
 from helpers.cohort import schema
 from helpers.methods import disclosure
 from helpers.methods.proportions import proportion_ci
+from helpers.text import literal
 
 RESPONSE_COLOURS = {"CR": "#1b7837", "PR": "#7fbf7b", "NR": "#d9d9d9"}
 KM_MIN_AT_RISK = 10     # Kaplan-Meier curves stop where fewer patients than this remain at risk
@@ -28,6 +29,21 @@ KM_MIN_AT_RISK = 10     # Kaplan-Meier curves stop where fewer patients than thi
 # seaborn (and pyplot with it) for ten colours cost every chapter a third of a second at start-up
 COLORBLIND = ("#0173b2", "#de8f05", "#029e73", "#d55e00", "#cc78bc", "#ca9161", "#fbafe4", "#949494", "#ece133",
               "#56b4e9")
+
+
+def _arm(code) -> str:
+    """An arm in words, as matplotlib text (helpers.text.literal: no mathtext from a '$' in a label)."""
+    return literal(labels.arm(code), "figure")
+
+
+def _group(code) -> str:
+    """A group in words, as matplotlib text."""
+    return literal(labels.group(code), "figure")
+
+
+def _timepoint(name, day) -> str:
+    """A timepoint in words ('6 months'; a name of the params file when it has none), as matplotlib text."""
+    return literal(labels.timepoint(name, day), "figure")
 
 
 def _palette(names) -> dict:
@@ -78,7 +94,7 @@ def response_over_time(summary: pd.DataFrame, outcome: str, arms, timepoints: di
                             fontsize=7, color=colours[arm])
         ys_, lo_, hi_ = np.array(ys), np.array(lows), np.array(highs)
         ax.errorbar(np.array(xs), ys_, yerr=np.vstack([ys_ - lo_, hi_ - ys_]), marker="o", capsize=3,
-                    color=colours[arm], label=labels.arm(arm))
+                    color=colours[arm], label=_arm(arm))
     _months_axis(ax, timepoints)
     ax.set_ylim(0, 105)
     ax.set_ylabel(f"{labels.OUTCOMES.get(outcome, outcome)}, % of evaluated")
@@ -108,12 +124,12 @@ def response_bars(summary: pd.DataFrame, arms, timepoints: dict[str, int], min_c
                 ax.bar(x, height, width * 0.92, bottom=bottom, color=RESPONSE_COLOURS[outcome],
                        edgecolor="white", label=labels.OUTCOMES[outcome] if (i, j) == (0, 0) else None)
                 bottom += height
-            ax.text(x, 101, labels.arm(arm).split()[0][:3] if len(arms) > 1 else "", ha="center", fontsize=7)
-    ax.set_xticks(range(len(timepoints)), [labels.timepoint(tp, d) for tp, d in timepoints.items()])
+            ax.text(x, 101, _arm(arm).split()[0][:3] if len(arms) > 1 else "", ha="center", fontsize=7)
+    ax.set_xticks(range(len(timepoints)), [_timepoint(tp, d) for tp, d in timepoints.items()])
     ax.set_ylim(0, 108)
     ax.set_ylabel("% of evaluated patients")
     if len(arms) > 1:
-        ax.set_xlabel("Timepoint (" + "; ".join(f"{labels.arm(a).split()[0][:3]}: {labels.arm(a)}" for a in arms)
+        ax.set_xlabel("Timepoint (" + "; ".join(f"{_arm(a).split()[0][:3]}: {_arm(a)}" for a in arms)
                       + ")")
     _legend(ax, fontsize=8, loc="lower right", framealpha=0.9)
     return fig
@@ -150,7 +166,7 @@ def forest(comparisons: dict[str, pd.DataFrame], arms, timepoints: dict[str, int
     for outcome, comparison in comparisons.items():
         for r in comparison.to_dict("records"):
             if r.get("rd", math.nan) == r.get("rd", math.nan):
-                rows.append((f"{outcome} · {labels.timepoint(str(r['timepoint']), timepoints[str(r['timepoint'])])}",
+                rows.append((f"{outcome} · {_timepoint(str(r['timepoint']), timepoints[str(r['timepoint'])])}",
                              100 * r["rd"], 100 * r["rd_low"], 100 * r["rd_high"]))
     if len(arms) < 2 or not rows:
         return _message("One arm: no difference between arms to show" if len(arms) < 2
@@ -163,7 +179,7 @@ def forest(comparisons: dict[str, pd.DataFrame], arms, timepoints: dict[str, int
         ax.plot([rd], [yi], marker="s", color="0.1")
     ax.axvline(0, color="0.6", linestyle="--", linewidth=1)
     ax.set_yticks(y, [r[0] for r in rows], fontsize=8)
-    ax.set_xlabel(f"Difference, % points: {labels.arm(arms[0]).lower()} minus {labels.arm(arms[1]).lower()} "
+    ax.set_xlabel(f"Difference, % points: {_arm(arms[0]).lower()} minus {_arm(arms[1]).lower()} "
                   f"(95% CI)")
     fig.subplots_adjust(left=0.3)
     return fig
@@ -185,7 +201,9 @@ def km_plot(km_frame: pd.DataFrame, title: str, min_cell: int = 0, groups=None,
     risk, and the number at risk under the axis, aligned with its ticks. With min_cell > 0, only
     the steps and numbers at risk disclosure.km_steps and at_risk_shown allow ('·' for a hidden one)."""
     groups = list(groups or pd.unique(km_frame["group"]))
-    steps_shown = disclosure.km_steps(km_frame, min_cell, KM_MIN_AT_RISK)
+    sizes = km_frame.groupby("group", sort=False)["at_risk"].max().astype(int).to_dict()   # at risk at the start
+    dark = disclosure.hidden_groups({"all": sum(sizes.values()), **sizes}, min_cell)    # as Table 1 (dark_groups)
+    steps_shown = disclosure.km_steps(km_frame[~km_frame["group"].isin(dark)], min_cell, KM_MIN_AT_RISK)
     fig = _canvas(fig, (7.5, 5.2))
     ax = fig.add_axes((0.2, 0.33, 0.76, 0.58))
     colours = _palette(groups)
@@ -197,7 +215,7 @@ def km_plot(km_frame: pd.DataFrame, title: str, min_cell: int = 0, groups=None,
         months = labels.months(rows["time"].to_numpy())
         steps = np.r_[0.0, months]
         survival = np.r_[1.0, rows["survival"].to_numpy()]
-        ax.step(steps, survival, where="post", color=colours[group], label=labels.group(group))
+        ax.step(steps, survival, where="post", color=colours[group], label=_group(group))
         censored = rows["censored"].to_numpy() > 0
         ax.plot(months[censored], rows["survival"].to_numpy()[censored], linestyle="none", marker="+",
                 markersize=7, color=colours[group])
@@ -208,7 +226,7 @@ def km_plot(km_frame: pd.DataFrame, title: str, min_cell: int = 0, groups=None,
     ax.set_ylim(0, 1.03)
     ax.set_ylabel("Without the event (proportion)")
     ax.set_xlabel("Months since baseline")
-    ax.set_title(title, fontsize=10)
+    ax.set_title(literal(title, "figure"), fontsize=10)
     if not _legend(ax, title="+ censored" if min_cell <= 0 else None, fontsize=8, title_fontsize=8,
                    loc="lower left"):
         ax.text(0.5, 0.5, "No curve can be drawn: too few patients at risk or events (see Methods)",
@@ -218,9 +236,10 @@ def km_plot(km_frame: pd.DataFrame, title: str, min_cell: int = 0, groups=None,
     fig.text(0.01, 0.16, "Number at risk", fontsize=8, weight="bold")
     for row, group in enumerate(groups):
         y = 0.11 - 0.045 * row
-        fig.text(0.01, y, labels.group(group)[:14], fontsize=8, color=colours[group])
+        fig.text(0.01, y, _group(group)[:14], fontsize=8, color=colours[group])
         counts = risk.loc[group] if group in risk.index else [0] * len(ticks)
-        for t, r in zip(ticks, disclosure.at_risk_shown(counts, min_cell)):
+        shown = [None] * len(ticks) if group in dark else disclosure.at_risk_shown(counts, min_cell)
+        for t, r in zip(ticks, shown):
             fig.text(t, y, "·" if r is None else str(r), transform=place, ha="center", fontsize=8)
     return fig
 
@@ -234,41 +253,42 @@ def lab_label(column: str) -> str:
 
 def trajectories(classified: pd.DataFrame, column: str, group_col: str, timepoints: dict[str, int],
                  ylabel: str | None = None, min_cell: int = 0, order=(), fig: FigureBase | None = None) -> Figure:
-    """Each patient's `column` at baseline and at every timepoint (classified rows: one per patient and
-    timepoint, with `baseline_<column>`), a thin line per patient through the visits they had, coloured
-    by group, and group means in bold at each visit. Patients with no baseline value or no later one
-    are left out. With min_cell > 0 (a real cohort) no patient's own line is drawn, and no mean of
-    fewer than min_cell patients."""
+    """Group means of `column` at baseline and at every timepoint (classified rows: one per patient and
+    timepoint, with `baseline_<column>`), in bold, each over exactly the values the chapter's table of that
+    timepoint uses (everyone measured then) and drawn only where that table shows it
+    (disclosure.values_hidden; the baseline where some timepoint's table shows it): the figure adds no number
+    to the tables. Without disclosure control (min_cell 0), a thin line per patient through the visits they
+    had (patients with a baseline value and a later one); with it, no patient's own line."""
     first = classified.drop_duplicates("patient_id").set_index("patient_id")
     wide = pd.DataFrame({"baseline": first[f"baseline_{column}"]})
     for tp in timepoints:
         wide[tp] = classified[classified["timepoint"] == tp].set_index("patient_id")[column]
-    keep = wide["baseline"].notna() & wide[list(timepoints)].notna().any(axis=1)
-    wide, group_of = wide[keep], first.loc[keep, group_col]
-    present = list(pd.unique(group_of))
+    group_of = first[group_col]
+    present = list(pd.unique(group_of.dropna()))
     groups = [g for g in order if g in present] + [g for g in present if g not in order]
+    hidden = {tp: disclosure.values_hidden(classified[classified["timepoint"] == tp], group_col, column, min_cell)
+              for tp in timepoints}
+    hidden_at = [set.intersection(*(h["baseline"] for h in hidden.values())) if hidden else set(),
+                 *(h["later"] for h in hidden.values())]
     fig = _canvas(fig, (5.5 + 0.8 * max(len(timepoints) - 1, 0), 5))
     ax = fig.subplots()
     colours = _palette(groups)
     x = np.arange(len(timepoints) + 1)
-    present_at = wide.notna()
-    hidden_at = [disclosure.hidden_groups({"all": int(present_at[c].sum()), **{
-        g: int(present_at.loc[group_of == g, c].sum()) for g in groups}}, min_cell) for c in wide.columns]
     for group in groups:
         values = wide[group_of == group].to_numpy(dtype=float)
         if min_cell == 0:
-            for row in values:
+            keep = ~np.isnan(values[:, 0]) & (~np.isnan(values[:, 1:])).any(axis=1)
+            for row in values[keep]:
                 seen = ~np.isnan(row)
                 ax.plot(x[seen], row[seen], color=colours[group], alpha=0.3, linewidth=0.8)
-        elif disclosure.hidden_groups({"all": len(wide), **{g: int((group_of == g).sum()) for g in groups}},
-                                      min_cell) & {group}:
-            continue
         counts = (~np.isnan(values)).sum(axis=0)
-        means = [values[~np.isnan(values[:, j]), j].mean() if counts[j] >= 1 and group not in hidden_at[j]
-                 else np.nan for j in range(len(x))]
-        ax.plot(x, means, color=colours[group], linewidth=3, marker="o",
-                label=f"{labels.group(group)}: mean (n = {len(values)})")
-    ax.set_xticks(x, ["Baseline", *(labels.timepoint(tp, day) for tp, day in timepoints.items())])
+        means = [values[~np.isnan(values[:, j]), j].mean() if counts[j] and group not in hidden_at[j] else np.nan
+                 for j in range(len(x))]
+        if all(np.isnan(means)):
+            continue
+        n = f" (n = {counts[0]} at baseline)" if group not in hidden_at[0] else ""
+        ax.plot(x, means, color=colours[group], linewidth=3, marker="o", label=f"{_group(group)}: mean{n}")
+    ax.set_xticks(x, ["Baseline", *(_timepoint(tp, day) for tp, day in timepoints.items())])
     ax.set_xlim(-0.2, len(timepoints) + 0.2)
     ax.set_ylabel(ylabel or lab_label(column))
     if not _legend(ax, fontsize=8):
@@ -293,7 +313,7 @@ def evaluated_over_time(panels: list[tuple], min_cell: int = 0) -> Figure:
             ns = [sizes[arm]] + [table.loc[(tp, arm), "n"] for tp in timepoints]
             shown = [not disclosure.share_hidden(n, sizes[arm], min_cell) for n in ns]
             ax.plot([t for t, ok in zip(ticks, shown) if ok], [100 * n / sizes[arm] for n, ok in zip(ns, shown) if ok],
-                    marker="o", color=colours[arm], label=f"{labels.arm(arm)} (N = {sizes[arm]})")
+                    marker="o", color=colours[arm], label=f"{_arm(arm)} (N = {sizes[arm]})")
             for x, n, ok in zip(ticks, ns, shown):
                 if ok:
                     ax.annotate(str(int(n)), (x, 100 * n / sizes[arm]), xytext=(0, 7 if arm == arms[0] else -13),
@@ -302,7 +322,7 @@ def evaluated_over_time(panels: list[tuple], min_cell: int = 0) -> Figure:
         ax.set_xlabel("Months since baseline")
         ax.set_ylim(0, 110)
         ax.set_ylabel("Evaluated, % of the arm")
-        ax.set_title(title, fontsize=10)
+        ax.set_title(literal(title, "figure"), fontsize=10)
         _legend(ax, fontsize=8, loc="lower left")
     fig.tight_layout()
     return fig
@@ -326,7 +346,7 @@ def p_value_ranges(searches: list, titles: dict[str, str] | None = None, floor: 
                         solid_capstyle="butt")
         ax.plot([s.published], [yi], marker="x", color="#c0392b", markersize=9, mew=2)
     ax.set_xscale("log")
-    ax.set_yticks(y, [titles.get(s.number, s.number) for s in searches], fontsize=8)
+    ax.set_yticks(y, [literal(titles.get(s.number, s.number), "figure") for s in searches], fontsize=8)
     ax.set_xlabel("p-value (log scale): grey, 2 x 2 tests; thin, CR/PR/NR table; red, published")
     fig.subplots_adjust(left=0.32)
     return fig
@@ -341,6 +361,6 @@ def per_study(draw, panels: dict[str, tuple]) -> Figure:
     ratios = [r for _, h in sizes for r in (title_height, h)]
     subs = fig.subfigures(len(ratios), 1, squeeze=False, height_ratios=ratios)[:, 0]
     for (head, body), (title, args) in zip(zip(subs[::2], subs[1::2]), panels.items()):
-        head.text(0.02, 0.3, title, fontsize=11, weight="bold")
+        head.text(0.02, 0.3, literal(title, "figure"), fontsize=11, weight="bold")
         draw(*args, fig=body)
     return fig

@@ -1,13 +1,12 @@
 """Formatting of counts, summaries and p-values for display tables (no statistics here)."""
 from __future__ import annotations
 
-import html
-
 import pandas as pd
 
 from helpers import labels
 from helpers.methods import disclosure
 from helpers.publication.consistency import rounds_to
+from helpers.text import literal
 
 NOT_ESTIMABLE = "not estimable"
 
@@ -58,13 +57,13 @@ class Table:
         """A plain HTML table whose cells carry their column's name (data-label), so that narrow
         screens can stack each row as a card (book/static/ln.css) instead of hiding columns."""
         columns = [str(c) for c in self.frame.columns]
-        head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+        head = "".join(f"<th>{literal(c, 'html')}</th>" for c in columns)
         body = "".join(
-            "<tr>" + "".join(f'<td data-label="{html.escape(c)}">{html.escape(_cell(v))}</td>'
+            "<tr>" + "".join(f'<td data-label="{literal(c, "html")}">{literal(_cell(v), "html")}</td>'
                              for c, v in zip(columns, row)) + "</tr>\n"
             for row in self.frame.itertuples(index=False))
-        caption = f'<p class="ln-caption">{html.escape(self.caption)}</p>\n' if self.caption else ""
-        notes = "".join(f'<p class="ln-note">{html.escape(n)}</p>\n' for n in self.notes)
+        caption = f'<p class="ln-caption">{literal(self.caption, "html")}</p>\n' if self.caption else ""
+        notes = "".join(f'<p class="ln-note">{literal(n, "html")}</p>\n' for n in self.notes)
         return (f'<div class="ln-table-wrap">\n{caption}<table class="ln-table">\n<thead><tr>{head}</tr></thead>\n'
                 f"<tbody>\n{body}</tbody>\n</table>\n{notes}</div>")
 
