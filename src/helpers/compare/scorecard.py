@@ -23,7 +23,6 @@ import pandas as pd
 from helpers.compare import claims, provenance, results
 from helpers.present.tables import p_beside
 from helpers.publication import feasibility, published
-from helpers.publication.consistency import rounds_to
 
 KEYS = ["study", "measure", "outcome", "timepoint", "group", "statistic"]
 
@@ -55,18 +54,20 @@ def build(results_frame: pd.DataFrame, studies, reconstructed: bool = True) -> p
     for pub in studies:
         roles = provenance.roles(pub)
         for n in pub.numbers:
-            matches = computed.get(_key([pub.study, n.measure, n.outcome, n.timepoint, n.group, n.statistic]), [])
+            matches = computed.get(_key([pub.study, n.key, n.outcome, n.timepoint, n.group, n.statistic]), [])
             values = [float(m["value"]) for m in matches]
             value = values[0] if values else math.nan
             role = roles[n.id]
             if not reconstructed and role.kind == "target":
                 role = REAL_COHORT
-            if not matches:
+            if role.kind == "not_expressible":
+                status, reason = "not expressible", role.why
+            elif not matches:
                 status, reason = "not computed", "No notebook wrote this number."
             elif any(not _same(v, value) for v in values):
                 status = "differs"
                 reason = "Notebooks disagree: " + ", ".join(f"{v:g}" for v in values) + "."
-            elif not math.isnan(value) and rounds_to(value, n.value, n.decimals):
+            elif not math.isnan(value) and n.agrees(value):
                 status, reason = "reproduced", ""
             elif role.kind == "repeat":
                 status, reason = "differs", f"{role.why} {_why_differs(pub, pub.number(n.same_as), roles[n.same_as])}"

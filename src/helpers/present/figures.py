@@ -239,7 +239,7 @@ def trajectories(classified: pd.DataFrame, column: str, group_col: str, timepoin
     for tp in timepoints:
         wide[tp] = classified[classified["timepoint"] == tp].set_index("patient_id")[column]
     keep = wide["baseline"].notna() & wide[list(timepoints)].notna().any(axis=1)
-    wide, group_of = wide[keep], first.loc[keep, group_col]
+    wide, group_of = wide[keep], first.loc[keep, group_col].fillna("all")   # no groups: all patients
     present = list(pd.unique(group_of))
     groups = [g for g in order if g in present] + [g for g in present if g not in order]
     fig = _canvas(fig, (5.5 + 0.8 * max(len(timepoints) - 1, 0), 5))

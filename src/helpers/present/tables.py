@@ -10,6 +10,8 @@ from helpers.methods import disclosure
 from helpers.publication.consistency import rounds_to
 
 NOT_ESTIMABLE = "not estimable"
+ONE_ARM = "One arm: all patients, no between-arm test."
+CORRECTION_NAME = "Holm"
 
 
 def n_of_N(k, n, decimals: int = 1, min_cell: int = 0) -> str:  # noqa: N802 (the usual notation)
@@ -111,6 +113,11 @@ def comparison_table(comparison: pd.DataFrame, arms, key_label: str, key_text=No
             if mark and n and not concealed:
                 cell += mark(r[key], arm, 100 * k / n)
             row[f"{labels.arm(arm)}, n/N (%)"] = cell
+        if len(arms) > 2:
+            row["p, all arms"] = disclosure.HIDDEN if hidden else format_p(r["p"])
+            for a, b in comparison.attrs.get("pairs", ()):
+                row[f"p, {labels.arm(a).lower()} vs {labels.arm(b).lower()} ({CORRECTION_NAME})"] = \
+                    disclosure.HIDDEN if hidden else format_p(r.get(f"p_holm_{a}_vs_{b}", float("nan")))
         if len(arms) == 2:
             row["Difference, % points (95% CI)"] = "" if hidden else interval(r["rd"], r["rd_low"], r["rd_high"],
                                                                              scale=100)
@@ -121,10 +128,16 @@ def comparison_table(comparison: pd.DataFrame, arms, key_label: str, key_text=No
             row["Test"] = "" if hidden else r["test"]
         if published:
             row["Published"] = published(r[key])
-        if r.get("note") and not hidden:
+        if r.get("note") and not hidden and len(arms) != 1:
             test_notes.append(f"{row[key_label]}: {r['note']}")
         rows.append(row)
     frame = pd.DataFrame(rows)
+    if len(arms) == 1:
+        test_notes.insert(0, ONE_ARM)
+    if len(arms) > 2:
+        test_notes.insert(0, f"p, all arms: {comparison['test'].iloc[0] if len(comparison) else 'none'}; each pair: "
+                             f"{comparison.attrs.get('pair_test', '')}, {CORRECTION_NAME}-adjusted over the pairs of "
+                             f"the row. No effect size: each is a pair's.")
     named = frame["Test"][frame["Test"] != ""] if "Test" in frame else pd.Series(dtype=str)
     if "Test" in frame and named.nunique() <= 1:
         test_notes.insert(0, f"p: {named.iloc[0] if len(named) else 'none shown'}; {arms_text(arms)}.")

@@ -14,6 +14,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from helpers.paths import PUBLISHED_DIR
+from helpers.publication import measures as measure_table
+from helpers.publication.measures import EFFECTS, OUTCOMES, STATISTICS
 
 
 def studies(folder: Path = PUBLISHED_DIR) -> list[str]:
@@ -33,41 +35,100 @@ class Source(_Strict):
 
 
 class Criterion(_Strict):
+    """One threshold of the study's response definition: a field of helpers.cohort.response.Criteria, its
+    value in `unit` (converted to the stored unit: 50 mg/mmol is 0.442 g/g), and the words it comes from."""
     parameter: str
-    value: float
+    value: float | bool | str
     unit: str
     source: str
     quote: str
     note: str | None = None
 
 
+class Grade(_Strict):
+    """A response grade as the study names it ('complete renal response (CRR)'), with its definition's words."""
+    name: str
+    source: str | None = None
+    quote: str | None = None
+
+
+class ResponseDefinition(_Strict):
+    """How the study grades the response: a named preset (helpers.cohort.response.PRESETS) as the start,
+    the thresholds in `criteria` over it, the study's own name for each grade (CR, PR, overall, NR), and
+    the parts of its definition the patient-level format cannot show ('no use of rescue therapy')."""
+    preset: str | None = None
+    grades: dict[Literal[OUTCOMES], Grade] = {}  # type: ignore[valid-type]
+    not_expressible: str | None = None
+
+
 class Number(_Strict):
+    """One published number: what it is about (`measure`, helpers.publication.measures.MEASURES), in which
+    unit, which statistic of which group at which timepoint, and the words it comes from."""
     id: str
     source: str
     quote: str = Field(min_length=10)
-    measure: Literal["n_patients", "tacrolimus_monotherapy", "response", "poor_outcome", "age", "female",
-                     "upcr", "egfr"]
-    group: str   # 'all', an arm, a subgroup, subgroups joined by '+', or 'arm1 vs arm2'
-    statistic: Literal["count", "percent", "mean", "sd", "p_value", "logrank_p"]
+    measure: str
+    group: str   # 'all', an arm, a subgroup, subgroups joined by '+', or 'a vs b' (a comparison of two)
+    statistic: Literal[tuple(STATISTICS)]  # type: ignore[valid-type]
     value: float
     decimals: int = Field(ge=0, le=4)
-    outcome: Literal["CR", "PR", "overall"] | None = None
+    outcome: str | None = None     # response grade: CR, PR, overall or NR (the study's names: `response`)
     timepoint: str | None = None
+    unit: str | None = None        # as printed (g/L, µmol/L, mg/mmol, events, ...); default the stored unit
+    threshold: str | None = None   # '< 60': the patients below (or above) it, as a count or percent
+    level: list[str] = []          # the values counted: ISN classes ('III/IV': [III, IV]), adverse-event categories
+    bound: Literal["<", "<=", ">", ">="] | None = None   # 'p < 0.001': the value is a bound, not a rounding
+    not_expressible: str | None = None   # why no patient-level data in the format can give it (said, not checked)
     # the same statement as another number, in another source (the same p beside the same
     # comparison): shown, compared, and counted once, as that number
     same_as: str | None = None
 
     @model_validator(mode="after")
     def _consistent(self):
+        found = []
         if self.measure == "response" and (self.outcome is None or self.timepoint is None):
-            raise ValueError("a response number needs an outcome and a timepoint")
+            found.append("a response number needs an outcome and a timepoint")
+        if self.outcome is not None and self.outcome not in OUTCOMES:
+            found.append(f"outcome {self.outcome!r} is not a response grade ({', '.join(OUTCOMES)}; the study's "
+                         f"own names go in `response: grades:`)")
         if self.statistic in ("p_value", "logrank_p") and not 0 <= self.value <= 1:
-            raise ValueError("a p-value lies between 0 and 1")
+            found.append("a p-value lies between 0 and 1")
         if self.statistic == "percent" and not 0 <= self.value <= 100:
-            raise ValueError("a percentage lies between 0 and 100")
+            found.append("a percentage lies between 0 and 100")
         if round(self.value, self.decimals) != self.value:
-            raise ValueError(f"value {self.value} has more decimals than {self.decimals}")
+            found.append(f"value {self.value} has more decimals than {self.decimals}")
+        if self.statistic.split("_low")[0].split("_high")[0] in EFFECTS and " vs " not in self.group:
+            found.append(f"a {self.statistic} compares two groups: group 'a vs b'")
+        if self.not_expressible is None:
+            found += measure_table.problems(self)
+        if found:
+            raise ValueError("; ".join(found))
         return self
+
+    @property
+    def key(self) -> str:
+        """The measure as a result row names it: the measure, with the values counted ('isn_class[III/IV]'),
+        the threshold ('egfr < 60'), events rather than patients ('adverse_event[infection] events') and a unit
+        other than the stored one ('albumin (g/L)'), so that two such numbers never share a row."""
+        text = self.measure + (f"[{'/'.join(self.level)}]" if self.level else "")
+        text += f" {self.threshold.strip()}" if self.threshold else ""
+        if self.unit is not None and measure_table.unit_name(self.unit) == "events":
+            text += " events"
+        elif self.unit is not None and self.measure in measure_table.MEASURES and \
+                measure_table.factor(self.measure, self.unit) not in (None, 1):
+            text += f" ({measure_table.unit_name(self.unit)})"
+        return text
+
+    def agrees(self, computed: float) -> bool:
+        """Does a computed value agree with this number: round to it at its decimals, or, for a bound
+        ('p < 0.001'), lie on its side?"""
+        from helpers.publication.consistency import rounds_to
+        if computed != computed:
+            return False
+        if self.bound is None:
+            return rounds_to(computed, self.value, self.decimals)
+        return {"<": computed < self.value, "<=": computed <= self.value, ">": computed > self.value,
+                ">=": computed >= self.value}[self.bound]
 
 
 class Resolution(_Strict):
@@ -148,7 +209,8 @@ class Study(_Strict):
     subgroups: list[str] = []
     timepoints: dict[str, int]
     sources: dict[str, Source]
-    criteria: list[Criterion]
+    criteria: list[Criterion] = []
+    response: ResponseDefinition = ResponseDefinition()
     numbers: list[Number]
     claims: list[Claim] = []
     resolutions: list[Resolution] = []
@@ -157,43 +219,63 @@ class Study(_Strict):
 
     @model_validator(mode="after")
     def _references(self):
+        found = self.reference_problems()
+        if found:
+            raise ValueError("\n".join(found))
+        return self
+
+    def comparisons(self) -> set[str]:
+        """The 'a vs b' groups a number may compare: any two arms (or subgroups), and all arms together."""
+        names = [*self.arms, *self.subgroups]
+        out = {f"{a} vs {b}" for a in names for b in names if a != b}
+        return out | {" vs ".join(self.arms)}
+
+    def reference_problems(self) -> list[str]:
+        """Every dangling reference of the study file, each in words with the id it is about."""
+        found = []
         ids = [n.id for n in self.numbers]
         duplicated = sorted({i for i in ids if ids.count(i) > 1})
         if duplicated:
-            raise ValueError(f"duplicate number ids: {duplicated}")
+            found.append(f"duplicate number ids: {duplicated}")
+        groups = set(self.arms) | set(self.subgroups)
         for n in self.numbers:
             if n.source not in self.sources:
-                raise ValueError(f"number {n.id}: unknown source {n.source!r}")
+                found.append(f"number {n.id}: unknown source {n.source!r}")
             if n.timepoint not in (None, "baseline") and n.timepoint not in self.timepoints:
-                raise ValueError(f"number {n.id}: unknown timepoint {n.timepoint!r}")
-            groups = set(self.arms) | set(self.subgroups)
-            if n.group not in {"all", " vs ".join(self.arms)} and not set(n.group.split("+")) <= groups:
-                raise ValueError(f"number {n.id}: unknown group {n.group!r}")
-        for n in self.numbers:
+                found.append(f"number {n.id}: unknown timepoint {n.timepoint!r}")
+            if n.group not in {"all"} | self.comparisons() and not set(n.group.split("+")) <= groups:
+                found.append(f"number {n.id}: unknown group {n.group!r}")
             if n.same_as is not None and n.same_as not in ids:
-                raise ValueError(f"number {n.id}: same_as names an unknown number {n.same_as!r}")
+                found.append(f"number {n.id}: same_as names an unknown number {n.same_as!r}")
+            if n.measure == "isn_class" and not n.not_expressible:
+                from helpers.cohort.schema import ISN_CLASSES
+                odd = [v for v in n.level if v not in ISN_CLASSES]
+                if odd or not n.level:
+                    found.append(f"number {n.id}: an ISN/RPS class number lists its classes in level (of "
+                                 f"{', '.join(ISN_CLASSES)}){'; not classes: ' + ', '.join(odd) if odd else ''}")
         claim_ids = [c.id for c in self.claims]
         statements = set(ids) | set(claim_ids) | {f"{c.id}:{m}" for c in self.claims for m in c.items()}
         for c in self.claims:
             if c.source not in self.sources:
-                raise ValueError(f"claim {c.id}: unknown source {c.source!r}")
+                found.append(f"claim {c.id}: unknown source {c.source!r}")
             if c.id in ids or claim_ids.count(c.id) > 1:
-                raise ValueError(f"claim {c.id}: the id is used twice")
+                found.append(f"claim {c.id}: the id is used twice")
             if c.timepoint != "baseline" and c.timepoint not in self.timepoints:
-                raise ValueError(f"claim {c.id}: unknown timepoint {c.timepoint!r}")
+                found.append(f"claim {c.id}: unknown timepoint {c.timepoint!r}")
             if c.higher is not None and c.higher not in self.arms:
-                raise ValueError(f"claim {c.id}: higher names {c.higher!r}, not an arm")
+                found.append(f"claim {c.id}: higher names {c.higher!r}, not an arm")
             if c.same_as is not None and c.same_as not in claim_ids:
-                raise ValueError(f"claim {c.id}: same_as names an unknown claim {c.same_as!r}")
+                found.append(f"claim {c.id}: same_as names an unknown claim {c.same_as!r}")
         for r in self.resolutions:
             unknown = sorted((set(r.about) | set(r.sets_aside) | set(r.weighs)) - statements)
             if unknown:
-                raise ValueError(f"resolution {r.id}: unknown numbers {unknown}")
+                found.append(f"resolution {r.id}: unknown numbers {unknown}")
         for a in self.assumptions:
             unknown = sorted(set(a.by_construction) - statements)
             if unknown:
-                raise ValueError(f"assumption {a.id}: unknown numbers or claims {unknown}")
-        return self
+                found.append(f"assumption {a.id}: unknown numbers or claims {unknown}")
+        found += _criteria_problems(self)
+        return found
 
     def number(self, id: str) -> Number:
         return next(n for n in self.numbers if n.id == id)
@@ -211,19 +293,104 @@ class Study(_Strict):
         """{number, claim or 'claim:measure' id: what the assumption that makes it hold says}."""
         return {i: a.what for a in self.assumptions for i in a.by_construction}
 
+def _criteria_problems(pub: Study) -> list[str]:
+    """The response definition's thresholds: known names, values of their kind, units that convert."""
+    from helpers.cohort.response import PRESETS, Criteria
+    found = []
+    if pub.response.preset is not None and pub.response.preset not in PRESETS:
+        found.append(f"response: unknown preset {pub.response.preset!r}; known: {', '.join(PRESETS)}")
+    known = Criteria.__dataclass_fields__
+    for c in pub.criteria:
+        if c.parameter not in known:
+            found.append(f"criteria {c.parameter}: unknown threshold; known: {', '.join(known)}")
+            continue
+        try:
+            criterion_value(c)
+        except ValueError as err:
+            found.append(f"criteria {c.parameter}: {err}")
+    return found
+
+
+PARAMETER_MEASURES = {"cr_upcr_max": "upcr", "pr_upcr_max": "upcr", "creatinine_uln_female": "creatinine",
+                      "creatinine_uln_male": "creatinine", "pr_egfr_min": "egfr", "cr_egfr_min": "egfr"}
+
+
+def criterion_value(c: Criterion):
+    """A threshold's value in the unit helpers.cohort.response.Criteria uses (g/g, mg/dL, mL/min/1.73 m²,
+    fractions), from the unit the study prints it in."""
+    measure = PARAMETER_MEASURES.get(c.parameter)
+    if measure is None or isinstance(c.value, (bool, str)):
+        return c.value
+    if measure_table.factor(measure, c.unit) is None:
+        raise ValueError(f"unit {c.unit!r} is not a unit of {measure} "
+                         f"({', '.join(measure_table.MEASURES[measure].units)})")
+    return float(measure_table.convert(c.value, measure, c.unit))
+
+
+def criteria(pub: Study, overrides: dict | None = None):
+    """The study's response criteria (helpers.cohort.response.Criteria): its preset, then its own thresholds
+    (in Criteria's units), then `overrides` (a params file's `criteria`, which may name a preset of its own)."""
+    from helpers.cohort.response import Criteria
+    params: dict = {}
+    if pub.response.preset:
+        params["preset"] = pub.response.preset
+    params |= {c.parameter: criterion_value(c) for c in pub.criteria}
+    overrides = dict(overrides or {})
+    if "preset" in overrides:    # a book's preset replaces the study's definition as a whole
+        params = {}
+    return Criteria.from_params(params | overrides)
+
+
+def grade_name(pub: Study | None, outcome: str) -> str | None:
+    """The study's own name of a response grade ('complete renal response (CRR)'), if it gives one."""
+    grade = pub.response.grades.get(outcome) if pub is not None else None
+    return grade.name if grade else None
+
+
 class PublishedError(ValueError):
     pass
 
 
+def _where(raw, loc: tuple) -> str:
+    """'numbers[3] (id cr_6m)' for a pydantic error location in the study file."""
+    parts, node = [], raw
+    for key in loc:
+        if isinstance(key, int):
+            parts[-1] += f"[{key}]"
+            node = node[key] if isinstance(node, list) and key < len(node) else None
+            if isinstance(node, dict) and "id" in node:
+                parts[-1] += f" (id {node['id']})"
+        else:
+            parts.append(str(key))
+            node = node.get(key) if isinstance(node, dict) else None
+    return ".".join(parts) or "the file"
+
+
+def problems_in_words(path: Path, raw, err: ValidationError) -> list[str]:
+    """Every problem pydantic found, one line each: where in the file (with the number's id) and what."""
+    lines = []
+    for e in err.errors(include_url=False):
+        loc = tuple(e["loc"])
+        message = str(e["msg"]).removeprefix("Value error, ")
+        for part in message.split("\n"):
+            lines.append(f"{path.name}: {_where(raw, loc)}: {part}")
+    return lines
+
+
 @cache
 def load(study: str, folder: Path = PUBLISHED_DIR) -> Study:
-    """The validated published targets of `study` (data/published/<study>.yaml)."""
+    """The validated published targets of `study` (data/published/<study>.yaml); PublishedError naming the
+    file, and every problem in it, one per line, otherwise."""
     path = Path(folder) / f"{study}.yaml"
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as err:
         raise PublishedError(f"{path}: cannot be read: {err}") from None
+    if not isinstance(raw, dict):
+        raise PublishedError(f"{path}: is not a study file (a mapping with study, title, arms, timepoints, sources, "
+                             f"numbers)")
     try:
         return Study.model_validate(raw)
     except ValidationError as err:
-        raise PublishedError(f"{path}: {err}") from None
+        lines = problems_in_words(path, raw, err)
+        raise PublishedError(f"{path}: {len(lines)} problem(s):\n" + "\n".join(f"  {x}" for x in lines)) from None
