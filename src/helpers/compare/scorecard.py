@@ -22,7 +22,7 @@ import pandas as pd
 
 from helpers.compare import claims, provenance, results
 from helpers.present.tables import p_beside
-from helpers.publication import feasibility, published
+from helpers.publication import feasibility, published, targets
 
 KEYS = ["study", "measure", "outcome", "timepoint", "group", "statistic"]
 
@@ -92,6 +92,13 @@ def _could_fail(pub: published.Study, n: published.Number, role: provenance.Role
     ('yes' / 'no', with the range the consistent count tables give); '' for every other role."""
     if role.kind != "check":
         return "", ""
+    pinned = targets.effect_range(pub, n)
+    if pinned is not None:
+        low, high, some, every = pinned
+        return ("no" if every or not some else "yes"), (
+            f"The counts behind it are the published percentages' (targets): over every count pair they allow, the "
+            f"crude value runs from {low:.3g} to {high:.3g}, which rounds to the published one "
+            f"{'always' if every else 'sometimes' if some else 'never'}.")
     if n.statistic != "p_value":
         return "yes", "Nothing published fixes the value the rows give."
     found = feasibility.check_range(pub, n)
@@ -141,6 +148,10 @@ def _claim_rows(pub: published.Study, computed: dict, reconstructed: bool) -> li
 def _why_differs(pub: published.Study, n: published.Number, role: provenance.Role) -> str:
     if role.kind in ("infeasible", "not_reached", "resolution"):
         return role.why
+    if targets.effect_range(pub, n) is not None:
+        return ("The rows give the crude estimate of the published counts (odds ratio and its Woolf CI, risk ratio "
+                "and its log CI, risk difference and its Newcombe CI); the source's does not round to it: it may come "
+                "from a model (adjusted for other variables) or from other counts.")
     if n.statistic == "p_value":
         found = feasibility.verdict(pub, n)
         if found is None:
@@ -297,7 +308,8 @@ def check_text(table: pd.DataFrame) -> str:
         "published": published_text(table),
         "from rows": [recomputed(r) for _, r in table.iterrows()],
         "counts": table["from_rows"],
-        "match": table["match"].map({True: "yes", False: "NO"}),
+        "match": ["n/a" if s == "not expressible" else "yes" if m else "NO"
+                  for s, m in zip(table["status"], table["match"])],
         "role": table["role"].map(provenance.ROLE_NAMES),
         "could fail": table["could_fail"],
         "test": table["test"],

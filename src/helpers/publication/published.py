@@ -38,7 +38,7 @@ class Criterion(_Strict):
     """One threshold of the study's response definition: a field of helpers.cohort.response.Criteria, its
     value in `unit` (converted to the stored unit: 50 mg/mmol is 0.442 g/g), and the words it comes from."""
     parameter: str
-    value: float | bool | str
+    value: float | bool | str | None   # None: the definition has no such condition
     unit: str
     source: str
     quote: str
@@ -97,8 +97,10 @@ class Number(_Strict):
             found.append("a percentage lies between 0 and 100")
         if round(self.value, self.decimals) != self.value:
             found.append(f"value {self.value} has more decimals than {self.decimals}")
-        if self.statistic.split("_low")[0].split("_high")[0] in EFFECTS and " vs " not in self.group:
-            found.append(f"a {self.statistic} compares two groups: group 'a vs b'")
+        effect = self.statistic.removesuffix("_low").removesuffix("_high")
+        if effect in EFFECTS and " vs " not in self.group and self.not_expressible is None:
+            found.append(f"{'an' if effect[0] in 'aeiou' else 'a'} {effect.replace('_', ' ')} compares two groups: "
+                         f"give group as 'a vs b' (the first over, or minus, the second)")
         if self.not_expressible is None:
             found += measure_table.problems(self)
         if found:
@@ -319,7 +321,7 @@ def criterion_value(c: Criterion):
     """A threshold's value in the unit helpers.cohort.response.Criteria uses (g/g, mg/dL, mL/min/1.73 m²,
     fractions), from the unit the study prints it in."""
     measure = PARAMETER_MEASURES.get(c.parameter)
-    if measure is None or isinstance(c.value, (bool, str)):
+    if measure is None or c.value is None or isinstance(c.value, (bool, str)):
         return c.value
     if measure_table.factor(measure, c.unit) is None:
         raise ValueError(f"unit {c.unit!r} is not a unit of {measure} "
@@ -373,7 +375,7 @@ def problems_in_words(path: Path, raw, err: ValidationError) -> list[str]:
         loc = tuple(e["loc"])
         message = str(e["msg"]).removeprefix("Value error, ")
         for part in message.split("\n"):
-            lines.append(f"{path.name}: {_where(raw, loc)}: {part}")
+            lines.append(f"{_where(raw, loc)}: {part}")
     return lines
 
 

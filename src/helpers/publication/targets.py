@@ -120,3 +120,40 @@ def aimed(pub: published.Study) -> dict[str, str]:
                 and "adverse_events" not in assumed:
             out[x.id] = "The adverse events of the category are drawn to give it."
     return out
+
+
+def effect_range(pub: published.Study, n: published.Number) -> tuple[float, float, bool, bool] | None:
+    """For an odds ratio, risk ratio or risk difference (or a 95% limit of one) between two arms' response, when
+    both arms' figures of its outcome and timepoint are published: (lowest, highest) crude value over every
+    count pair those figures allow at the reconstruction's numbers of evaluated patients, whether some pair
+    and whether every pair rounds to the published value. None otherwise (the counts are not published)."""
+    from helpers.methods.proportions import difference, risk_ratio
+    base = n.statistic.removesuffix("_low").removesuffix("_high")
+    if n.measure != "response" or base not in ("odds_ratio", "risk_ratio", "risk_difference"):
+        return None
+    arms = n.group.split(" vs ")
+    if len(arms) != 2 or not set(arms) <= set(pub.arms):
+        return None
+    by_cell = counts.percents_by_cell(pub, pub.targets())
+    sizes = counts.consistent_denominators(pub)[1]
+    options = []
+    for arm in arms:
+        numbers = by_cell.get((n.timepoint, arm), {}).get(n.outcome)
+        if not numbers:
+            return None
+        size = sizes[n.timepoint, arm]
+        ks = set.intersection(*(set(counts.allowed_counts(x, size)) for x in numbers))
+        options.append([(k, size) for k in sorted(ks)])
+    suffix = n.statistic.removeprefix(base)
+    values = []
+    for (k1, n1), (k2, n2) in itertools.product(*options):
+        if base == "risk_ratio":
+            value = risk_ratio(k1, n1, k2, n2)["rr" + suffix]
+        else:
+            found = difference(k1, n1, k2, n2)
+            value = found[("rd" if base == "risk_difference" else "or") + suffix]
+            if base == "risk_difference" and measures.unit_name(n.unit or "percentage points") != "fraction":
+                value *= 100
+        values.append(value)
+    agree = [n.agrees(v) for v in values]
+    return min(values), max(values), any(agree), all(agree)

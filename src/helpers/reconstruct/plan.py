@@ -173,6 +173,9 @@ def _plan(pub: published.Study) -> Plan:
         if "PR" in row and "overall" in row and "CR" not in row:
             row["CR"] = row["overall"] - row["PR"]
             row["source"]["CR"] = "overall minus PR"
+        if "CR" in row and "overall" in row and "PR" not in row:
+            row["PR"] = row["overall"] - row["CR"]
+            row["source"]["PR"] = "overall minus CR"
         result.rows[tp, arm] = row
     _overall_from_p(pub, result)
     if not published.criteria(pub).partial_response:   # one grade: every responder is in CR
