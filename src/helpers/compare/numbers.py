@@ -52,7 +52,11 @@ def why_not(pub: published.Study, n: published.Number) -> str | None:
     if effect and effect != "hazard_ratio" and kind not in ("response", "event", "category", "patient") and \
             not n.threshold:
         return f"a {effect.replace('_', ' ')} compares two proportions; this number is not about one"
-    if n.statistic == "p_value" and not (n.measure == "response" and len(n.group.split(" vs ")) == 2):
+    compared = n.group.split(" vs ")
+    if len(compared) > 1 and not effect and n.statistic not in ("p_value", "logrank_p"):
+        return f"a {n.statistic} of the group '{n.group}': only a p-value or an effect size compares groups"
+    if n.statistic == "p_value" and not (n.measure == "response" and len(compared) >= 2 and (
+            len(compared) == 2 or compared == list(pub.arms))):
         return "the source does not name the test behind this p-value, so the rows cannot recompute it as it did"
     if n.statistic == "logrank_p" and n.measure not in ("poor_outcome", "renal_flare"):
         return "a log-rank p of this event is not among the book's tests"

@@ -52,7 +52,7 @@ from helpers.publication.consistency import percent_counts, rounds_clearly_to
 RESPONSE_TABLE = "response_table"
 TESTS = {**PROPORTION_TESTS, RESPONSE_TABLE: "Pearson chi-square, CR/PR/NR by arm"}
 VECTORISED = ("pearson", "yates", "wald", RESPONSE_TABLE)   # computed with numpy on every table at once
-EXACT_TABLES = 3000   # distinct 2 x 2 tables beyond which the table-by-table tests run only at the denominators
+EXACT_TABLES = 20000   # distinct 2 x 2 tables beyond which the table-by-table tests run only at the denominators
 RISE, SOURCES, SPLIT = 1, 2, 4     # the stated assumptions a table can break (bits)
 ASSUMPTIONS = {RISE: "follow-up that never rises", SOURCES: "every source's percentages",
                SPLIT: "the neutral split"}

@@ -103,6 +103,12 @@ class Number(_Strict):
                          f"give group as 'a vs b' (the first over, or minus, the second)")
         if self.not_expressible is None:
             found += measure_table.problems(self)
+        if self.measure == "isn_class" and self.not_expressible is None:
+            from helpers.cohort.schema import ISN_CLASSES
+            odd = [v for v in self.level if v not in ISN_CLASSES]
+            if odd or not self.level:
+                found.append(f"an ISN/RPS class number lists its classes in level (of {', '.join(ISN_CLASSES)})"
+                             + (f"; not classes: {', '.join(odd)}" if odd else ""))
         if found:
             raise ValueError("; ".join(found))
         return self
@@ -249,12 +255,6 @@ class Study(_Strict):
                 found.append(f"number {n.id}: unknown group {n.group!r}")
             if n.same_as is not None and n.same_as not in ids:
                 found.append(f"number {n.id}: same_as names an unknown number {n.same_as!r}")
-            if n.measure == "isn_class" and not n.not_expressible:
-                from helpers.cohort.schema import ISN_CLASSES
-                odd = [v for v in n.level if v not in ISN_CLASSES]
-                if odd or not n.level:
-                    found.append(f"number {n.id}: an ISN/RPS class number lists its classes in level (of "
-                                 f"{', '.join(ISN_CLASSES)}){'; not classes: ' + ', '.join(odd) if odd else ''}")
         claim_ids = [c.id for c in self.claims]
         statements = set(ids) | set(claim_ids) | {f"{c.id}:{m}" for c in self.claims for m in c.items()}
         for c in self.claims:
@@ -369,14 +369,34 @@ def _where(raw, loc: tuple) -> str:
 
 
 def problems_in_words(path: Path, raw, err: ValidationError) -> list[str]:
-    """Every problem pydantic found, one line each: where in the file (with the number's id) and what."""
+    """Every problem pydantic found, one line each: where in the file (with the number's id) and what; and,
+    when an entry itself is wrong (so the file's references were not checked), the references too."""
     lines = []
     for e in err.errors(include_url=False):
         loc = tuple(e["loc"])
         message = str(e["msg"]).removeprefix("Value error, ")
         for part in message.split("\n"):
-            lines.append(f"{_where(raw, loc)}: {part}")
-    return lines
+            lines.append(f"{_where(raw, loc)}: {part}" if loc else part)
+    return list(dict.fromkeys(lines + _raw_references(raw)))
+
+
+def _raw_references(raw: dict) -> list[str]:
+    """The references of a study file whose entries did not all validate (its numbers, claims, resolutions and
+    assumptions taken as written): what Study.reference_problems would say of them; [] when the file is too
+    broken to tell."""
+    def made(model, items):
+        return [model.model_construct(**{k: v for k, v in item.items() if k in model.model_fields})
+                for item in items or [] if isinstance(item, dict)]
+    try:
+        study = Study.model_construct(
+            study=raw.get("study", ""), arms=list(raw.get("arms") or []), subgroups=list(raw.get("subgroups") or []),
+            timepoints=dict(raw.get("timepoints") or {}), sources=dict(raw.get("sources") or {}),
+            numbers=made(Number, raw.get("numbers")), claims=made(Claim, raw.get("claims")),
+            resolutions=made(Resolution, raw.get("resolutions")), assumptions=made(Assumption, raw.get("assumptions")),
+            criteria=made(Criterion, raw.get("criteria")), response=ResponseDefinition())
+        return study.reference_problems()
+    except Exception:   # noqa: BLE001 (a file this broken has its entries' problems said already)
+        return []
 
 
 @cache

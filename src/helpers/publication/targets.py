@@ -4,11 +4,11 @@ builds from these functions, and the roles (helpers.compare.provenance) call a n
 
 The builder aims at: the numbers of patients (arms, subgroups, evaluated); the response of each arm (or of
 all patients, one arm) at each timepoint, as a count or a percent, CR, PR, overall or no response; the women
-of all patients or of an arm; the mean and SD of age of all patients; the means and SDs of UPCR and eGFR of
-the groups at baseline and at each timepoint (in any of their units); the patients in each value of a
-category (ISN class, induction, maintenance, sediment, serology) when the published single values add up
-to all patients; renal flares and adverse events of all patients, as patients or events; tacrolimus alone
-as maintenance (study A, by its assumption).
+of all patients or of an arm; the mean and SD of age and of disease duration of all patients; the means and
+SDs of UPCR and eGFR of the groups at baseline and at each timepoint (in any of their units); the patients in
+each value of a category (ISN class, induction, maintenance, sediment, serology) when the published single
+values add up to all patients; renal flares (one timepoint: after the last visit) and adverse events of all
+patients, as patients or events; tacrolimus alone as maintenance (study A, by its assumption).
 """
 from __future__ import annotations
 
@@ -102,9 +102,9 @@ def aimed(pub: published.Study) -> dict[str, str]:
             out[x.id] = "The counts plan (helpers.reconstruct.plan) gives it."
         elif counts.is_proportion(x, "female") and (arm or x.group == "all"):
             out[x.id] = "The women of the group are drawn to give it."
-        elif x.measure == "age" and x.statistic in ("mean", "sd") and x.group == "all" and x.timepoint in (
-                None, "baseline"):
-            out[x.id] = "The ages are fitted to the published mean and SD (helpers.reconstruct.fit)."
+        elif x.measure in ("age", "disease_duration") and x.statistic in ("mean", "sd") and x.group == "all" and \
+                x.timepoint in (None, "baseline"):
+            out[x.id] = "The values are fitted to the published mean and SD (helpers.reconstruct.fit)."
         elif x.measure in FITTED_LABS and x.statistic in ("mean", "sd") and (
                 arm or x.group == "all" or x.group in subgroups):
             out[x.id] = "The values are fitted to the published mean and SD (helpers.reconstruct.fit)."
