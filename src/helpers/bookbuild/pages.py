@@ -19,7 +19,7 @@ from helpers.cohort.response import Criteria
 from helpers.compare import results, scorecard
 from helpers.compare.scorecard import markdown_table
 from helpers.paths import shown
-from helpers.publication import published
+from helpers.publication import published, reference
 
 
 def _md_table(rows: list[dict]) -> str:
@@ -165,6 +165,7 @@ def write_generated(params: config.Params, default: config.Params, results_dir: 
         "timepoints.md": _md_table([{"study": f"`{p.study}`", "timepoint": f"`{name}`", "nominal day": day}
                                     for p in studies for name, day in p.timepoints.items()]),
         "data_dictionary.md": _dictionary_md(),
+        "study_file.md": reference.markdown(),
         "reconstruction.md": _reconstruction_md(),
     }
     for name, text in texts.items():

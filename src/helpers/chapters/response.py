@@ -121,6 +121,10 @@ def outcome_table(comparison: pd.DataFrame, outcome: str, arms, timepoints: dict
         table.notes += marker.footnotes()
         table.notes += [text for tp in comparison["timepoint"].astype(str) if marker.assumed(outcome, tp, arms)
                         and (text := marker.pinned_text(outcome, tp, labels.timepoint(tp, timepoints[tp])))]
+        name = published.grade_name(marker.pub, outcome)
+        if name:
+            table.notes.append(f"{labels.OUTCOMES[outcome]} is here the study's own grade: {name} (its definition: "
+                               f"the study file's response criteria).")
     return table
 
 

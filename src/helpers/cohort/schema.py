@@ -66,13 +66,14 @@ PATIENTS = (
           "subgroups)", required=False),
     Field("last_followup_day", "int", "Last day observed (censoring)", "days since baseline", min=0, max=20000),
     Field("disease_duration_months", "float", "Time from the diagnosis of lupus nephritis to baseline (0 for a "
-          "first episode)", "months", required=False, min=0, max=1200, may_be_absent=True),
-    Field("weight_kg", "float", "Body weight at baseline (for the Cockcroft-Gault creatinine clearance)", "kg",
+          "first episode); the column may be left out", "months", required=False, min=0, max=1200, may_be_absent=True),
+    Field("weight_kg", "float", "Body weight at baseline (for the Cockcroft-Gault creatinine clearance); the column "
+          "may be left out", "kg",
           required=False, min=20, max=300, may_be_absent=True),
     Field("active_sediment", "str", "Active urinary sediment at baseline (haematuria, pyuria or cellular casts, as "
-          "the study defines it)", required=False, allowed=YES_NO, may_be_absent=True),
+          "the study defines it); the column may be left out", required=False, allowed=YES_NO, may_be_absent=True),
     Field("active_serology", "str", "Active serology at baseline (low complement or raised anti-dsDNA, as the study "
-          "defines it)", required=False, allowed=YES_NO, may_be_absent=True),
+          "defines it); the column may be left out", required=False, allowed=YES_NO, may_be_absent=True),
 )
 
 LAB_FIELDS = (
@@ -85,7 +86,8 @@ LAB_FIELDS = (
     Field("c3_mg_dl", "float", "Complement C3", "mg/dL", required=False, min=0, max=400),
     Field("c4_mg_dl", "float", "Complement C4", "mg/dL", required=False, min=0, max=200),
     Field("anti_dsdna_iu_ml", "float", "Anti-dsDNA antibody", "IU/mL", required=False, min=0, max=10000),
-    Field("proteinuria_g_day", "float", "24-hour urine protein", "g/day", required=False, min=0, max=50,
+    Field("proteinuria_g_day", "float", "24-hour urine protein (its own measure, never a UPCR); the column may be "
+          "left out", "g/day", required=False, min=0, max=50,
           may_be_absent=True),
 )
 

@@ -24,32 +24,47 @@ def studies(folder: Path = PUBLISHED_DIR) -> list[str]:
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # a field's docstring is its description: the study file's reference page is generated from them
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
 class Source(_Strict):
+    """A publication the numbers are quoted from (a paper, an abstract, a trial registry's results)."""
     citation: str
-    short: str = ""           # how a table footnote names it ('Kim et al., Korean J Intern Med 2025')
+    """The full reference: authors, title, journal, year, volume, pages."""
+    short: str = ""
+    """How a table footnote names it ('Kim et al., Korean J Intern Med 2025')."""
     doi: str | None = None
+    """Its DOI, when it has one."""
     url: str | None = None
+    """Where the quoted text was read (the address of the stored page)."""
 
 
 class Criterion(_Strict):
     """One threshold of the study's response definition: a field of helpers.cohort.response.Criteria, its
     value in `unit` (converted to the stored unit: 50 mg/mmol is 0.442 g/g), and the words it comes from."""
     parameter: str
-    value: float | bool | str | None   # None: the definition has no such condition
+    """A field of helpers.cohort.response.Criteria (cr_upcr_max, cr_creatinine, pr_egfr_min, ...)."""
+    value: float | bool | str | None
+    """Its value in `unit`; None: the definition has no such condition."""
     unit: str
+    """The unit the source prints it in (g/g, mg/mmol, mg/dL, µmol/L, mL/min/1.73 m², fraction of baseline, rule)."""
     source: str
+    """The source the words come from (a key of `sources`, or none)."""
     quote: str
+    """The words, verbatim."""
     note: str | None = None
+    """How the words are read, where they need reading ('sub-nephrotic read as UPCR < 3.0 g/g')."""
 
 
 class Grade(_Strict):
     """A response grade as the study names it ('complete renal response (CRR)'), with its definition's words."""
     name: str
+    """The study's own name of the grade."""
     source: str | None = None
+    """The source of its definition (a key of `sources`)."""
     quote: str | None = None
+    """Its definition, verbatim."""
 
 
 class ResponseDefinition(_Strict):
@@ -57,31 +72,50 @@ class ResponseDefinition(_Strict):
     the thresholds in `criteria` over it, the study's own name for each grade (CR, PR, overall, NR), and
     the parts of its definition the patient-level format cannot show ('no use of rescue therapy')."""
     preset: str | None = None
+    """A named published definition to start from (helpers.cohort.response.PRESETS)."""
     grades: dict[Literal[OUTCOMES], Grade] = {}  # type: ignore[valid-type]
+    """The study's name and words for each grade: CR, PR, overall (CR or PR), NR."""
     not_expressible: str | None = None
+    """The parts of the definition no patient-level data in the format can show, in words."""
 
 
 class Number(_Strict):
     """One published number: what it is about (`measure`, helpers.publication.measures.MEASURES), in which
     unit, which statistic of which group at which timepoint, and the words it comes from."""
     id: str
+    """Its name in the study file (letters, digits, _), unique."""
     source: str
+    """The source it is quoted from (a key of `sources`)."""
     quote: str = Field(min_length=10)
+    """The words it is printed in, verbatim (at least 10 characters)."""
     measure: str
-    group: str   # 'all', an arm, a subgroup, subgroups joined by '+', or 'a vs b' (a comparison of two)
+    """What it is about: a measure of helpers.publication.measures.MEASURES, or anything with not_expressible."""
+    group: str
+    """'all', an arm, a subgroup, subgroups joined by '+', or 'a vs b' (a comparison of two)"""
     statistic: Literal[tuple(STATISTICS)]  # type: ignore[valid-type]
+    """What of the group it is: count, percent, mean, sd, median, q1, q3, min, max, p_value, logrank_p, or an effect
+    size (odds_ratio, risk_ratio, risk_difference, hazard_ratio) or one of its 95% limits (odds_ratio_low, ...)."""
     value: float
+    """The number as printed."""
     decimals: int = Field(ge=0, le=4)
-    outcome: str | None = None     # response grade: CR, PR, overall or NR (the study's names: `response`)
+    """The decimals it is printed with: a recomputed value reproduces it when it rounds to it."""
+    outcome: str | None = None
+    """Response grade: CR, PR, overall or NR (the study's names: `response`)"""
     timepoint: str | None = None
-    unit: str | None = None        # as printed (g/L, µmol/L, mg/mmol, events, ...); default the stored unit
-    threshold: str | None = None   # '< 60': the patients below (or above) it, as a count or percent
-    level: list[str] = []          # the values counted: ISN classes ('III/IV': [III, IV]), adverse-event categories
-    bound: Literal["<", "<=", ">", ">="] | None = None   # 'p < 0.001': the value is a bound, not a rounding
-    not_expressible: str | None = None   # why no patient-level data in the format can give it (said, not checked)
-    # the same statement as another number, in another source (the same p beside the same
-    # comparison): shown, compared, and counted once, as that number
+    """'baseline' or a key of `timepoints` (none: about the whole cohort or follow-up)."""
+    unit: str | None = None
+    """As printed (g/L, µmol/L, mg/mmol, events, ...); default the stored unit"""
+    threshold: str | None = None
+    """'< 60': the patients below (or above) it, as a count or percent"""
+    level: list[str] = []
+    """The values counted: ISN classes ('III/IV': [III, IV]), adverse-event categories"""
+    bound: Literal["<", "<=", ">", ">="] | None = None
+    """'p < 0.001': the value is a bound, not a rounding"""
+    not_expressible: str | None = None
+    """Why no patient-level data in the format can give it (said, not checked)"""
     same_as: str | None = None
+    """The same statement as another number, in another source (the same p beside the same comparison): shown,
+    compared, and counted once, as that number."""
 
     @model_validator(mode="after")
     def _consistent(self):
@@ -140,28 +174,41 @@ class Number(_Strict):
 
 
 class Resolution(_Strict):
+    """A contradiction between (or within) the sources, and the side the reconstruction takes, with why."""
     id: str
-    about: list[str]          # the published numbers involved
+    """Its name, unique."""
+    about: list[str]
+    """The published numbers (or claims) involved."""
     choice: str
+    """What the reconstruction keeps."""
     why: str
-    sets_aside: list[str] = []  # published numbers the reconstruction does not aim at
-    # published numbers weighed as evidence for the choice: the rows were chosen with them in view,
-    # so they are targets, not independent checks
+    """Why: the evidence weighed."""
+    sets_aside: list[str] = []
+    """Published numbers the reconstruction does not aim at."""
     weighs: list[str] = []
-    value: Any = None           # the choice in machine-readable form, where the code needs it
+    """Published numbers weighed as evidence for the choice: the rows were chosen with them in view, so they are
+    targets, not independent checks."""
+    value: Any = None
+    """The choice in machine-readable form, where the code needs it"""
 
 
 class Assumption(_Strict):
+    """What the reconstruction needs and no source gives, said in words; the builder reads the values of the
+    assumptions it knows by their id (the reference page lists them)."""
     id: str
+    """Its name: one the builder reads (female_fraction, age, isn_class, ...) or any other, for words only."""
     what: str
+    """What is assumed, in words (it is printed in the book)."""
     rule: str | None = None
+    """How it is applied, in words, where `what` does not say."""
     value: Any = None
-    # published numbers that hold only because this assumption was chosen to make them hold
+    """Its values, in the shape the builder reads for this id."""
     by_construction: list[str] = []
-    # what a chapter shows that this assumption decides: measures ('age', 'renal_flare', 'upcr', ...),
-    # optionally with ':outcome' and '@timepoint' ('response:PR@2y', 'response@3y'); the book marks
-    # such numbers as assumed
+    """Published numbers (or 'claim:measure') that hold only because this assumption was chosen to make them hold:
+    targets, never independent checks."""
     covers: list[str] = []
+    """What a chapter shows that this assumption decides: measures ('age', 'renal_flare', 'upcr', ...), optionally
+    with ':outcome' and '@timepoint' ('response:PR@2y', 'response@3y'); the book marks such numbers as assumed."""
 
 
 CLAIM_TESTS = {
@@ -179,16 +226,28 @@ class Claim(_Strict):
     and the direction). Each measure is one statement, tested by the named test; a measure the
     patient-level format does not hold is listed in `not_expressible` with the reason."""
     id: str
+    """Its name, unique among numbers and claims."""
     source: str
+    """The source it is quoted from."""
     quote: str = Field(min_length=10)
+    """The words, verbatim."""
     holds: Literal["no_difference", "higher", "only", "text"]
-    about: list[str] = []       # measures: labs (upcr, egfr, ...), patient attributes, event kinds
+    """What it says: no significant difference, higher in one arm, only these values, or words the rows cannot
+    test."""
+    about: list[str] = []
+    """Measures: labs (upcr, egfr, ...), patient attributes, event kinds"""
     timepoint: str = "baseline"
-    higher: str | None = None   # the arm with the larger value, for holds: higher
-    values: list[str] = []      # the values allowed, for holds: only (every patient's `about[0]` is one)
+    """'baseline' or a key of `timepoints`."""
+    higher: str | None = None
+    """The arm with the larger value, for holds: higher"""
+    values: list[str] = []
+    """The values allowed, for holds: only (every patient's `about[0]` is one)"""
     alpha: float = Field(default=0.05, gt=0, lt=1)
-    not_expressible: dict[str, str] = {}   # measure -> why the rows cannot show it
-    same_as: str | None = None  # the same statement as another claim, in another source: counted once
+    """The significance level the words imply."""
+    not_expressible: dict[str, str] = {}
+    """Measure -> why the rows cannot show it"""
+    same_as: str | None = None
+    """The same statement as another claim, in another source: counted once"""
 
     @model_validator(mode="after")
     def _consistent(self):
@@ -206,24 +265,41 @@ class Claim(_Strict):
 
 
 class Reconstruction(_Strict):
-    seed: int = 0             # the first seed of the reconstruction's draws
-    id_prefix: str = Field(default="P", pattern=r"^[A-Za-z]{1,3}$")   # patient ids: <prefix>001, ...
+    """How the reconstruction draws: its first seed and the letters of its patient ids."""
+    seed: int = 0
+    """The first seed of the reconstruction's draws"""
+    id_prefix: str = Field(default="P", pattern=r"^[A-Za-z]{1,3}$")
+    """Patient ids: <prefix>001, ..."""
 
 
 class Study(_Strict):
+    """A study file: data/published/<study>.yaml."""
     study: str
+    """Its name: the file's name, and the study column of the patient-level data."""
     title: str
+    """The study's title, as the book shows it."""
     arms: list[str]
+    """The arms, in the order every table and figure shows them (one arm: a single-arm study)."""
     subgroups: list[str] = []
+    """Groups before baseline (prior_response of the patient-level format), in the order they are shown."""
     timepoints: dict[str, int]
+    """The nominal timepoints: {name: days since baseline}."""
     sources: dict[str, Source]
+    """The publications quoted: {key: source}."""
     criteria: list[Criterion] = []
+    """The response definition's thresholds, each with its words (over the preset, if any)."""
     response: ResponseDefinition = ResponseDefinition()
+    """The response definition: a preset, the study's names of the grades, what the format cannot show."""
     numbers: list[Number]
+    """Every published number, each with its words."""
     claims: list[Claim] = []
+    """Statements in words ('no significant difference in ...'), made testable."""
     resolutions: list[Resolution] = []
+    """The contradictions between the sources, and the side taken."""
     assumptions: list[Assumption] = []
+    """What no source gives, said in words (and values the builder reads)."""
     reconstruction: Reconstruction = Reconstruction()
+    """The reconstruction's seed and patient-id letters."""
 
     @model_validator(mode="after")
     def _references(self):
