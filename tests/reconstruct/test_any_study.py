@@ -21,12 +21,13 @@ def load(name: str) -> published.Study:
     return published.load(name, FIXTURES)
 
 
-def built(name: str, tmp_path: Path):
-    """The study's reconstruction written and read back as a cohort (the loader's checks), and its check table."""
-    pub = load(name)
+def built(name, tmp_path: Path):
+    """The study's reconstruction (a fixture's name, or a study file) written and read back as a cohort (the
+    loader's checks), and its check table."""
+    pub = load(name) if isinstance(name, str) else name
     tables = builder.build(pub)
-    folder = tmp_path / name
-    folder.mkdir()
+    folder = tmp_path / pub.study
+    folder.mkdir(parents=True)
     for file, fields in schema.FILES.items():
         frame = tables[file][[f.name for f in fields if not f.may_be_absent or f.name in tables[file]]]
         frame.to_csv(folder / file, index=False, lineterminator="\n")
@@ -93,7 +94,7 @@ def test_the_same_study_file_gives_the_same_rows():
 def _variant(tmp_path, name: str, change) -> published.Study:
     raw = yaml.safe_load((FIXTURES / f"{name}.yaml").read_text(encoding="utf-8"))
     change(raw)
-    (tmp_path / f"{name}.yaml").write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    (tmp_path / f"{name}.yaml").write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
     published.load.cache_clear()
     return published.load(name, tmp_path)
 
@@ -135,6 +136,11 @@ def test_a_response_split_nobody_publishes_asks_for_its_assumption(tmp_path):
     assert len(tables["patients.csv"]) == 50
 
 
+def test_timepoints_out_of_order_are_refused_in_words(tmp_path):
+    with pytest.raises(published.PublishedError, match="timepoints: list them in the order of their days"):
+        _variant(tmp_path, "study_e", lambda raw: raw.update(timepoints={"12m": 365, "6m": 182}))
+
+
 def test_a_partial_response_against_a_definition_without_one(tmp_path):
     pub = _variant(tmp_path, "rituxilup", lambda raw: raw.update(response={"preset": "aurora_1"}, criteria=[]))
     found = builder.requirements(pub)
@@ -142,3 +148,19 @@ def test_a_partial_response_against_a_definition_without_one(tmp_path):
                      "(partial_response: false)",
                      "number pr_52w_n: a partial response, but the study's response definition has none "
                      "(partial_response: false)"]
+
+
+def test_a_study_whose_recorded_egfr_is_ckd_epi_2021(tmp_path):
+    from helpers.cohort import renal
+    def by_2021(raw):
+        raw["reconstruction"].update(egfr_equation="ckd_epi_2021")
+        mean = next(n for n in raw["numbers"] if n["id"] == "egfr_2021_mean")
+        mean["quote"] = "eGFR (CKD-EPI 2021) 98 ± 24 mL/min/1.73 m²."
+        raw["numbers"].append({**mean, "id": "egfr_2021_sd", "statistic": "sd", "value": 24})
+    pub = _variant(tmp_path, "study_e", by_2021)
+    _, cohort, table = built(pub, tmp_path / "out")
+    assert table.loc["egfr_2021_sd", "status"] == "reproduced"
+    assert table.loc["egfr_2021_mean", "role"] == "target" and table.loc["egfr_2021_mean", "status"] == "reproduced"
+    base = cohort.labs[cohort.labs["day"] == 0].merge(cohort.patients, on="patient_id")
+    again = renal.ckd_epi_2021(base["creatinine_mg_dl"], base["age"], base["sex"])
+    assert (abs(base["egfr"] - again) <= 0.05 + 1e-9).all()                    # stored by the 2021 equation

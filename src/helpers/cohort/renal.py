@@ -60,10 +60,11 @@ def ckd_epi_2009_exact(creatinine_mg_dl, age, sex: str) -> Decimal:
 
 
 @cache
-def egfr_tenths(creatinine_hundredths: int, age: int, sex: str) -> int:
+def egfr_tenths(creatinine_hundredths: int, age: int, sex: str, equation: str = "ckd_epi_2009") -> int:
     """eGFR in tenths of mL/min/1.73 m² (rounded half up) for a creatinine of
-    `creatinine_hundredths` / 100 mg/dL: the value the reconstruction stores."""
-    exact = ckd_epi_2009_exact(Decimal(creatinine_hundredths).scaleb(-2), age, sex)
+    `creatinine_hundredths` / 100 mg/dL by `equation` (ckd_epi_2009 or ckd_epi_2021): the value the
+    reconstruction stores."""
+    exact = EXACT[equation](Decimal(creatinine_hundredths).scaleb(-2), age, sex)
     return int(exact.scaleb(1).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
@@ -110,3 +111,4 @@ def cockcroft_gault(creatinine_mg_dl, age, sex, weight_kg):
 
 
 EQUATIONS = {"egfr_ckd_epi_2009": ckd_epi_2009, "egfr_ckd_epi_2021": ckd_epi_2021}
+EXACT = {"ckd_epi_2009": ckd_epi_2009_exact, "ckd_epi_2021": ckd_epi_2021_exact}

@@ -114,6 +114,8 @@ class _Rows:
                 return _convert(frame["patient_id"].map(column).astype(float), n)
             return _convert(frame[m.column].astype(float) if m.column in frame else
                             pd.Series(np.nan, index=frame.index), n)
+        if n.measure == f"egfr_{self.pub.reconstruction.egfr_equation}":   # the study's recorded eGFR is by it
+            return self.value(n.model_copy(update={"measure": "egfr", "unit": None}), frame, at_baseline)
         # kidney function from creatinine, age on the day, sex (and weight)
         info = self.patients.set_index("patient_id")
         ids = frame["patient_id"]

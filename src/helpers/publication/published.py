@@ -265,11 +265,14 @@ class Claim(_Strict):
 
 
 class Reconstruction(_Strict):
-    """How the reconstruction draws: its first seed and the letters of its patient ids."""
+    """How the reconstruction draws: its first seed, the letters of its patient ids, the eGFR equation."""
     seed: int = 0
     """The first seed of the reconstruction's draws"""
     id_prefix: str = Field(default="P", pattern=r"^[A-Za-z]{1,3}$")
     """Patient ids: <prefix>001, ..."""
+    egfr_equation: Literal["ckd_epi_2009", "ckd_epi_2021"] = "ckd_epi_2009"
+    """The equation of the study's recorded eGFR: the reconstruction stores it by this one, and a number of that
+    equation's measure (egfr_ckd_epi_2021) is the recorded eGFR."""
 
 
 class Study(_Strict):
@@ -317,6 +320,10 @@ class Study(_Strict):
     def reference_problems(self) -> list[str]:
         """Every dangling reference of the study file, each in words with the id it is about."""
         found = []
+        days = list(self.timepoints.values())
+        if days != sorted(days) or len(set(days)) != len(days):
+            found.append(f"timepoints: list them in the order of their days, each on a day of its own (given: "
+                         f"{', '.join(f'{k}: {v}' for k, v in self.timepoints.items())})")
         ids = [n.id for n in self.numbers]
         duplicated = sorted({i for i in ids if ids.count(i) > 1})
         if duplicated:

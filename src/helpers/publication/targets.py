@@ -81,6 +81,14 @@ def adverse_event_counts(pub: published.Study) -> dict[str, tuple[int, int]]:
     return out
 
 
+def _paired(pub: published.Study, x) -> bool:
+    """Is a mean published with its SD (or an SD with its mean) for the same measure, group and timepoint? The
+    fits need both."""
+    other = {"mean": "sd", "sd": "mean"}[x.statistic]
+    return any(y.statistic == other and y.measure == x.measure and y.group == x.group and y.timepoint == x.timepoint
+               for y in pub.targets())
+
+
 def _assumed(pub: published.Study) -> set[str]:
     return {a.id for a in pub.assumptions}
 
@@ -103,10 +111,10 @@ def aimed(pub: published.Study) -> dict[str, str]:
         elif counts.is_proportion(x, "female") and (arm or x.group == "all"):
             out[x.id] = "The women of the group are drawn to give it."
         elif x.measure in ("age", "disease_duration") and x.statistic in ("mean", "sd") and x.group == "all" and \
-                x.timepoint in (None, "baseline"):
+                x.timepoint in (None, "baseline") and _paired(pub, x):
             out[x.id] = "The values are fitted to the published mean and SD (helpers.reconstruct.fit)."
-        elif x.measure in FITTED_LABS and x.statistic in ("mean", "sd") and (
-                arm or x.group == "all" or x.group in subgroups):
+        elif (x.measure in FITTED_LABS or x.measure == f"egfr_{pub.reconstruction.egfr_equation}") and \
+                x.statistic in ("mean", "sd") and (arm or x.group == "all" or x.group in subgroups) and _paired(pub, x):
             out[x.id] = "The values are fitted to the published mean and SD (helpers.reconstruct.fit)."
         elif x.measure == "tacrolimus_monotherapy":
             out[x.id] = "The reconstruction reproduces it by design (the maintenance assumption)."

@@ -142,7 +142,8 @@ def _missing(pub: published.Study, name: str, what: str) -> str:
     return f"no assumption '{name}' ({what}); add one to its assumptions, with the rule or values used"
 
 
-CATEGORY_WORDS = {"isn_class": "the ISN/RPS class of each patient: {class: patients}",
+CATEGORY_WORDS = {"isn_class": "the ISN/RPS class of each patient: {class: patients}, unless the study file publishes "
+                               "each class's share of all patients",
                   "induction": "the induction regimen of each patient: {regimen: patients}",
                   "maintenance": "the maintenance regimen of each patient: {regimen: patients}"}
 
@@ -260,6 +261,7 @@ class _Builder:
     def __init__(self, pub: published.Study, shape: Layout, draws: Draws):
         self.pub, self.shape, self.draws = pub, shape, draws
         self.criteria, self.values = published.criteria(pub), _values(pub)
+        self.equation = pub.reconstruction.egfr_equation   # the stored eGFR's equation
         self.tps, self.days = list(pub.timepoints), list(pub.timepoints.values())
         self.cells = list(shape.cells)
         self.n = sum(shape.cells.values())
@@ -532,7 +534,7 @@ class _Builder:
         if pairs:
             ladders, creatinine_of = {}, {}
             for i in range(self.n):
-                egfr, creat = labs.egfr_ladder(self.age[i], sex[i], BASELINE_CREATININE[0], highest(i))
+                egfr, creat = labs.egfr_ladder(self.age[i], sex[i], BASELINE_CREATININE[0], highest(i), self.equation)
                 low = floors.get(self.group[i], e_lo)
                 keep = [k for k, e in enumerate(egfr) if low <= e <= e_hi] or [len(egfr) - 1]
                 ladders[i], creatinine_of[i] = [egfr[k] for k in keep], [creat[k] for k in keep]
@@ -545,11 +547,12 @@ class _Builder:
         out = []
         for i in range(self.n):
             creat = labs.baseline_creatinine(self.draws, egfr[i], self.age[i], sex[i], spec["mean"], spec["sd"],
-                                             BASELINE_CREATININE[0])
+                                             BASELINE_CREATININE[0], self.equation)
             while creat > highest(i):   # cannot recover to normal: drawn again from the same distribution
                 creat = labs.baseline_creatinine(self.draws, self.draws.normal_units(spec["mean"], spec["sd"], e_lo,
                                                                                       e_hi, 0.1),
-                                                 self.age[i], sex[i], spec["mean"], spec["sd"], BASELINE_CREATININE[0])
+                                                 self.age[i], sex[i], spec["mean"], spec["sd"], BASELINE_CREATININE[0],
+                                                 self.equation)
             out.append(creat)
         return out
 
@@ -558,7 +561,7 @@ class _Builder:
         timepoint index after it), in 0.01 mg/dL, and the decline before each ESRD (course.Decline): from
         the last lab in response, or the last flare, whichever is later."""
         baseline = self.baseline_creatinine(sex)
-        base_egfr = [egfr_tenths(baseline[i], self.age[i], sex[i]) for i in range(self.n)]
+        base_egfr = [egfr_tenths(baseline[i], self.age[i], sex[i], self.equation) for i in range(self.n)]
         recovered = [course.recovered_level(self.draws, baseline[i], sex[i], self.criteria) for i in range(self.n)]
         declines = {}
         for i, end_day in esrd.items():
@@ -575,7 +578,7 @@ class _Builder:
                     last = visits[i, before] if before is not None else baseline[i]
                     at_flare[i, j] = round(last * (1 + 0.04 * abs(self.draws.normal())))
                     if i in declines and declines[i].start_day == day:
-                        declines[i].start_egfr = egfr_tenths(at_flare[i, j], self.age_on(i, day), sex[i])
+                        declines[i].start_egfr = egfr_tenths(at_flare[i, j], self.age_on(i, day), sex[i], self.equation)
             seen = [i for i in range(self.n) if (i, j) in self.status]
             fitted = None
             if fit.targets(self.pub, "egfr", tp):
@@ -587,28 +590,30 @@ class _Builder:
                     creat = [c for c in range(max(course.CREATININE_MIN, math.floor(course.SPREAD[0] * level)),
                                               min(course.CREATININE_MAX, math.ceil(course.SPREAD[1] * level)) + 1)
                              if course.creatinine_ok(self.status[i, j], c, baseline[i], sex[i],
-                                                     egfr_tenths(c, age, sex[i]), base_egfr[i], self.criteria)]
+                                                     egfr_tenths(c, age, sex[i], self.equation), base_egfr[i],
+                                                     self.criteria)]
                     creat.reverse()   # eGFR ascending
-                    ladders[i], creatinine_of[i] = [egfr_tenths(c, age, sex[i]) for c in creat], creat
+                    ladders[i], creatinine_of[i] = [egfr_tenths(c, age, sex[i], self.equation) for c in creat], creat
                 fitted = fit.fit_groups(
                     self.draws, self.pub, "egfr", tp, "0.1", self._members("egfr", tp, seen), ladders,
                     lambda i, mean, sd, ladders=ladders, j=j: fit.nearest(ladders[i], egfr_tenths(
                         self._near_level(i, j, baseline[i], sex[i], recovered[i]),
-                        self.age_on(i, self.visit_day[i, j]), sex[i])))
+                        self.age_on(i, self.visit_day[i, j]), sex[i], self.equation)))
             for i in seen:
                 day, age = self.visit_day[i, j], self.age_on(i, self.visit_day[i, j])
                 if fitted is not None:
                     visits[i, j] = course.remember(self.traits[i], "creatinine", self.status[i, j],
                                                    creatinine_of[i][ladders[i].index(fitted[i])])
                 elif i in declines and day > declines[i].start_day:
-                    visits[i, j] = labs.creatinine_for_egfr(declines[i].egfr(day), age, sex[i])
+                    visits[i, j] = labs.creatinine_for_egfr(declines[i].egfr(day), age, sex[i], self.equation)
                 else:
                     level = course.creatinine_level(self.traits[i], self.status[i, j], baseline[i], sex[i],
                                                     self.criteria, recovered[i])
                     visits[i, j] = course.visit_creatinine(self.draws, self.traits[i], self.status[i, j], level,
-                                                           baseline[i], day, age, sex[i], base_egfr[i], self.criteria)
+                                                           baseline[i], day, age, sex[i], base_egfr[i], self.criteria,
+                                                           self.equation)
                 if i in declines and declines[i].start_day == day:
-                    declines[i].start_egfr = egfr_tenths(visits[i, j], age, sex[i])
+                    declines[i].start_egfr = egfr_tenths(visits[i, j], age, sex[i], self.equation)
         return baseline, visits, at_flare, declines
 
     # --- unscheduled visits: the kidneys failing before ESRD -----------------------------------------
@@ -624,7 +629,7 @@ class _Builder:
                 day = decline.end_day - self.draws.integer(3, 14)
             if any(abs(day - nominal) <= WINDOW for nominal in self.days) or any(abs(day - d) < 20 for d in own):
                 continue
-            creat = labs.creatinine_for_egfr(decline.egfr(day), self.age_on(i, day), sex)
+            creat = labs.creatinine_for_egfr(decline.egfr(day), self.age_on(i, day), sex, self.equation)
             value = course.in_band(self.draws, self.traits[i], "upcr", ln(max(upcr, 150) / 100), course.UPCR_NOISE,
                                    150, course.UPCR_MAX, "0.01")
             activity = course.visit_activity(self.draws, self.traits[i], "NR")
@@ -754,7 +759,7 @@ class _Builder:
             "induction": induction, "maintenance": maintenance, "prior_response": self.group,
             "last_followup_day": state.followup, **self.optional_columns()})
         lab_frame = labs.lab_frame(rows, {ids[i]: (age[i], self.traits[i].birthday) for i in range(self.n)},
-                                   dict(zip(ids, sex)))
+                                   dict(zip(ids, sex)), self.equation)
         event_frame = pd.DataFrame(found, columns=["patient_id", "day", "event", "category"])
         event_frame = event_frame.sort_values(["patient_id", "day", "event"], kind="stable").reset_index(drop=True)
         return {"patients.csv": patients.sort_values("patient_id").reset_index(drop=True), "labs.csv": lab_frame,

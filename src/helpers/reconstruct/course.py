@@ -265,13 +265,13 @@ def creatinine_centre(t: Traits, status: str, level: int, day: int) -> float:
 
 
 def visit_creatinine(draws: Draws, t: Traits, status: str, level: int, baseline: int, day: int, age: int, sex: str,
-                     baseline_egfr: int, criteria: Criteria) -> int:
+                     baseline_egfr: int, criteria: Criteria, equation: str = "ckd_epi_2009") -> int:
     """A creatinine (units) around `level` with the patient's drift, within SPREAD x level, that keeps
     the visit in `status` (creatinine_ok, eGFR at the visit's age)."""
     lo, hi = max(CREATININE_MIN, math.floor(SPREAD[0] * level)), min(CREATININE_MAX, math.ceil(SPREAD[1] * level))
     value = in_band(draws, t, "creatinine", creatinine_centre(t, status, level, day), CREATININE_NOISE, lo, hi,
-                    "0.01", lambda c: creatinine_ok(status, c, baseline, sex, egfr_tenths(c, age, sex), baseline_egfr,
-                                                    criteria))
+                    "0.01", lambda c: creatinine_ok(status, c, baseline, sex, egfr_tenths(c, age, sex, equation),
+                                                    baseline_egfr, criteria))
     return remember(t, "creatinine", status, value)
 
 

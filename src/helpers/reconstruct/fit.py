@@ -24,10 +24,11 @@ def targets(pub: published.Study, measure: str, timepoint: str) -> dict[str, tup
     (those no data can give left out: counts.infeasible_moments)."""
     found: dict[str, dict] = {}
     impossible = infeasible_moments(pub)
+    names = {measure, f"egfr_{pub.reconstruction.egfr_equation}"} if measure == "egfr" else {measure}
     for x in pub.targets():
         if x.id in impossible or x.statistic not in ("mean", "sd"):
             continue
-        if x.measure == measure and x.timepoint == timepoint:
+        if x.measure in names and x.timepoint == timepoint:
             found.setdefault(x.group, {})[x.statistic] = x
     return {g: (v["mean"], v["sd"]) for g, v in found.items() if {"mean", "sd"} <= set(v)}
 
