@@ -2,6 +2,7 @@
 omnibus test and Holm-adjusted pairs; the arms keep the study file's order (a real cohort: the order the
 patients file names them), never the alphabet's."""
 import pandas as pd
+import pytest
 
 from helpers.chapters import check, description, notebook, response, safety
 from helpers.cohort import data, schema
@@ -69,3 +70,15 @@ def test_the_check_computes_what_the_book_shows_for_any_arms(tmp_path):
               and r["statistic"] == "count"}
     assert flares == {"renal_flare events": 12, "renal_flare": 11}
     assert {r["group"] for r in rows if r["measure"] == "response"} == {"rituxilup", "all"}
+
+
+@pytest.mark.slow   # the marks ask the p-value search (seconds the first time for 224-patient arms)
+def test_a_published_odds_ratio_is_marked_beside_the_rows_one(tmp_path):
+    from helpers.compare.marks import Marker
+    pub, cohort = cohort_of("bliss_ln", tmp_path)
+    run = response.arm_response(cohort, pub.arms, pub.timepoints, criteria=published.criteria(pub))
+    table = response.outcome_table(run.comparisons["CR"], "CR", run.arms, run.timepoints, Marker(pub))
+    assert table.frame["Odds ratio (95% CI)"].iloc[0].endswith("✓")           # 1.75 rounds to the published 1.7
+    assert any("the study's own grade: complete renal response" in n for n in table.notes)
+    overall = response.outcome_table(run.comparisons["overall"], "overall", run.arms, run.timepoints, Marker(pub))
+    assert "primary efficacy renal response" in " ".join(overall.notes)

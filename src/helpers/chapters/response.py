@@ -115,8 +115,13 @@ def outcome_table(comparison: pd.DataFrame, outcome: str, arms, timepoints: dict
         number = marker.published("response", "p_value", versus, outcome, tp) if marker else []
         return p_beside(p, number[0].value, number[0].decimals) if number else format_p(p)
 
+    def effect_mark(tp, statistic, value):   # only beside an effect size a source publishes
+        found = marker.published("response", statistic, versus, outcome, tp)
+        return marker.mark(value, "response", statistic, versus, outcome, tp) if found and value == value else ""
+
     table = comparison_table(comparison, arms, "Timepoint", lambda tp: labels.timepoint(tp, timepoints[tp]),
-                             mark if marker else None, None, min_cell, p_text=p_text)
+                             mark if marker else None, None, min_cell, p_text=p_text,
+                             effect_mark=effect_mark if marker else None)
     if marker:
         table.notes += marker.footnotes()
         table.notes += [text for tp in comparison["timepoint"].astype(str) if marker.assumed(outcome, tp, arms)

@@ -89,14 +89,15 @@ def interval(estimate: float, low: float, high: float, decimals: int = 1, scale:
 
 
 def comparison_table(comparison: pd.DataFrame, arms, key_label: str, key_text=None, mark=None, published=None,
-                     min_cell: int = 0, notes=(), p_text=None) -> Table:
+                     min_cell: int = 0, notes=(), p_text=None, effect_mark=None) -> Table:
     """A comparison of two proportions per row (stats.response_comparison, or the same shape):
     n/N (%) per arm, the risk difference in percentage points and the odds ratio with 95% CIs,
     p and the test, and, on a reconstructed cohort, the published values with marks.
 
     `key_text(key)` words the row key; `mark(key, arm_or_None, value)` returns the provenance mark
     of a percentage (an arm) or of the p-value (None); `published(key)` the published values.
-    `p_text(key, p)` formats a p-value (default format_p). The test is named once, in a note, when
+    `p_text(key, p)` formats a p-value (default format_p); `effect_mark(key, statistic, value)` the mark of a
+    risk difference (percentage points) or odds ratio a source publishes. The test is named once, in a note, when
     every row used the same one. With min_cell > 0, a row with any count below min_cell shows no
     effect size and no p."""
     arms = list(arms)
@@ -122,6 +123,9 @@ def comparison_table(comparison: pd.DataFrame, arms, key_label: str, key_text=No
             row["Difference, % points (95% CI)"] = "" if hidden else interval(r["rd"], r["rd_low"], r["rd_high"],
                                                                              scale=100)
             row["Odds ratio (95% CI)"] = "" if hidden else interval(r["or"], r["or_low"], r["or_high"], 2)
+            if effect_mark and not hidden:
+                row["Difference, % points (95% CI)"] += effect_mark(r[key], "risk_difference", 100 * r["rd"])
+                row["Odds ratio (95% CI)"] += effect_mark(r[key], "odds_ratio", r["or"])
             shown = p_text(r[key], r["p"]) if p_text and r["p"] == r["p"] else format_p(r["p"])
             row["p"] = disclosure.HIDDEN if hidden else \
                 shown + (mark(r[key], None, r["p"]) if mark and r["p"] == r["p"] else "")
