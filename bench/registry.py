@@ -162,6 +162,8 @@ def to_schema_dtypes(cohort: Cohort) -> Cohort:
     for name, frame in (("patients.csv", cohort.patients), ("labs.csv", cohort.labs), ("events.csv", cohort.events)):
         out = {}
         for f in schema.FILES[name]:
+            if f.may_be_absent and f.name not in frame:   # a column the format lets a table leave out
+                continue
             column = frame[f.name]
             if f.kind == "str":
                 values = column.astype(object).to_numpy()

@@ -70,3 +70,65 @@ def test_the_check_and_the_book_compute_the_same_numbers():
         for number in pub.numbers:
             a, b = book.loc[(pub.study, number.id), "computed"], checked.loc[number.id, "computed"]
             assert (math.isnan(a) and math.isnan(b)) or math.isclose(a, b, rel_tol=1e-9), (number.id, a, b)
+
+
+# --- a study file the command line cannot use: said in words, never a traceback ----------------------
+
+def mini_repo(tmp_path, files: dict):
+    """The package and the given study files (name -> text) in a folder of their own."""
+    import shutil
+    root = tmp_path / "repo"
+    shutil.copytree(REPO_ROOT / "src", root / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    (root / "data" / "published").mkdir(parents=True)
+    for name, text in files.items():
+        (root / "data" / "published" / f"{name}.yaml").write_text(text, encoding="utf-8")
+    return root
+
+
+def run_in(root, *args):
+    import os
+    env = {**os.environ, "PYTHONPATH": str(root / "src")}
+    return subprocess.run([sys.executable, "-m", "helpers", *args], cwd=root, env=env, capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_five_missing_assumptions_in_one_report_and_a_check_without_a_cohort(tmp_path):
+    import yaml
+    raw = yaml.safe_load((REPO_ROOT / "tests" / "fixtures" / "rituxilup.yaml").read_text(encoding="utf-8"))
+    missing = ("female_fraction", "age", "isn_class", "induction", "maintenance")
+    raw["assumptions"] = [a for a in raw["assumptions"] if a["id"] not in missing]
+    root = mini_repo(tmp_path, {"rituxilup": yaml.safe_dump(raw, allow_unicode=True)})
+    out = run_in(root, "reconstruct", "--study", "rituxilup")
+    assert out.returncode == 2 and "Traceback" not in out.stderr, out.stderr
+    assert "rituxilup: not reconstructed: rituxilup.yaml: 5 problem(s), each with what to add:" in out.stderr
+    assert all(f"no assumption '{m}'" in out.stderr for m in missing), out.stderr
+    check = run_in(root, "reconstruct", "--check", "--study", "rituxilup")
+    assert check.returncode == 2 and "Traceback" not in check.stderr
+    assert "no reconstructed cohort in" in check.stderr and "run `python -m helpers reconstruct --study rituxilup`" \
+        in check.stderr
+
+
+def test_a_malformed_study_file_is_one_list_of_problems(tmp_path):
+    import yaml
+    raw = yaml.safe_load((REPO_ROOT / "tests" / "fixtures" / "korea_ln_cohort.yaml").read_text(encoding="utf-8"))
+    raw["numbers"][1]["measure"] = "womanhood"
+    raw["numbers"][5]["level"] = ["VII"]
+    raw["numbers"][10]["unit"] = "furlongs"
+    root = mini_repo(tmp_path, {"korea_ln_cohort": yaml.safe_dump(raw, allow_unicode=True)})
+    for args in (("reconstruct",), ("reconstruct", "--check")):
+        out = run_in(root, *args)
+        assert out.returncode == 2 and "Traceback" not in out.stderr, out.stderr
+        assert "numbers[1] (id female_n): unknown measure 'womanhood'" in out.stderr
+        assert "numbers[5] (id class_iii): an ISN/RPS class number lists its classes in level" in out.stderr
+        assert "numbers[10] (id cr_6m): unit 'furlongs'" in out.stderr
+
+
+def test_reconstruct_and_check_a_new_study_report_what_is_expressed(tmp_path):
+    text = (REPO_ROOT / "tests" / "fixtures" / "rituxilup.yaml").read_text(encoding="utf-8")
+    root = mini_repo(tmp_path, {"rituxilup": text})
+    assert run_in(root, "reconstruct").returncode == 0
+    out = run_in(root, "reconstruct", "--check")
+    assert out.returncode == 0, out.stderr
+    assert "published numbers: 17; expressed in the rows: 7, of which reproduced 7 (targets 7 of 7" in out.stdout
+    assert "not expressible: 10 (why: above)" in out.stdout
+    assert "systemic_flares (not_expressible): a systemic (extra-renal) flare is not an event kind" in out.stdout

@@ -16,14 +16,22 @@ from helpers.paths import RECONSTRUCTED_DIR, REPO_ROOT
 
 def _reconstruct(args) -> int:
     from helpers import reconstruct
+    from helpers.publication import published
+    study_errors = (published.PublishedError, ValueError, RuntimeError)   # what a study file can make go wrong
     studies = args.study or paths.studies()
+    status = 0
     if not args.check:
         for study in studies:
             start = time.perf_counter()
             print(f"reconstructing {study} ...", flush=True)
-            path = reconstruct.write(study, args.out)
+            try:
+                path = reconstruct.write(study, args.out)
+            except study_errors as err:   # in words, naming the study file: never a traceback
+                print(f"{study}: not reconstructed: {err}", file=sys.stderr, flush=True)
+                status = 2
+                continue
             print(f"  wrote {path} ({time.perf_counter() - start:.1f} s)", flush=True)
-    return _check(args, studies) if args.check else 0
+    return max(status, _check(args, studies)) if args.check else status
 
 
 def _check(args, studies=None) -> int:
@@ -34,10 +42,25 @@ def _check(args, studies=None) -> int:
     from helpers.compare import scorecard
     from helpers.publication import published
     studies = studies or args.study or paths.studies()
-    tables = []
+    tables, status = [], 0
     for study in studies:
-        pub = published.load(study)
-        table = check.check(pub, data.load(Path(args.out) / study))
+        folder = Path(args.out) / study
+        try:
+            pub = published.load(study)
+            cohort = data.load(folder)
+        except published.PublishedError as err:
+            print(f"{study}: not checked: {err}", file=sys.stderr)
+            status = 2
+            continue
+        except data.DataError as err:
+            missing = not folder.is_dir()
+            print(f"{study}: not checked: " + (f"no reconstructed cohort in {folder}; run `python -m helpers "
+                                                f"reconstruct --study {study}` first" if missing else
+                                                f"{folder} is not a valid cohort ({err.count} problem(s)):\n{err}"),
+                  file=sys.stderr)
+            status = 2
+            continue
+        table = check.check(pub, cohort)
         tables.append(table)
         print(f"\n== {study}: {pub.title}")
         print(scorecard.check_text(table))
@@ -47,6 +70,9 @@ def _check(args, studies=None) -> int:
             for row in notes.itertuples():
                 could = f" {row.could_fail_why}" if row.could_fail_why else ""
                 print(f"  {row.id} ({row.role}): {row.reason or row.role_why}{could}")
+        print("\n" + expressed_text(table))
+    if not tables:
+        return status
     full = pd.concat(tables, ignore_index=True)
     print("\nsummary (target: the reconstruction was built to make it true; independent check: recomputed, "
           "never used to build the rows, so it could have failed):")
@@ -61,7 +87,24 @@ def _check(args, studies=None) -> int:
     if args.csv:
         full.to_csv(args.csv, index=False, lineterminator="\n")
         print(f"table written to {args.csv}")
-    return 0
+    return status
+
+
+def expressed_text(table) -> str:
+    """How many of a study's published numbers the rows express, how many of those are reproduced (by role),
+    and how many are not expressible, from one study's check table (statements in words apart)."""
+    numbers = table[table["says"].astype(str) == ""]
+    inexpressible = numbers["role"] == "not_expressible"
+    expressed = numbers[~inexpressible]
+    done = expressed["status"] == "reproduced"
+    kinds = {kind: (int(((expressed["role"] == kind) & done).sum()), int((expressed["role"] == kind).sum()))
+             for kind in ("target", "check")}
+    other = len(expressed) - kinds["target"][1] - kinds["check"][1]
+    return (f"published numbers: {len(numbers)}; expressed in the rows: {len(expressed)}, of which reproduced "
+            f"{int(done.sum())} (targets {kinds['target'][0]} of {kinds['target'][1]}, independent checks "
+            f"{kinds['check'][0]} of {kinds['check'][1]}; the other {other}: infeasible, set aside, repeats or not "
+            f"reached, see above); not expressible: {int(inexpressible.sum())}"
+            + (" (why: above)" if inexpressible.any() else ""))
 
 
 class Progress:

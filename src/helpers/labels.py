@@ -14,11 +14,13 @@ MEASURES = {"age": "Age (years)", "female": "Female sex", "upcr": "UPCR (g/g)",
             "creatinine": "Serum creatinine (mg/dL)",
             "egfr": "eGFR (mL/min/1.73 m²)", "albumin": "Serum albumin (g/dL)", "c3": "C3 (mg/dL)", "c4": "C4 (mg/dL)",
             "anti_dsdna": "Anti-dsDNA (IU/mL)", "induction": "Induction regimen", "isn_class": "ISN/RPS class",
+            "proteinuria_24h": "24-hour urine protein (g/day)", "disease_duration": "Disease duration (months)",
             "isn_class_v": "ISN/RPS class V", "renal_sledai": "Renal SLEDAI",
             "induction_length": "Length of the induction before the switch", **EVENTS}
 CATEGORIES = {"herpes_zoster": "Herpes zoster", "gastrointestinal": "Gastrointestinal"}
 LAB_COLUMNS = {"upcr": "upcr_g_g", "creatinine": "creatinine_mg_dl", "egfr": "egfr", "albumin": "albumin_g_dl",
-               "c3": "c3_mg_dl", "c4": "c4_mg_dl", "anti_dsdna": "anti_dsdna_iu_ml"}   # lab measure -> column
+               "c3": "c3_mg_dl", "c4": "c4_mg_dl", "anti_dsdna": "anti_dsdna_iu_ml",
+               "proteinuria_24h": "proteinuria_g_day"}   # lab measure -> column
 RESPONSE_OUTCOMES = ("CR", "PR", "overall")   # the response outcomes a source publishes
 POOR_OUTCOME = ("esrd", "death")   # the events of a poor outcome
 DAYS_PER_MONTH = 365.25 / 12

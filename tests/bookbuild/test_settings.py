@@ -34,7 +34,8 @@ def error(path: Path) -> str:
 # --- the model ----------------------------------------------------------------------------------
 
 def test_the_criteria_overrides_are_the_criteria_and_their_defaults_fit():
-    assert set(settings.CriteriaOverrides.__annotations__) == {f.name for f in dataclasses.fields(Criteria)}
+    names = {f.name for f in dataclasses.fields(Criteria)}
+    assert set(settings.CriteriaOverrides.__annotations__) == names | {"preset"}
     TypeAdapter(settings.CriteriaOverrides).validate_python(dataclasses.asdict(Criteria()))
 
 
@@ -283,3 +284,13 @@ def test_the_chapters_functions_default_to_the_settings_model():
                 assert parameter.default == PARAMETERS[name].default, (module.__name__, name)
                 checked += 1
     assert checked >= 8
+
+
+def test_a_book_may_grade_the_response_by_a_named_preset(tmp_path):
+    from helpers.chapters import notebook
+    params = config.load_params(write(tmp_path / "kdigo.yaml", "criteria: {preset: kdigo_2024}\n"))
+    assert params.values["criteria"] == {"preset": "kdigo_2024"}
+    assert notebook.criteria_for("study_a", params.values["criteria"]) == Criteria.from_params({"preset": "kdigo_2024"})
+    assert notebook.criteria_for("study_a", {}) == Criteria()          # the study's own: the default book's
+    assert error(write(tmp_path / "bad.yaml", "criteria: {preset: kdigo}\n")).startswith(
+        "criteria.preset: input should be 'ajou_2022', 'kdigo_2024'")

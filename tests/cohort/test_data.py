@@ -417,3 +417,23 @@ def test_a_folder_named_like_a_table_is_said_to_be_a_folder(valid_cohort: Path):
     (valid_cohort / "labs.csv").mkdir()
     with pytest.raises(DataError, match="labs.csv: is a directory, not a file"):
         load(valid_cohort)
+
+
+def test_columns_added_to_the_format_may_be_left_out_or_given(valid_cohort):
+    """Disease duration, weight, sediment and serology (patients) and 24-hour urine protein (labs) may be
+    absent from a table written before them; given, each is checked like any column."""
+    absent = load(valid_cohort)
+    assert "weight_kg" not in absent.patients and "proteinuria_g_day" not in absent.labs
+    path = valid_cohort / "patients.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines[0] += ",weight_kg,active_sediment"
+    lines[1:] = [line + extra for line, extra in zip(lines[1:], [",61.5,yes", ",,no", ",70,"])]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    given = load(valid_cohort)
+    assert given.patients["weight_kg"].tolist()[0] == 61.5 and given.patients["active_sediment"].tolist()[:2] == \
+        ["yes", "no"]
+    lines[2] = lines[2].replace(",,no", ",,maybe")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(DataError) as err:
+        load(valid_cohort)
+    assert "active_sediment" in str(err.value) and "'maybe' is not one of yes, no" in str(err.value)

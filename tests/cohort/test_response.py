@@ -87,3 +87,58 @@ def test_input_frames_are_not_modified():
     classify(c, TIMEPOINTS)
     pd.testing.assert_frame_equal(c.patients, before[0])
     pd.testing.assert_frame_equal(c.labs, before[1])
+
+
+# --- response as a study defines it: rules, limits and named presets ------------------------------
+
+def test_creatinine_rules_inclusive_limits_and_no_partial_response():
+    rows = [((2.0, 1.0, 90), (0.3, 1.14, 80))]   # UPCR 0.3, creatinine +14%
+    assert responses(rows, criteria=Criteria(cr_creatinine="no_rise")) == ["CR"]
+    rows = [((2.0, 1.5, 45), (0.3, 1.6, 42))]    # raised creatinine that stays raised (+7%)
+    assert responses(rows) == ["PR"]                                                    # the default: back to normal
+    assert responses(rows, criteria=Criteria(cr_creatinine="no_rise")) == ["CR"]        # or not more than +15%
+    assert responses(rows, criteria=Criteria(cr_creatinine="none", cr_egfr_min=60)) == ["PR"]   # eGFR 42: not CR
+    at_limit = [((2.0, 0.8, 100), (0.5, 0.8, 100))]
+    assert responses(at_limit) == ["PR"] and responses(at_limit, criteria=Criteria(cr_upcr_inclusive=True)) == ["CR"]
+    partial = [((2.0, 0.8, 100), (0.8, 0.8, 100))]
+    assert responses(partial, criteria=Criteria(partial_response=False)) == ["NR"]
+
+
+def test_no_reduction_asked_and_a_creatinine_condition_on_the_partial_response():
+    rows = [((1.0, 0.8, 100), (0.7, 0.8, 100))]   # a 30% fall only
+    assert responses(rows) == ["NR"]
+    assert responses(rows, criteria=Criteria(pr_upcr_reduction_min=0.0, pr_upcr_max=0.7, pr_upcr_inclusive=True)) \
+        == ["PR"]
+    risen = [((2.0, 0.8, 100), (0.8, 1.0, 100))]   # halved, creatinine +25%
+    assert responses(risen, criteria=Criteria(pr_creatinine_rise_max=0.15)) == ["NR"]
+    no_gfr = [((2.0, 1.0, 70), (0.8, 1.6, 40))]    # no GFR condition at all
+    assert responses(no_gfr, criteria=Criteria(pr_egfr_min=None, pr_egfr_drop_max=None)) == ["PR"]
+
+
+def test_presets_are_the_published_definitions():
+    from helpers.cohort.response import PRESETS
+    assert set(PRESETS) == {"ajou_2022", "kdigo_2024", "eular_2019", "bliss_ln", "aurora_1"}
+    for name, preset in PRESETS.items():
+        assert preset.citation and preset.quote and preset.url, name
+        Criteria.from_params({"preset": name})   # every preset's values are Criteria's
+    assert Criteria.from_params({"preset": "ajou_2022"}) == Criteria()
+    bliss = Criteria.from_params({"preset": "bliss_ln"})
+    rows = [((2.0, 0.8, 100), (0.45, 0.8, 85)),   # UPCR < 0.5 but eGFR 85, 15% below baseline: PERR, not CRR
+            ((2.0, 0.8, 100), (0.45, 0.8, 95)),   # CRR
+            ((2.0, 0.8, 100), (0.7, 0.8, 65)),    # UPCR 0.7 (<= 0.7) and eGFR >= 60: PERR
+            ((2.0, 0.8, 100), (0.71, 0.8, 100))]  # UPCR 0.71: neither
+    assert responses(rows, criteria=bliss) == ["PR", "CR", "PR", "NR"]
+    aurora = Criteria.from_params({"preset": "aurora_1"})
+    assert responses([((2.0, 0.8, 100), (0.5, 0.8, 75)), ((2.0, 0.8, 100), (0.8, 0.8, 100))], criteria=aurora) == \
+        ["CR", "NR"]   # 0.5 or less and eGFR within 20%; one grade, no partial response
+    kdigo = Criteria.from_params({"preset": "kdigo_2024"})
+    assert responses([((2.0, 1.5, 45), (0.3, 1.6, 42))], criteria=kdigo) == ["CR"]   # within 15% of baseline eGFR
+
+
+def test_a_preset_with_overrides_and_unknown_presets():
+    assert Criteria.from_params({"preset": "bliss_ln", "pr_upcr_max": 0.5}).pr_upcr_max == 0.5
+    assert Criteria.from_params({"preset": "bliss_ln"}).cr_egfr_min == 90.0
+    with pytest.raises(ValueError, match="unknown response criteria preset 'kdigo'; known: ajou_2022"):
+        Criteria.from_params({"preset": "kdigo"})
+    with pytest.raises(ValueError, match="cr_creatinine must be one of"):
+        Criteria.from_params({"cr_creatinine": "normal"})

@@ -126,7 +126,21 @@ def test_response_comparison_one_arm_and_bad_arguments():
     with pytest.raises(ValueError):
         stats.response_comparison(summary, "CR", ["a", "b"], test="t")
     with pytest.raises(ValueError):
-        stats.response_comparison(summary, "CR", ["a", "b", "c"])
+        stats.response_comparison(summary, "CR", [])
+
+
+def test_three_arms_get_an_omnibus_test_and_holm_adjusted_pairs():
+    summary = summary_frame([("6m", "a", 40, 30, 0, 10), ("6m", "b", 40, 20, 0, 20), ("6m", "c", 40, 10, 0, 30)])
+    out = stats.response_comparison(summary, "CR", ["a", "b", "c"])
+    row = out.iloc[0]
+    table = [[30, 10], [20, 20], [10, 30]]
+    from scipy.stats import chi2_contingency
+    assert row["p"] == pytest.approx(chi2_contingency(table, correction=False)[1])
+    assert row["test"] == stats.OMNIBUS and out.attrs["pairs"] == [("a", "b"), ("a", "c"), ("b", "c")]
+    raw = [row["p_a_vs_b"], row["p_a_vs_c"], row["p_b_vs_c"]]
+    assert [row[f"p_holm_{x}"] for x in ("a_vs_b", "a_vs_c", "b_vs_c")] == pytest.approx(stats.holm(raw))
+    assert stats.holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
+    assert stats.holm([0.2, float("nan")])[1] != stats.holm([0.2, float("nan")])[1]   # NaN stays NaN
 
 
 def test_response_comparison_on_real_summary():

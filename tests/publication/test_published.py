@@ -54,3 +54,50 @@ def test_malformed_targets_are_rejected(tmp_path, mutate, message):
     _write(tmp_path, mutate)
     with pytest.raises(published.PublishedError, match=message):
         published.load("study_b", tmp_path)
+
+
+def test_every_problem_of_a_study_file_at_once_each_with_its_id(tmp_path):
+    def mutate(raw):
+        raw["numbers"][0].update(measure="weight_of_evidence")                 # unknown measure
+        raw["numbers"][4].update(unit="furlongs")                              # age in an unknown unit
+        raw["numbers"][7].update(outcome="remission")                          # not a grade
+        raw["numbers"][8].update(timepoint="7y")                               # unknown timepoint
+        raw["criteria"][0].update(parameter="cr_upcr_limit")                   # unknown threshold
+    _write(tmp_path, mutate)
+    with pytest.raises(published.PublishedError) as err:
+        published.load("study_b", tmp_path)
+    text = str(err.value)
+    assert text.startswith(str(tmp_path / "study_b.yaml") + ": ")
+    for expected in ("numbers[0] (id n_total): unknown measure 'weight_of_evidence'",
+                     "numbers[4] (id age_mean): unit 'furlongs' is not a unit of age",
+                     "numbers[7] (id cr_24w): outcome 'remission' is not a response grade"):
+        assert expected in text, text
+    assert "Traceback" not in text and text.count("\n") >= 3
+
+
+def test_reference_problems_are_listed_together(tmp_path):
+    def mutate(raw):
+        raw["numbers"][8].update(timepoint="7y")
+        raw["numbers"][9].update(group="nobody")
+        raw["criteria"][0].update(parameter="cr_upcr_limit")
+    _write(tmp_path, mutate)
+    with pytest.raises(published.PublishedError) as err:
+        published.load("study_b", tmp_path)
+    text = str(err.value)
+    assert "number pr_24w: unknown timepoint '7y'" in text or "unknown timepoint '7y'" in text
+    assert "unknown group 'nobody'" in text and "criteria cr_upcr_limit: unknown threshold" in text
+
+
+def test_a_studys_own_definition_with_units_and_a_preset():
+    from pathlib import Path
+
+    from helpers.paths import REPO_ROOT
+    fixtures = Path(REPO_ROOT / "tests" / "fixtures")
+    rituxilup = published.criteria(published.load("rituxilup", fixtures))
+    assert rituxilup.cr_upcr_max == pytest.approx(50 / 113.12) and rituxilup.pr_upcr_max == pytest.approx(300 / 113.12)
+    assert rituxilup.cr_creatinine == "no_rise" and rituxilup.pr_egfr_min is None
+    bliss = published.load("bliss_ln", fixtures)
+    assert published.criteria(bliss) == Criteria.from_params({"preset": "bliss_ln"})
+    assert published.grade_name(bliss, "overall") == "primary efficacy renal response"
+    assert published.criteria(bliss, {"preset": "kdigo_2024"}) == Criteria.from_params({"preset": "kdigo_2024"})
+    assert published.criteria(bliss, {"cr_upcr_max": 0.3}).cr_egfr_min == 90.0   # a book's override, over the study's

@@ -20,7 +20,7 @@ from helpers.compare import results, scorecard
 from helpers.compare.scorecard import markdown_table
 from helpers.methods import disclosure
 from helpers.paths import shown
-from helpers.publication import published
+from helpers.publication import published, reference
 from helpers.text import literal
 
 
@@ -166,6 +166,7 @@ def write_generated(params: config.Params, default: config.Params, results_dir: 
         "timepoints.md": _md_table([{"study": md_code(p.study), "timepoint": md_code(name), "nominal day": day}
                                     for p in studies for name, day in p.timepoints.items()]),
         "data_dictionary.md": _dictionary_md(),
+        "study_file.md": reference.markdown(),
         "reconstruction.md": _reconstruction_md(),
     }
     for name, text in texts.items():

@@ -26,7 +26,7 @@ from pydantic import (
 from typing_extensions import TypedDict
 
 from helpers import paths
-from helpers.cohort.response import MISSING_RULES, WINDOW
+from helpers.cohort.response import CREATININE_RULES, MISSING_RULES, PRESETS, WINDOW
 from helpers.methods.proportions import PROPORTION_TESTS
 from helpers.methods.stats import PAIRED_TESTS
 from helpers.paths import RECONSTRUCTED_DIR, REPO_ROOT, in_reconstruction
@@ -70,8 +70,16 @@ class CriteriaOverrides(TypedDict, total=False):
     creatinine_uln_male: Positive      # mg/dL
     pr_upcr_reduction_min: Fraction    # fraction of baseline UPCR
     pr_upcr_max: Positive              # g/g
-    pr_egfr_min: Annotated[float, Field(ge=0, allow_inf_nan=False)]   # mL/min/1.73 m²; 0: any eGFR
-    pr_egfr_drop_max: Fraction         # fraction of baseline eGFR
+    pr_egfr_min: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None   # mL/min/1.73 m²; 0: any eGFR
+    pr_egfr_drop_max: Fraction | None  # fraction of baseline eGFR
+    cr_upcr_inclusive: bool            # CR: UPCR <= cr_upcr_max (else <)
+    cr_creatinine: Literal[CREATININE_RULES]  # type: ignore[valid-type]
+    cr_egfr_min: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None   # CR also: eGFR at least this ...
+    cr_egfr_drop_max: Fraction | None  # ... or not more than this fraction below baseline
+    partial_response: bool             # the definition has a partial response
+    pr_upcr_inclusive: bool            # PR: UPCR <= pr_upcr_max (else <)
+    pr_creatinine_rise_max: Fraction | None   # PR also: creatinine not more than this fraction above baseline
+    preset: Literal[tuple(PRESETS)]    # type: ignore[valid-type]  # a published definition (response.PRESETS)
 
 
 class Settings(BaseModel):

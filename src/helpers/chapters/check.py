@@ -4,19 +4,22 @@ functions, the ones their notebooks write, so the check and the book cannot disa
 from __future__ import annotations
 
 from helpers.chapters import description, groups, response, safety
+from helpers.chapters.notebook import applies
 from helpers.cohort.response import WINDOW, Criteria
 from helpers.compare import scorecard
 from helpers.publication import published
 
 
 def study_rows(pub: published.Study, cohort, criteria: Criteria | None = None, window: int = WINDOW) -> list[dict]:
-    """The rows of every chapter that applies to the study (as chapters.notebook.select decides for a book)."""
+    """The rows of every chapter that applies to the study (chapters.notebook.applies, as for a book), at the
+    study's own response criteria unless `criteria` says otherwise."""
+    criteria = criteria or published.criteria(pub)
     out = description.rows(pub.study, cohort, pub, window)
-    if len(pub.arms) > 1:
+    if applies("arms", pub):
         out += response.rows(pub.study, cohort, pub, window=window, criteria=criteria)
         out += safety.rows(pub.study, cohort, pub)
-    if pub.subgroups:
-        out += groups.rows(pub.study, cohort, pub.timepoints, window, criteria)
+    if applies("groups", pub):
+        out += groups.rows(pub.study, cohort, pub.timepoints, window, criteria, pub=pub)
     return out
 
 

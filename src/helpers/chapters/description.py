@@ -11,7 +11,7 @@ from tableone import TableOne
 from helpers import labels
 from helpers.chapters.groups import groups, members, table_grouping
 from helpers.cohort.response import WINDOW, baseline_labs, classify
-from helpers.compare import claims, results
+from helpers.compare import claims, numbers, results
 from helpers.methods import disclosure
 from helpers.paths import PUBLISHED_DIR
 from helpers.present import figures, tables
@@ -22,23 +22,26 @@ ROW_NAMES = {
     "maintenance": "Maintenance regimen", "prior_response": "Response to prior induction",
     "upcr_g_g": "UPCR, g/g", "creatinine_mg_dl": "Creatinine, mg/dL", "egfr": "eGFR, mL/min/1.73 m²",
     "albumin_g_dl": "Albumin, g/dL", "c3_mg_dl": "C3, mg/dL", "c4_mg_dl": "C4, mg/dL",
-    "anti_dsdna_iu_ml": "Anti-dsDNA, IU/mL",
+    "anti_dsdna_iu_ml": "Anti-dsDNA, IU/mL", "disease_duration_months": "Disease duration, months",
+    "weight_kg": "Weight, kg", "active_sediment": "Active urinary sediment", "active_serology": "Active serology",
+    "proteinuria_g_day": "24-hour urine protein, g/day",
 }
-CATEGORICAL = ["sex", "isn_class", "induction", "maintenance", "prior_response"]
-SKEWED = ["upcr_g_g", "anti_dsdna_iu_ml"]          # shown as median [Q1, Q3]
+CATEGORICAL = ["sex", "isn_class", "induction", "maintenance", "prior_response", "active_sediment", "active_serology"]
+SKEWED = ["upcr_g_g", "anti_dsdna_iu_ml", "proteinuria_g_day", "disease_duration_months"]   # median [Q1, Q3]
 LABS = list(labels.LAB_COLUMNS.values())
+PATIENT_NUMBERS = ["age", "disease_duration_months", "weight_kg"]   # numbers of patients.csv Table 1 describes
 
 
 def baseline_frame(cohort, window: int) -> pd.DataFrame:
     """One row per patient: patient columns and the baseline labs."""
-    base = baseline_labs(cohort.labs, window)[LABS]
+    base = baseline_labs(cohort.labs, window)[[c for c in LABS if c in cohort.labs]]
     return cohort.patients.merge(base, left_on="patient_id", right_index=True, how="left")
 
 
 def table_one_arguments(frame: pd.DataFrame, by: str) -> dict:
     """TableOne's arguments for Table 1 of `frame` by `by` (also used by the benchmark's bench/table1.py)."""
-    columns = [c for c in ["age", *CATEGORICAL, *LABS]
-               if c != by and frame[c].notna().any() and frame[c].nunique() > 1]
+    columns = [c for c in [*PATIENT_NUMBERS, *CATEGORICAL, *LABS]
+               if c != by and c in frame and frame[c].notna().any() and frame[c].nunique() > 1]
     return dict(columns=columns, categorical=[c for c in CATEGORICAL if c in columns],
                 nonnormal=[c for c in SKEWED if c in columns], groupby=by,
                 pval=bool(frame[by].nunique() > 1), htest_name=True, missing=False,
@@ -73,6 +76,9 @@ def table_one_view(cohort, by: str, groups: list[str], marker=None, window: int 
     table = raw[header]
     present = [g for g in groups if g in table.columns]
     present += [g for g in table.columns if g not in groups and g not in ("Overall", "P-Value", "Test")]
+    one_arm = by == "arm" and len(present) == 1   # one arm: its column is the overall one, shown once
+    if one_arm:
+        present = []
     columns = ["Overall", *present, *[c for c in ("P-Value", "Test") if c in table.columns]]
     shown_as = {**{g: labels.group(g) for g in present}, "P-Value": "p"}
     table = table[columns].rename(columns=shown_as)
@@ -99,7 +105,10 @@ def table_one_view(cohort, by: str, groups: list[str], marker=None, window: int 
         rows.append(row)
     shown = _guard(pd.DataFrame(rows).drop(columns="_variable"), min_cell)
     notes = ["Mean (SD) or median [Q1, Q3]; n (%). p: the test named beside it (tableone); * an expected "
-             "count below 5, so the chi-squared approximation may be poor."]
+             "count below 5, so the chi-squared approximation may be poor."] if not one_arm else \
+        ["Mean (SD) or median [Q1, Q3]; n (%). One arm: all patients, no between-arm test."]
+    if one_arm:
+        shown = shown.rename(columns={"Overall": labels.group("all")})
     if min_cell > 0 and shown.isin([disclosure.HIDDEN]).any().any():
         notes.append(f"{disclosure.HIDDEN}: fewer than {min_cell} patients, or hidden so that such a count cannot be "
                      f"worked out from the others (see Methods).")
@@ -247,7 +256,7 @@ def table_rows(study: str, patients: pd.DataFrame, by: str, min_cell: int = 0) -
     """Table 1's count of each level of each categorical variable, per group and overall, as result rows (measure
     'table1:<column>', the level as outcome), hidden where Table 1 hides it (disclosure.table_hidden): every count
     the chapter shows is in its result file."""
-    columns = [c for c in CATEGORICAL if c != by and patients[c].notna().any()]
+    columns = [c for c in CATEGORICAL if c != by and c in patients and patients[c].notna().any()]
     dark, cells, _ = disclosure.table_hidden(patients, by, columns, min_cell)
     rows = []
     for column in columns:
@@ -265,7 +274,9 @@ def table_rows(study: str, patients: pd.DataFrame, by: str, min_cell: int = 0) -
 def rows(study: str, cohort, pub=None, window: int = WINDOW, min_cell: int = 0) -> list[dict]:
     """The chapter's result rows: the cohort's size, sex, age and monotherapy per group (`cohort_rows`), Table 1's
     counts (`table_rows`), and, given the study file `pub`, its statements about the baseline tested on the rows
-    (compare.claims)."""
-    return cohort_rows(study, cohort.patients, grouping(cohort), min_cell) + \
+    (compare.claims) and every other published number about the baseline the rows can give (compare.numbers;
+    not with min_cell > 0: those numbers are not protected by disclosure control)."""
+    out = cohort_rows(study, cohort.patients, grouping(cohort), min_cell) + \
         table_rows(study, cohort.patients, grouping(cohort), min_cell) + \
         claims.rows(pub, cohort, None, window, ["baseline"])
+    return out + (numbers.rows(pub, cohort, None, window, ["baseline"], out) if min_cell <= 0 else [])

@@ -9,7 +9,7 @@ import pandas as pd
 from helpers import labels
 from helpers.chapters.response import response_rows
 from helpers.cohort.response import WINDOW, Criteria, classify
-from helpers.compare import results
+from helpers.compare import numbers, results
 from helpers.methods import disclosure
 from helpers.methods.stats import paired_change
 from helpers.present import tables
@@ -192,7 +192,10 @@ PAIRING = ("† Change and p: no source gives each patient's pair of values, onl
 
 
 def rows(study: str, cohort, timepoints: dict[str, int], window: int = WINDOW, criteria: Criteria | None = None,
-         missing: str = "complete_case", min_cell: int = 0) -> list[dict]:
-    """The chapter's result rows: response by group and lab means and SDs at each timepoint."""
+         missing: str = "complete_case", min_cell: int = 0, pub=None) -> list[dict]:
+    """The chapter's result rows: response by group and lab means and SDs at each timepoint, and, given the
+    study file `pub`, every other published number about the response or later labs the rows can give
+    (compare.numbers; not with min_cell > 0)."""
     classified = classify(cohort, timepoints, window, criteria or Criteria(), missing)
-    return group_rows(study, classified, timepoints, min_cell)
+    out = group_rows(study, classified, timepoints, min_cell)
+    return out + (numbers.rows(pub, cohort, criteria, window, ["followup"], out) if min_cell <= 0 else [])

@@ -66,13 +66,28 @@ NEEDS = {"arms": "arms to compare", "groups": "groups by response before the swi
          "any": "patients"}
 
 
+def applies(needs: str, pub=None, cohort: data.Cohort | None = None) -> bool:
+    """Does a chapter that `needs` arms (02, 03) or groups (04) show this study? Arms: two or more, or one arm
+    without groups before baseline (shown as all patients: chapter 04 shows a study with groups); groups:
+    groups before baseline, or one arm. Decided by the study file when there is one, else by the cohort;
+    helpers.chapters.check asks the same, so `reconstruct --check` computes what the book shows."""
+    if needs == "any":
+        return True
+    if pub is not None:
+        arms, grouped = len(pub.arms), bool(pub.subgroups)
+    else:
+        arms = cohort.patients["arm"].nunique()
+        grouped = bool(cohort.patients["prior_response"].notna().any())
+    if needs == "arms":
+        return arms >= 2 or (arms == 1 and not grouped)
+    return grouped or arms == 1
+
+
 def _fits(study: str, cohort: data.Cohort, needs: str) -> bool:
-    if needs == "arms":   # a comparison of arms: the study file declares two or more (a real cohort: any)
-        pub = study_file(study)
-        return len(pub.arms) >= 2 if pub else cohort.patients["arm"].notna().any()
-    if needs == "groups":
-        return bool(cohort.patients["prior_response"].notna().any())
-    return True
+    pub = study_file(study)
+    if needs == "arms" and pub is None:   # a real cohort: any arm
+        return bool(cohort.patients["arm"].notna().any())
+    return applies(needs, pub, cohort)
 
 
 class Chosen(dict):
@@ -136,11 +151,20 @@ def timepoints_for(study: str, timepoints: dict | None = None) -> dict[str, int]
     return dict(pub.timepoints)
 
 
+def criteria_for(study: str, criteria: dict | None = None):
+    """The response criteria of a chapter: the study file's own definition (its preset and thresholds) with the
+    params file's `criteria` over it; a real cohort: the defaults with them (helpers.cohort.response.Criteria)."""
+    from helpers.cohort.response import Criteria
+    pub = study_file(study)
+    return published.criteria(pub, criteria) if pub is not None else Criteria.from_params(criteria)
+
+
 def arms_for(study: str, cohort: data.Cohort) -> list[str]:
-    """The arms of the cohort, in the study file's order when there is one."""
+    """The arms of the cohort, in the study file's order when there is one, else in the order the patients
+    file first names them (never the alphabet's)."""
     present = list(pd.unique(cohort.patients["arm"]))
     pub = study_file(study)
-    order = pub.arms if pub else sorted(present)
+    order = pub.arms if pub else present
     return [a for a in order if a in present] + [a for a in present if a not in order]
 
 
@@ -234,7 +258,8 @@ def parameters_table(**values) -> tables.Table:
     return tables.Table(frame, ["Set by the book's params file, or by papermill's -p; see Methods."])
 
 
-__all__ = ["setup", "cohorts", "select", "Chosen", "timepoints_for", "arms_for", "groups_for", "heading", "per_study",
+__all__ = ["setup", "cohorts", "select", "Chosen", "timepoints_for", "arms_for", "groups_for", "criteria_for",
+           "applies", "heading", "per_study",
            "say",
            "NotApplicable", "title", "audit_studies", "marker", "banner", "parameters_table", "statements",
            "REPO_ROOT"]

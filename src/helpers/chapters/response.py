@@ -9,10 +9,11 @@ import pandas as pd
 
 from helpers import labels
 from helpers.cohort.response import WINDOW, Criteria, classify, summarise
-from helpers.compare import claims, results
+from helpers.compare import claims, numbers, results
 from helpers.methods import disclosure
 from helpers.methods.stats import response_comparison
 from helpers.present.tables import Table, comparison_table, format_p, p_beside
+from helpers.publication import published
 
 
 @dataclass
@@ -85,6 +86,14 @@ def p_value_rows(study: str, comparisons: dict[str, pd.DataFrame], arms) -> list
                 test = r["test"]
             out.append(results.row(study, "response", "p_value", r["p"], group=" vs ".join(arms), outcome=outcome,
                                    timepoint=str(r["timepoint"]), detail=detail, test=test))
+            for a, b in c.attrs.get("pairs", ()):   # three or more arms: each pair, unadjusted
+                hidden = any(v != v for v in (r[f"{a}_k"], r[f"{a}_n"], r[f"{b}_k"], r[f"{b}_n"]))
+                out.append(results.row(
+                    study, "response", "p_value", math.nan if hidden else r[f"p_{a}_vs_{b}"], group=f"{a} vs {b}",
+                    outcome=outcome, timepoint=str(r["timepoint"]),
+                    detail=disclosure.HIDDEN if hidden else
+                    f"{int(r[f'{a}_k'])}/{int(r[f'{a}_n'])} vs {int(r[f'{b}_k'])}/{int(r[f'{b}_n'])}",
+                    test="" if hidden else c.attrs.get("pair_test", "")))
     return out
 
 
@@ -106,12 +115,21 @@ def outcome_table(comparison: pd.DataFrame, outcome: str, arms, timepoints: dict
         number = marker.published("response", "p_value", versus, outcome, tp) if marker else []
         return p_beside(p, number[0].value, number[0].decimals) if number else format_p(p)
 
+    def effect_mark(tp, statistic, value):   # only beside an effect size a source publishes
+        found = marker.published("response", statistic, versus, outcome, tp)
+        return marker.mark(value, "response", statistic, versus, outcome, tp) if found and value == value else ""
+
     table = comparison_table(comparison, arms, "Timepoint", lambda tp: labels.timepoint(tp, timepoints[tp]),
-                             mark if marker else None, None, min_cell, p_text=p_text)
+                             mark if marker else None, None, min_cell, p_text=p_text,
+                             effect_mark=effect_mark if marker else None)
     if marker:
         table.notes += marker.footnotes()
         table.notes += [text for tp in comparison["timepoint"].astype(str) if marker.assumed(outcome, tp, arms)
                         and (text := marker.pinned_text(outcome, tp, labels.timepoint(tp, timepoints[tp])))]
+        name = published.grade_name(marker.pub, outcome)
+        if name:
+            table.notes.append(f"{labels.OUTCOMES[outcome]} is here the study's own grade: {name} (its definition: "
+                               f"the study file's response criteria).")
     return table
 
 
@@ -120,6 +138,8 @@ def differences_sentence(comparisons: dict[str, pd.DataFrame], alpha: float, tim
     """'p < 0.05 for complete response at 1 year (...)' for the differences with p below alpha, or that
     none has. On a reconstructed cohort (`marker`), a difference an assumption decides is never called
     significant: it is named apart, with how far the sources pin it (marks.Marker.pinned)."""
+    if len(arms) == 1:
+        return "One arm: all patients, no comparison between arms."
     found, assumed = [], []
     for outcome, comparison in comparisons.items():
         hits, decided = [], []
@@ -137,7 +157,8 @@ def differences_sentence(comparisons: dict[str, pd.DataFrame], alpha: float, tim
         if hits:
             found.append(f"{labels.OUTCOMES[outcome].lower()} at {', '.join(hits)}")
         assumed += decided
-    text = (f"p < {alpha:g} for " + "; ".join(found) + " (no correction for multiple comparisons)." if found else
+    over = " over all arms (each pair, Holm-adjusted, in the tables)" if len(arms) > 2 else ""
+    text = (f"p < {alpha:g}{over} for " + "; ".join(found) + " (no correction for multiple comparisons)." if found else
             f"No difference between the arms that the sources decide has p < {alpha:g}." if assumed else
             f"No difference between the arms has p < {alpha:g}.")
     if assumed:
@@ -150,8 +171,11 @@ def rows(study: str, cohort, pub=None, arms=None, timepoints: dict[str, int] | N
          criteria: Criteria | None = None, missing: str = "complete_case", test: str = "pearson",
          min_cell: int = 0) -> list[dict]:
     """The chapter's result rows: response by arm with n evaluated, p-values (`arm_response`), and, given the
-    study file `pub`, its statements about later labs tested on the rows (compare.claims). Arms and
-    timepoints default to the study file's."""
+    study file `pub`, its statements about later labs tested on the rows (compare.claims) and every other
+    published number about the response or later labs the rows can give (compare.numbers: counts, no
+    response, effect sizes; not with min_cell > 0). Arms, timepoints and criteria default to the study file's."""
     arms = list(arms or pub.arms)
+    criteria = criteria or (published.criteria(pub) if pub is not None else None)
     run = arm_response(cohort, arms, timepoints or pub.timepoints, window, criteria, missing, test, min_cell)
-    return run.rows(study) + claims.rows(pub, cohort, criteria, window, ["followup"])
+    out = run.rows(study) + claims.rows(pub, cohort, criteria, window, ["followup"])
+    return out + (numbers.rows(pub, cohort, criteria, window, ["followup"], out) if min_cell <= 0 else [])

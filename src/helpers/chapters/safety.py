@@ -6,7 +6,7 @@ import math
 import pandas as pd
 
 from helpers import labels
-from helpers.compare import claims, results
+from helpers.compare import claims, numbers, results
 from helpers.methods import disclosure
 from helpers.methods.proportions import compare_proportions, difference, not_estimable
 from helpers.methods.stats import logrank
@@ -58,7 +58,9 @@ def adverse_event_comparison(cohort, arms, test: str = "fisher", min_cell: int =
         ks = [row[f"{a}_k"] for a in arms]
         ns = [row[f"{a}_n"] for a in arms]
         effect = difference(0, 0, 0, 0)                       # not estimable
-        if len(arms) != 2 or 0 in ns:
+        if len(arms) > 2 and 0 not in ns and category != "(none recorded)":
+            result = several_arms(ks, ns)
+        elif len(arms) != 2 or 0 in ns:
             result = not_estimable(test, "needs two arms with patients")
         elif category == "(none recorded)":
             result = not_estimable(test, "no adverse events recorded")
@@ -67,6 +69,16 @@ def adverse_event_comparison(cohort, arms, test: str = "fisher", min_cell: int =
             effect = difference(ks[0], ns[0], ks[1], ns[1])
         rows.append({**row, **effect, "p": result["p"], "test": result["test"], "note": result["note"]})
     return disclosure.mask_shares(pd.DataFrame(rows), arms, min_cell, dark)
+
+
+def several_arms(ks: list[int], ns: list[int]) -> dict:
+    """Pearson chi-square over every arm's patients with and without the event (three or more arms)."""
+    from scipy import stats as sps
+    table = [[k, n - k] for k, n in zip(ks, ns)]
+    if sum(k for k, _ in table) in (0, sum(ns)):
+        return not_estimable("Pearson chi-square, all arms", "no patient, or every patient, has the event")
+    return {"test": "Pearson chi-square, all arms", "statistic": math.nan,
+            "p": float(sps.chi2_contingency(table, correction=False)[1]), "note": ""}
 
 
 def event_table(times: dict[str, pd.DataFrame], tests: dict[str, dict], arms, marker=None,
@@ -91,14 +103,17 @@ def event_table(times: dict[str, pd.DataFrame], tests: dict[str, dict], arms, ma
             row[f"{labels.arm(arm)}, events/N (%)"] = cell
         p = tests[name]["p"]
         published = marker.published(name, "logrank_p", versus) if marker else []
-        row["p (log-rank)"] = disclosure.HIDDEN if hidden else (
-            (tables.p_beside(p, published[0].value, published[0].decimals) if published else tables.format_p(p))
-            + (marker.mark(p, name, "logrank_p", versus) if marker else ""))
+        if len(arms) > 1:
+            row["p (log-rank)"] = disclosure.HIDDEN if hidden else (
+                (tables.p_beside(p, published[0].value, published[0].decimals) if published else tables.format_p(p))
+                + (marker.mark(p, name, "logrank_p", versus) if marker else ""))
         rows.append(row)
-    notes = [f"{labels.EVENTS.get(n, n)}: {t['note']}" for n, t in tests.items() if t.get("note")]
+    notes = [f"{labels.EVENTS.get(n, n)}: {t['note']}" for n, t in tests.items() if t.get("note")] \
+        if len(arms) > 1 else [tables.ONE_ARM]
     if marker:
         sizes = tuple(int((next(iter(times.values()))["arm"] == arm).sum()) for arm in arms)
-        notes += marker.footnotes() + [text for name in times if (text := marker.pinned_events(name, sizes))]
+        notes += marker.footnotes() + ([text for name in times if (text := marker.pinned_events(name, sizes))]
+                                       if len(arms) == 2 else [])
     return tables.Table(pd.DataFrame(rows), notes)
 
 
@@ -115,7 +130,8 @@ def adverse_event_view(comparison: pd.DataFrame, arms, marker=None, min_cell: in
                           "for multiplicity.")
     if marker:
         sizes = tuple(int(comparison[f"{arm}_n"].max()) for arm in arms)
-        table.notes += marker.footnotes() + [text for text in [marker.pinned_events("adverse_event", sizes)] if text]
+        table.notes += marker.footnotes() + ([text for text in [marker.pinned_events("adverse_event", sizes)] if text]
+                                             if len(arms) == 2 else [])
     return table
 
 
@@ -177,9 +193,12 @@ def survival(cohort) -> tuple[dict, dict]:
 
 def rows(study: str, cohort, pub=None, arms=None, ae_test: str = "fisher", min_cell: int = 0) -> list[dict]:
     """The chapter's result rows: log-rank p of flares and poor outcomes, p of each adverse-event
-    category, and, given the study file `pub`, its statements about events tested on the rows."""
+    category, and, given the study file `pub`, its statements about events tested on the rows and every other
+    published number about events the rows can give (compare.numbers: patients or events per category,
+    hazard ratios; not with min_cell > 0)."""
     arms = list(arms or pub.arms)
     times, tests = survival(cohort)
-    return survival_rows(study, times, tests, arms, min_cell) + event_rows(study, times, arms, min_cell) + \
+    out = survival_rows(study, times, tests, arms, min_cell) + event_rows(study, times, arms, min_cell) + \
         adverse_event_rows(study, adverse_event_comparison(cohort, arms, ae_test, min_cell), arms) + \
         claims.rows(pub, cohort, None, parts=["events"])
+    return out + (numbers.rows(pub, cohort, None, parts=["events"], have=out) if min_cell <= 0 else [])

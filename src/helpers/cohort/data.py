@@ -799,7 +799,8 @@ class _Table:
 
     def __init__(self, source, name: str, used: dict[str, int | None], baseline: _Baseline):
         self.source, self.name, self.used, self.baseline = source, name, used, baseline
-        self.fields = schema.FILES[name]
+        # a column the format lets a table leave out is in the frame only when the table has it
+        self.fields = tuple(f for f in schema.FILES[name] if not f.may_be_absent or f.name in used)
         self.dated = {day: date for day, (date, _) in schema.DATE_COLUMNS.get(name, {}).items()
                       if used.get(day) is None and date in used}
         self.dates = {column: _Listed() for column in [schema.BASELINE_DATE.name, *self.dated.values()]}
@@ -1039,7 +1040,8 @@ def _non_ascii(cell: str) -> str:
 
 def _columns(raw, name: str) -> tuple[list[Problem], dict[str, int | None], list[str]]:
     """(problems, {format column or its date alternative: position}, columns not used)."""
-    expected = [f.name for f in schema.FILES[name]]
+    expected = [f.name for f in schema.FILES[name] if not f.may_be_absent]
+    absent_ok = {f.name for f in schema.FILES[name] if f.may_be_absent}
     dates = schema.DATE_COLUMNS.get(name, {})
     optional = {date for date, _ in dates.values()} | ({schema.BASELINE_DATE.name} if name == "patients.csv" else set())
     names = raw.header
@@ -1061,7 +1063,7 @@ def _columns(raw, name: str) -> tuple[list[Problem], dict[str, int | None], list
             used[dates[column][0]] = names.index(dates[column][0])
         else:
             missing.append(column + (f" (or {dates[column][0]})" if column in dates else ""))
-    for column in optional:
+    for column in [*optional, *absent_ok]:
         if column in names and column not in used:
             used[column] = names.index(column)
     if missing:
@@ -1084,7 +1086,7 @@ def _validate(raw: _Raw, name: str, frame: pd.DataFrame, dated: dict[str, str]) 
         schema.dataframe_schema(name, keys=False).validate(frame, lazy=True)
     except pandera.errors.SchemaErrors as err:
         fields = {f.name: f for f in schema.FILES[name]}
-        positions = {f.name: j for j, f in enumerate(schema.FILES[name])}
+        positions = {column: j for j, column in enumerate(frame.columns)}   # the rows hold the frame's columns
         problems = []
         for case in err.failure_cases.itertuples(index=False):
             index = case.index

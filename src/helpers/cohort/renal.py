@@ -1,6 +1,7 @@
-"""Kidney-function equations used to keep creatinine and eGFR consistent.
+"""Kidney-function equations: CKD-EPI 2009 (used to keep creatinine and eGFR consistent), CKD-EPI 2021
+(race-free) and the Cockcroft-Gault creatinine clearance, each its own measure.
 
-`ckd_epi_2009` is the vectorised float version (for analyses). `ckd_epi_2009_exact`
+`ckd_epi_2009` and `ckd_epi_2021` are the vectorised float versions (for analyses). `ckd_epi_2009_exact`
 computes the same equation in decimal arithmetic (libmpdec: the same digits on every
 CPU), and `egfr_tenths` rounds it to the stored precision: the reconstruction stores
 eGFR values decided this way, never by a float that may land on either side of a
@@ -59,8 +60,55 @@ def ckd_epi_2009_exact(creatinine_mg_dl, age, sex: str) -> Decimal:
 
 
 @cache
-def egfr_tenths(creatinine_hundredths: int, age: int, sex: str) -> int:
+def egfr_tenths(creatinine_hundredths: int, age: int, sex: str, equation: str = "ckd_epi_2009") -> int:
     """eGFR in tenths of mL/min/1.73 m² (rounded half up) for a creatinine of
-    `creatinine_hundredths` / 100 mg/dL: the value the reconstruction stores."""
-    exact = ckd_epi_2009_exact(Decimal(creatinine_hundredths).scaleb(-2), age, sex)
+    `creatinine_hundredths` / 100 mg/dL by `equation` (ckd_epi_2009 or ckd_epi_2021): the value the
+    reconstruction stores."""
+    exact = EXACT[equation](Decimal(creatinine_hundredths).scaleb(-2), age, sex)
     return int(exact.scaleb(1).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+# CKD-EPI 2021, race-free (Inker et al., N Engl J Med 2021;385:1737-1749)
+_KAPPA_2021 = _KAPPA
+_ALPHA_2021 = {"F": Decimal("-0.241"), "M": Decimal("-0.302")}
+_FACTOR_2021 = {"F": Decimal("142") * Decimal("1.012"), "M": Decimal("142")}
+_SLOPE_2021 = Decimal("-1.200")
+_AGE_BASE_2021 = Decimal("0.9938")
+
+
+def ckd_epi_2021(creatinine_mg_dl, age, sex):
+    """eGFR (mL/min/1.73 m²) by the CKD-EPI 2021 creatinine equation (race-free)."""
+    female = np.asarray(sex) == "F"
+    kappa = np.where(female, 0.7, 0.9)
+    alpha = np.where(female, -0.241, -0.302)
+    k = 142 * 0.9938 ** np.asarray(age, float) * np.where(female, 1.012, 1.0)
+    r = np.asarray(creatinine_mg_dl, float) / kappa
+    return k * np.minimum(r, 1) ** alpha * np.maximum(r, 1) ** -1.200
+
+
+def ckd_epi_2021_exact(creatinine_mg_dl, age, sex: str) -> Decimal:
+    """CKD-EPI 2021 in decimal arithmetic (30 significant digits), as ckd_epi_2009_exact."""
+    if sex not in _KAPPA_2021:
+        raise ValueError(f"sex must be 'F' or 'M', not {sex!r}")
+    with localcontext() as ctx:
+        ctx.prec = 30
+        creatinine = Decimal(repr(creatinine_mg_dl) if isinstance(creatinine_mg_dl, float) else creatinine_mg_dl)
+        age = Decimal(repr(age) if isinstance(age, float) else age)
+        if creatinine <= 0:
+            raise ValueError(f"creatinine must be positive, not {creatinine}")
+        r = creatinine / _KAPPA_2021[sex]
+        return (_FACTOR_2021[sex] * min(r, Decimal(1)) ** _ALPHA_2021[sex] * max(r, Decimal(1)) ** _SLOPE_2021
+                * _AGE_BASE_2021 ** age)
+
+
+def cockcroft_gault(creatinine_mg_dl, age, sex, weight_kg):
+    """Creatinine clearance (mL/min) by Cockcroft-Gault (Nephron 1976;16:31-41): (140 - age) x weight /
+    (72 x creatinine), x 0.85 for women; NaN where the weight is missing."""
+    female = np.asarray(sex) == "F"
+    clearance = (140 - np.asarray(age, float)) * np.asarray(weight_kg, float) / (
+        72 * np.asarray(creatinine_mg_dl, float))
+    return np.where(female, 0.85 * clearance, clearance)
+
+
+EQUATIONS = {"egfr_ckd_epi_2009": ckd_epi_2009, "egfr_ckd_epi_2021": ckd_epi_2021}
+EXACT = {"ckd_epi_2009": ckd_epi_2009_exact, "ckd_epi_2021": ckd_epi_2021_exact}

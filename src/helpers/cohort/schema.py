@@ -10,6 +10,7 @@ from dataclasses import dataclass
 SEXES = ("F", "M")
 ISN_CLASSES = ("I", "II", "III", "IV", "V", "VI", "III+V", "IV+V")
 EVENT_TYPES = ("renal_flare", "esrd", "death", "adverse_event")
+YES_NO = ("yes", "no")
 ID_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
 # arms and groups are the study's own labels (checked against its study file, when there is one)
 LABEL_PATTERN = r"^[A-Za-z0-9_.+-]{1,64}$"
@@ -25,6 +26,9 @@ class Field:
     min: float | None = None
     max: float | None = None
     allowed: tuple[str, ...] | None = None
+    # the column itself may be left out of the table (a column added to the format later: a cohort written
+    # before it, or without such data, stays valid; a left-out column reads as empty)
+    may_be_absent: bool = False
 
     def expected(self) -> str:
         """Plain-words description of a valid value, used in error messages."""
@@ -59,6 +63,15 @@ PATIENTS = (
           "prior induction, or a flare after a complete response (a label; a study with a study file: one of its "
           "subgroups)", required=False),
     Field("last_followup_day", "int", "Last day observed (censoring)", "days since baseline", min=0, max=20000),
+    Field("disease_duration_months", "float", "Time from the diagnosis of lupus nephritis to baseline (0 for a "
+          "first episode); the column may be left out", "months", required=False, min=0, max=1200, may_be_absent=True),
+    Field("weight_kg", "float", "Body weight at baseline (for the Cockcroft-Gault creatinine clearance); the column "
+          "may be left out", "kg",
+          required=False, min=20, max=300, may_be_absent=True),
+    Field("active_sediment", "str", "Active urinary sediment at baseline (haematuria, pyuria or cellular casts, as "
+          "the study defines it); the column may be left out", required=False, allowed=YES_NO, may_be_absent=True),
+    Field("active_serology", "str", "Active serology at baseline (low complement or raised anti-dsDNA, as the study "
+          "defines it); the column may be left out", required=False, allowed=YES_NO, may_be_absent=True),
 )
 
 LAB_FIELDS = (
@@ -71,6 +84,9 @@ LAB_FIELDS = (
     Field("c3_mg_dl", "float", "Complement C3", "mg/dL", required=False, min=0, max=400),
     Field("c4_mg_dl", "float", "Complement C4", "mg/dL", required=False, min=0, max=200),
     Field("anti_dsdna_iu_ml", "float", "Anti-dsDNA antibody", "IU/mL", required=False, min=0, max=10000),
+    Field("proteinuria_g_day", "float", "24-hour urine protein (its own measure, never a UPCR); the column may be "
+          "left out", "g/day", required=False, min=0, max=50,
+          may_be_absent=True),
 )
 
 EVENTS = (
@@ -95,7 +111,7 @@ DATE_COLUMNS = {  # file -> {day column: (date column, description)}
 }
 
 
-def _column(field: Field):
+def _column(field: Field, optional: bool = False):
     import pandera.pandas as pa  # imported where a check is built: a valid cohort loads without pandera
     checks = []
     if field.allowed:
@@ -107,7 +123,7 @@ def _column(field: Field):
     if pattern(field) is not None:
         checks.append(pa.Check.str_matches(pattern(field)))
     dtype = {"str": str, "int": "Int64", "float": float}[field.kind]
-    return pa.Column(dtype, checks=checks, nullable=not field.required, coerce=False)
+    return pa.Column(dtype, checks=checks, nullable=not field.required, coerce=False, required=not optional)
 
 
 def pattern(field: Field) -> str | None:
@@ -121,11 +137,12 @@ def pattern(field: Field) -> str | None:
 
 def dataframe_schema(filename: str, keys: bool = True):
     """The checks of one table (a pandera DataFrameSchema); `keys=False` leaves out the uniqueness of its
-    keys (the loader checks them over the whole table, and the other checks a chunk of rows at a time)."""
+    keys (the loader checks them over the whole table, and the other checks a chunk of rows at a time). A
+    column that may be absent need not be there."""
     import pandera.pandas as pa
     fields = FILES[filename]
     return pa.DataFrameSchema(
-        {f.name: _column(f) for f in fields},
+        {f.name: _column(f, f.may_be_absent) for f in fields},
         strict=True,
         ordered=False,
         unique=KEYS[filename] if keys else None,

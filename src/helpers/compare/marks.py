@@ -58,8 +58,10 @@ class Marker:
         """The published numbers with these keys (numbers set aside by a resolution last)."""
         if not self.active:
             return []
+        alone = self.pub.arms[0] if len(self.pub.arms) == 1 else None   # one arm: its numbers are all patients'
         found = [n for n in self.pub.numbers if n.measure == measure and n.statistic == statistic
-                 and _same_group(n.group, group) and n.outcome == outcome and n.timepoint == timepoint]
+                 and (_same_group(n.group, group) or {n.group, group} == {"all", alone})
+                 and n.outcome == outcome and n.timepoint == timepoint and not n.level and not n.threshold]
         return sorted(found, key=lambda n: n.id in self.pub.set_aside)
 
     def mark(self, value: float, measure: str, statistic: str, group: str = "all", outcome=None,

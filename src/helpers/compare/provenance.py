@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from helpers.publication import counts, feasibility, published
+from helpers.publication import counts, feasibility, published, targets
 
 KINDS = ("target", "check", "infeasible", "not_reached", "resolution", "repeat", "not_expressible")
 ROLE_NAMES = {"target": "target", "check": "independent check", "infeasible": "infeasible",
@@ -33,12 +33,16 @@ class Role:
 
 def roles(pub: published.Study) -> dict[str, Role]:
     """The role of every published number of `pub`, by id."""
+    from helpers.compare.numbers import why_not
     set_aside = {i: r for r in pub.resolutions for i in r.sets_aside}
     built = _built_from(pub)
     impossible = counts.infeasible(pub)
+    aimed = targets.aimed(pub)
     out = {}
     for n in pub.numbers:
-        if n.same_as is not None:
+        if (reason := why_not(pub, n)) is not None:
+            out[n.id] = Role("not_expressible", reason)
+        elif n.same_as is not None:
             first = pub.number(n.same_as)
             out[n.id] = Role("repeat", f"The same statement as `{first.id}` ({first.source}): compared, counted "
                                        f"once, as that number.")
@@ -54,10 +58,10 @@ def roles(pub: published.Study) -> dict[str, Role]:
                 out[n.id] = Role(found.kind, found.text)
             else:
                 out[n.id] = Role("check", "Not used to build the rows; recomputed from them.")
-        elif n.statistic == "logrank_p":
+        elif n.statistic == "logrank_p" or n.id not in aimed:
             out[n.id] = Role("check", "Not used to build the rows; recomputed from them.")
         else:
-            out[n.id] = Role("target", "The reconstruction reproduces it by design.")
+            out[n.id] = Role("target", aimed[n.id])
     return out
 
 

@@ -23,8 +23,7 @@ import pandas as pd
 
 from helpers.compare import claims, provenance, results
 from helpers.present.tables import p_beside
-from helpers.publication import feasibility, published
-from helpers.publication.consistency import rounds_to
+from helpers.publication import feasibility, published, targets
 from helpers.text import literal
 
 KEYS = ["study", "measure", "outcome", "timepoint", "group", "statistic"]
@@ -57,18 +56,20 @@ def build(results_frame: pd.DataFrame, studies, reconstructed: bool = True) -> p
     for pub in studies:
         roles = provenance.roles(pub)
         for n in pub.numbers:
-            matches = computed.get(_key([pub.study, n.measure, n.outcome, n.timepoint, n.group, n.statistic]), [])
+            matches = computed.get(_key([pub.study, n.key, n.outcome, n.timepoint, n.group, n.statistic]), [])
             values = [float(m["value"]) for m in matches]
             value = values[0] if values else math.nan
             role = roles[n.id]
             if not reconstructed and role.kind == "target":
                 role = REAL_COHORT
-            if not matches:
+            if role.kind == "not_expressible":
+                status, reason = "not expressible", role.why
+            elif not matches:
                 status, reason = "not computed", "No notebook wrote this number."
             elif any(not _same(v, value) for v in values):
                 status = "differs"
                 reason = "Notebooks disagree: " + ", ".join(f"{v:g}" for v in values) + "."
-            elif not math.isnan(value) and rounds_to(value, n.value, n.decimals):
+            elif not math.isnan(value) and n.agrees(value):
                 status, reason = "reproduced", ""
             elif role.kind == "repeat":
                 status, reason = "differs", f"{role.why} {_why_differs(pub, pub.number(n.same_as), roles[n.same_as])}"
@@ -93,6 +94,13 @@ def _could_fail(pub: published.Study, n: published.Number, role: provenance.Role
     ('yes' / 'no', with the range the consistent count tables give); '' for every other role."""
     if role.kind != "check":
         return "", ""
+    pinned = targets.effect_range(pub, n)
+    if pinned is not None:
+        low, high, some, every = pinned
+        return ("no" if every or not some else "yes"), (
+            f"The counts behind it are the published percentages' (targets): over every count pair they allow, the "
+            f"crude value runs from {low:.3g} to {high:.3g}, which rounds to the published one "
+            f"{'always' if every else 'sometimes' if some else 'never'}.")
     if n.statistic != "p_value":
         return "yes", "Nothing published fixes the value the rows give."
     found = feasibility.check_range(pub, n)
@@ -142,6 +150,10 @@ def _claim_rows(pub: published.Study, computed: dict, reconstructed: bool) -> li
 def _why_differs(pub: published.Study, n: published.Number, role: provenance.Role) -> str:
     if role.kind in ("infeasible", "not_reached", "resolution"):
         return role.why
+    if targets.effect_range(pub, n) is not None:
+        return ("The rows give the crude estimate of the published counts (odds ratio and its Woolf CI, risk ratio "
+                "and its log CI, risk difference and its Newcombe CI); the source's does not round to it: it may come "
+                "from a model (adjusted for other variables) or from other counts.")
     if n.statistic == "p_value":
         found = feasibility.verdict(pub, n)
         if found is None:
@@ -150,6 +162,9 @@ def _why_differs(pub: published.Study, n: published.Number, role: provenance.Rol
             hit = found.hits[0]
             return f"Not reproduced by these rows; {feasibility.TESTS[hit.test]} on {hit.counts} would give p = " \
                    f"{hit.p:.4f}."
+    if role.kind == "check" and n.statistic != "p_value":
+        return ("The reconstruction does not aim at it (helpers.publication.targets): the patient model and the "
+                "assumptions give this value, which the source's does not round to.")
     return "Differs from the published value; no documented reason."
 
 
@@ -305,7 +320,8 @@ def check_text(table: pd.DataFrame) -> str:
         "published": published_text(table),
         "from rows": [recomputed(r) for _, r in table.iterrows()],
         "counts": table["from_rows"],
-        "match": table["match"].map({True: "yes", False: "NO"}),
+        "match": ["n/a" if s == "not expressible" else "yes" if m else "NO"
+                  for s, m in zip(table["status"], table["match"])],
         "role": table["role"].map(provenance.ROLE_NAMES),
         "could fail": table["could_fail"],
         "test": table["test"],

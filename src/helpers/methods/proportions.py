@@ -106,3 +106,17 @@ def difference(k1: int, n1: int, k2: int, n2: int) -> dict:
     out["or_low"], out["or_high"] = (float(v) for v in confint_proportions_2indep(
         k1, n1, k2, n2, method=method, compare="odds-ratio"))
     return out
+
+
+def risk_ratio(k1: int, n1: int, k2: int, n2: int) -> dict:
+    """The risk ratio k1/n1 over k2/n2 with its 95% CI on the log scale (Katz); 0.5 added to each count
+    when one is 0. NaN when a group has no patients, or nobody has the outcome."""
+    out = {"rr": math.nan, "rr_low": math.nan, "rr_high": math.nan}
+    if min(n1, n2) == 0 or k1 + k2 == 0:
+        return out
+    if 0 in (k1, k2):
+        k1, k2, n1, n2 = k1 + 0.5, k2 + 0.5, n1 + 0.5, n2 + 0.5
+    rr = (k1 / n1) / (k2 / n2)
+    se = math.sqrt(1 / k1 - 1 / n1 + 1 / k2 - 1 / n2)
+    z = float(sps.norm.ppf(0.975))
+    return {"rr": rr, "rr_low": math.exp(math.log(rr) - z * se), "rr_high": math.exp(math.log(rr) + z * se)}

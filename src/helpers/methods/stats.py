@@ -21,12 +21,17 @@ from helpers.methods.proportions import (
 
 
 def logrank(durations: pd.Series, events: pd.Series, groups: pd.Series) -> dict:
-    """Log-rank test between exactly two groups (lifelines)."""
+    """Log-rank test between two groups, or over three or more (lifelines' multivariate log-rank)."""
     labels = list(pd.unique(groups))
-    if len(labels) != 2:
+    if len(labels) < 2:
         return not_estimable("log-rank", f"needs two groups, found {len(labels)}")
     if int(events.sum()) == 0:
         return not_estimable("log-rank", "no events")
+    if len(labels) > 2:
+        from lifelines.statistics import multivariate_logrank_test
+        result = multivariate_logrank_test(durations, groups, events)
+        return {"test": "log-rank, all groups", "statistic": float(result.test_statistic), "p": float(result.p_value),
+                "note": ""}
     a, b = (groups == labels[0]), (groups == labels[1])
     from lifelines.statistics import logrank_test  # imported where used: chapters without events start lighter
     result = logrank_test(durations[a], durations[b], events[a], events[b])
@@ -49,8 +54,8 @@ def response_comparison(summary: pd.DataFrame, outcome: str, arms, test: str = "
     arms = list(arms)
     if test not in (*PROPORTION_TESTS, "auto"):
         raise ValueError(f"test must be one of {', '.join(PROPORTION_TESTS)}, auto, not {test!r}")
-    if len(arms) not in (1, 2):
-        raise ValueError(f"arms must name one or two arms, not {len(arms)}")
+    if not arms:
+        raise ValueError("arms must name at least one arm")
     wide = (summary.set_index(["timepoint", "arm"])[[outcome, "n"]].unstack("arm", fill_value=0)
             .reindex(columns=pd.MultiIndex.from_product([[outcome, "n"], arms]), fill_value=0)
             .fillna(0).astype(int))
@@ -61,6 +66,8 @@ def response_comparison(summary: pd.DataFrame, outcome: str, arms, test: str = "
         out[f"{arm}_percent"] = np.where(n > 0, 100 * k / np.maximum(n, 1), np.nan)
     if len(arms) == 1:
         return out.assign(p=math.nan, test="none", note="not estimable: one arm, no between-arm test")
+    if len(arms) > 2:
+        return _several_arms(out, arms, test)
     results = []
     for k1, n1, k2, n2 in out[[f"{arms[0]}_k", f"{arms[0]}_n", f"{arms[1]}_k", f"{arms[1]}_n"]].itertuples(index=False):
         if min(n1, n2) == 0:
@@ -78,6 +85,49 @@ def response_comparison(summary: pd.DataFrame, outcome: str, arms, test: str = "
     return out.assign(**{key: [e[key] for e in sizes] for key in sizes[0]} if sizes else {},
                       p=[r["p"] for r in results], test=[r["test"] for r in results],
                       note=[r["note"] for r in results])
+
+
+OMNIBUS = "Pearson chi-square, all arms"
+CORRECTION = "Holm"
+
+
+def _several_arms(out: pd.DataFrame, arms: list[str], test: str) -> pd.DataFrame:
+    """Three or more arms: per timepoint the omnibus test over every arm (Pearson chi-square on the k x 2 table,
+    `p`) and each pair of arms by `test` (`p_<a>_vs_<b>`, and `p_holm_<a>_vs_<b>`: Holm-adjusted over the
+    pairs of the timepoint); no effect size (it is a pair's)."""
+    pairs = [(a, b) for i, a in enumerate(arms) for b in arms[i + 1:]]
+    ps, tests, notes, pairwise = [], [], [], {f"p_{a}_vs_{b}": [] for a, b in pairs}
+    for row in out.to_dict("records"):
+        table = np.array([[row[f"{a}_k"], row[f"{a}_n"] - row[f"{a}_k"]] for a in arms])
+        table = table[table.sum(axis=1) > 0]
+        if len(table) < 2 or (table.sum(axis=0) == 0).any():
+            ps.append(math.nan)
+            notes.append("not estimable: fewer than two arms with patients, or every patient (or none) responds")
+        else:
+            ps.append(float(sps.chi2_contingency(table, correction=False)[1]))
+            notes.append("")
+        tests.append(OMNIBUS)
+        for a, b in pairs:
+            used = test if test != "auto" else "pearson"
+            found = compare_proportions(row[f"{a}_k"], row[f"{a}_n"], row[f"{b}_k"], row[f"{b}_n"], used)
+            pairwise[f"p_{a}_vs_{b}"].append(found["p"])
+    out = out.assign(p=ps, test=tests, note=notes, **pairwise)
+    raw = out[list(pairwise)].to_numpy(dtype=float)
+    for j, (a, b) in enumerate(pairs):
+        out[f"p_holm_{a}_vs_{b}"] = [holm(list(r))[j] for r in raw]
+    out.attrs["pairs"] = pairs
+    out.attrs["pair_test"] = PROPORTION_TESTS.get(test, PROPORTION_TESTS["pearson"])
+    return out
+
+
+def holm(ps: list[float]) -> list[float]:
+    """Holm's step-down adjustment of p-values (NaN left out and kept NaN)."""
+    known = sorted((p, i) for i, p in enumerate(ps) if p == p)
+    adjusted, running = [math.nan] * len(ps), 0.0
+    for rank, (p, i) in enumerate(known):
+        running = max(running, min(1.0, (len(known) - rank) * p))
+        adjusted[i] = running
+    return adjusted
 
 
 PAIRED_TESTS = {"paired_t": "paired t-test", "wilcoxon": "Wilcoxon signed-rank"}
@@ -132,3 +182,20 @@ def km_by_group(durations: pd.Series, events: pd.Series, groups: pd.Series) -> p
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
 
 
+
+def hazard_ratio(durations, events, first) -> dict:
+    """The hazard ratio of the group `first` (True) over the others, with its 95% CI (Cox proportional
+    hazards, lifelines; Efron ties). NaN with no event or a group without patients."""
+    from lifelines import CoxPHFitter
+    frame = pd.DataFrame({"T": np.asarray(durations, dtype=float), "E": np.asarray(events, dtype=int),
+                          "first": np.asarray(first, dtype=int)})
+    out = {"test": "Cox proportional hazards", "hr": math.nan, "hr_low": math.nan, "hr_high": math.nan, "p": math.nan}
+    if frame["E"].sum() == 0 or frame["first"].nunique() < 2:
+        return out
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = CoxPHFitter().fit(frame, "T", "E")
+    summary = fit.summary.loc["first"]
+    return out | {"hr": float(summary["exp(coef)"]), "hr_low": float(summary["exp(coef) lower 95%"]),
+                  "hr_high": float(summary["exp(coef) upper 95%"]), "p": float(summary["p"])}

@@ -258,13 +258,15 @@ def trajectories(classified: pd.DataFrame, column: str, group_col: str, timepoin
     timepoint uses (everyone measured then) and drawn only where that table shows it
     (disclosure.values_hidden; the baseline where some timepoint's table shows it): the figure adds no number
     to the tables. Without disclosure control (min_cell 0), a thin line per patient through the visits they
-    had (patients with a baseline value and a later one); with it, no patient's own line."""
+    had (patients with a baseline value and a later one); with it, no patient's own line. Patients without a
+    group are one group, all patients."""
+    classified = classified.assign(**{group_col: classified[group_col].fillna("all")})
     first = classified.drop_duplicates("patient_id").set_index("patient_id")
     wide = pd.DataFrame({"baseline": first[f"baseline_{column}"]})
     for tp in timepoints:
         wide[tp] = classified[classified["timepoint"] == tp].set_index("patient_id")[column]
     group_of = first[group_col]
-    present = list(pd.unique(group_of.dropna()))
+    present = list(pd.unique(group_of))
     groups = [g for g in order if g in present] + [g for g in present if g not in order]
     hidden = {tp: disclosure.values_hidden(classified[classified["timepoint"] == tp], group_col, column, min_cell)
               for tp in timepoints}

@@ -9,6 +9,8 @@ from helpers.publication.consistency import rounds_to
 from helpers.text import literal
 
 NOT_ESTIMABLE = "not estimable"
+ONE_ARM = "One arm: all patients, no between-arm test."
+CORRECTION_NAME = "Holm"
 
 
 def n_of_N(k, n, decimals: int = 1, min_cell: int = 0) -> str:  # noqa: N802 (the usual notation)
@@ -86,14 +88,15 @@ def interval(estimate: float, low: float, high: float, decimals: int = 1, scale:
 
 
 def comparison_table(comparison: pd.DataFrame, arms, key_label: str, key_text=None, mark=None, published=None,
-                     min_cell: int = 0, notes=(), p_text=None) -> Table:
+                     min_cell: int = 0, notes=(), p_text=None, effect_mark=None) -> Table:
     """A comparison of two proportions per row (stats.response_comparison, or the same shape):
     n/N (%) per arm, the risk difference in percentage points and the odds ratio with 95% CIs,
     p and the test, and, on a reconstructed cohort, the published values with marks.
 
     `key_text(key)` words the row key; `mark(key, arm_or_None, value)` returns the provenance mark
     of a percentage (an arm) or of the p-value (None); `published(key)` the published values.
-    `p_text(key, p)` formats a p-value (default format_p). The test is named once, in a note, when
+    `p_text(key, p)` formats a p-value (default format_p); `effect_mark(key, statistic, value)` the mark of a
+    risk difference (percentage points) or odds ratio a source publishes. The test is named once, in a note, when
     every row used the same one. With min_cell > 0, a row with any count below min_cell shows no
     effect size and no p."""
     arms = list(arms)
@@ -110,20 +113,34 @@ def comparison_table(comparison: pd.DataFrame, arms, key_label: str, key_text=No
             if mark and n and not concealed:
                 cell += mark(r[key], arm, 100 * k / n)
             row[f"{labels.arm(arm)}, n/N (%)"] = cell
+        if len(arms) > 2:
+            row["p, all arms"] = disclosure.HIDDEN if hidden else format_p(r["p"])
+            for a, b in comparison.attrs.get("pairs", ()):
+                row[f"p, {labels.arm(a).lower()} vs {labels.arm(b).lower()} ({CORRECTION_NAME})"] = \
+                    disclosure.HIDDEN if hidden else format_p(r.get(f"p_holm_{a}_vs_{b}", float("nan")))
         if len(arms) == 2:
             row["Difference, % points (95% CI)"] = "" if hidden else interval(r["rd"], r["rd_low"], r["rd_high"],
                                                                              scale=100)
             row["Odds ratio (95% CI)"] = "" if hidden else interval(r["or"], r["or_low"], r["or_high"], 2)
+            if effect_mark and not hidden:
+                row["Difference, % points (95% CI)"] += effect_mark(r[key], "risk_difference", 100 * r["rd"])
+                row["Odds ratio (95% CI)"] += effect_mark(r[key], "odds_ratio", r["or"])
             shown = p_text(r[key], r["p"]) if p_text and r["p"] == r["p"] else format_p(r["p"])
             row["p"] = disclosure.HIDDEN if hidden else \
                 shown + (mark(r[key], None, r["p"]) if mark and r["p"] == r["p"] else "")
             row["Test"] = "" if hidden else r["test"]
         if published:
             row["Published"] = published(r[key])
-        if r.get("note") and not hidden:
+        if r.get("note") and not hidden and len(arms) != 1:
             test_notes.append(f"{row[key_label]}: {r['note']}")
         rows.append(row)
     frame = pd.DataFrame(rows)
+    if len(arms) == 1:
+        test_notes.insert(0, ONE_ARM)
+    if len(arms) > 2:
+        test_notes.insert(0, f"p, all arms: {comparison['test'].iloc[0] if len(comparison) else 'none'}; each pair: "
+                             f"{comparison.attrs.get('pair_test', '')}, {CORRECTION_NAME}-adjusted over the pairs of "
+                             f"the row. No effect size: each is a pair's.")
     named = frame["Test"][frame["Test"] != ""] if "Test" in frame else pd.Series(dtype=str)
     if "Test" in frame and named.nunique() <= 1:
         test_notes.insert(0, f"p: {named.iloc[0] if len(named) else 'none shown'}; {arms_text(arms)}.")

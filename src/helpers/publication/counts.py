@@ -32,6 +32,24 @@ def arm_sizes(pub: published.Study) -> dict[str, int]:
     return sizes
 
 
+def allowed_counts(number, n: int) -> list[int]:
+    """The counts of n patients a published proportion allows: its count itself (a count), or every count
+    that rounds to it (a percent, GRIM); [] when none does."""
+    if number.statistic == "count":
+        k = int(number.value)
+        return [k] if 0 <= k <= n else []
+    return percent_counts(number.value, number.decimals, n)
+
+
+PROPORTION = ("count", "percent")
+
+
+def is_proportion(x, measure: str) -> bool:
+    """A count or percent of patients of `measure` (not events, not a share below a threshold, not a class set)."""
+    return (x.measure == measure and x.statistic in PROPORTION and not x.threshold and not x.level
+            and not x.not_expressible and (x.unit is None or x.unit in ("%", "patients")))
+
+
 def arm_of(pub: published.Study, group: str) -> str | None:
     """The arm a published number's group is about: the arm itself, or the only arm for 'all'."""
     if group in pub.arms:
@@ -40,15 +58,20 @@ def arm_of(pub: published.Study, group: str) -> str | None:
 
 
 def infeasible_percentages(pub: published.Study) -> dict[str, str]:
-    """Published response and sex percentages no count of at most the group's patients rounds to,
-    each with the proof in words (and, for an overall response, whether it is a sum of rounded parts)."""
+    """Published response and sex percentages no count of at most the group's patients rounds to, and
+    counts larger than the group, each with the proof in words (and, for an overall response, whether it is
+    a sum of rounded parts)."""
     sizes = arm_sizes(pub)
     out = {}
     for x in pub.numbers:
-        if x.statistic != "percent" or x.measure not in ("response", "female"):
+        if not (is_proportion(x, "response") or is_proportion(x, "female")):
             continue
         arm = arm_of(pub, x.group)
         size = sizes[arm] if arm else sum(sizes.values()) if x.group == "all" else None
+        if size is not None and x.statistic == "count":
+            if x.value > size:
+                out[x.id] = f"{x.value:.0f} patients of a group of {size}: more than there are."
+            continue
         if size is None or any(percent_counts(x.value, x.decimals, n) for n in range(1, size + 1)):
             continue
         first = next(n for n in range(size + 1, 100 * size + 100) if percent_counts(x.value, x.decimals, n))
@@ -119,12 +142,12 @@ def infeasible(pub: published.Study) -> dict[str, str]:
 
 
 def percents_by_cell(pub: published.Study, numbers) -> dict:
-    """{(timepoint, arm): {outcome: [Number, ...]}} for the response percentages some data can give."""
+    """{(timepoint, arm): {outcome: [Number, ...]}} for the response percentages and counts some data can give."""
     impossible = infeasible_percentages(pub)
     out: dict = {}
     for n in numbers:
         arm = arm_of(pub, n.group)
-        if n.measure == "response" and n.statistic == "percent" and arm and n.id not in impossible:
+        if is_proportion(n, "response") and arm and n.id not in impossible:
             out.setdefault((n.timepoint, arm), {}).setdefault(n.outcome, []).append(n)
     return out
 
@@ -136,8 +159,9 @@ def evaluated_counts(pub: published.Study) -> dict:
 
 
 def first_count(number, n: int) -> int | None:
-    """The smallest count of n patients that gives this published percentage (None if none does)."""
-    ks = percent_counts(number.value, number.decimals, n)
+    """The smallest count of n patients that gives this published percentage, or the count itself (None if
+    none does)."""
+    ks = allowed_counts(number, n)
     return ks[0] if ks else None
 
 
@@ -152,7 +176,7 @@ def consistent_denominators(pub: published.Study) -> tuple[dict, dict]:
     kept = percents_by_cell(pub, pub.targets())
 
     def fitting(numbers) -> list[int]:
-        return [n for n in range(sizes[arm], 0, -1) if all(percent_counts(x.value, x.decimals, n) for x in numbers)]
+        return [n for n in range(sizes[arm], 0, -1) if all(allowed_counts(x, n) for x in numbers)]
 
     for tp, arm in itertools.product(tps, pub.arms):
         numbers = [x for xs in every.get((tp, arm), {}).values() for x in xs]

@@ -52,6 +52,7 @@ from helpers.publication.consistency import percent_counts, rounds_clearly_to
 RESPONSE_TABLE = "response_table"
 TESTS = {**PROPORTION_TESTS, RESPONSE_TABLE: "Pearson chi-square, CR/PR/NR by arm"}
 VECTORISED = ("pearson", "yates", "wald", RESPONSE_TABLE)   # computed with numpy on every table at once
+EXACT_TABLES = 20000   # distinct 2 x 2 tables beyond which the table-by-table tests run only at the denominators
 RISE, SOURCES, SPLIT = 1, 2, 4     # the stated assumptions a table can break (bits)
 ASSUMPTIONS = {RISE: "follow-up that never rises", SOURCES: "every source's percentages",
                SPLIT: "the neutral split"}
@@ -439,15 +440,26 @@ def _search(pub: published.Study, n: published.Number) -> Verdict | None:
     # counts free) only on the tables a verdict needs
     by_table = [t for t in TESTS if t not in VECTORISED]
     published_outcome = all(n.outcome in percents(pub, n.timepoint, arm, n.source) for arm in pub.arms)
-    for t in [*VECTORISED, *(by_table if published_outcome else [])]:
+    distinct = len(np.unique(np.stack([search.k1, search.n1, search.k2, search.n2], 1), axis=0))
+    exact_rows, capped = every, ""
+    if distinct > EXACT_TABLES:   # percentages printed coarsely fit too many tables for the table-by-table tests
+        sizes = stated_denominators(pub)
+        d1, d2 = (sizes[n.timepoint, arm] for arm in pub.arms)
+        exact_rows = np.flatnonzero((search.n1 == d1) & (search.n2 == d2))
+        capped = (f"; {', '.join(TESTS[t] for t in by_table)} only on the tables with the reconstruction's numbers of "
+                  f"evaluated patients ({d1} and {d2}): the {distinct:,} distinct 2 x 2 tables are too many for them")
+    for t in VECTORISED:
         search.compute(t, every)
+    if published_outcome:
+        for t in by_table:
+            search.compute(t, exact_rows)
     found: dict[int, Hit] = {}    # smallest sets of broken assumptions that let a table reach the value -> a hit
     for mask in sorted(set(search.breaks.tolist()), key=lambda m: (bin(m).count("1"), m)):
         if any(m & mask == m for m in found):
             continue              # a smaller set already reaches it
         rows = np.flatnonzero(search.breaks == mask)
         hit = search.best(rows, n.value, n.decimals, [t for t in TESTS if search.done[t].all()]) \
-            or search.best(rows, n.value, n.decimals, by_table)
+            or search.best(np.intersect1d(rows, exact_rows), n.value, n.decimals, by_table)
         if hit:
             found[mask] = hit
             if mask == 0:
@@ -481,7 +493,7 @@ def _search(pub: published.Study, n: published.Number) -> Verdict | None:
         text = (f"Infeasible: no count table consistent with the published numbers gives {value} under any of the "
                 f"named tests; the nearest is {shown(nearest.p)} ({TESTS[nearest.test]} on {nearest.counts}).")
     note = precision_note(pub, n, hits[0].p if hits else nearest.p if nearest else None)
-    searched = f"Searched: {s.searched}; {_tables(len(every))}; tests: {_tests_words(n.outcome)}."
+    searched = f"Searched: {s.searched}; {_tables(len(every))}; tests: {_tests_words(n.outcome)}{capped}."
     return Verdict(n.id, n.value, n.decimals, kind, " ".join(x for x in (text, note, searched) if x), hits, nearest,
                    ranges, len(every))
 

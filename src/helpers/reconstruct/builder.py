@@ -34,10 +34,9 @@ from fractions import Fraction
 import pandas as pd
 
 from helpers.cohort.renal import egfr_tenths
-from helpers.cohort.response import WINDOW, Criteria
+from helpers.cohort.response import WINDOW
 from helpers.compare import claims
-from helpers.publication import counts, published
-from helpers.publication.consistency import percent_counts
+from helpers.publication import counts, published, targets
 from helpers.reconstruct import course, events, fit, labs, plan
 from helpers.reconstruct.draw import Draws, ln
 from helpers.reconstruct.moments import SolveError
@@ -139,11 +138,74 @@ def _warn(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def _missing(pub: published.Study, name: str, what: str) -> str:
+    return f"no assumption '{name}' ({what}); add one to its assumptions, with the rule or values used"
+
+
+CATEGORY_WORDS = {"isn_class": "the ISN/RPS class of each patient: {class: patients}, unless the study file publishes "
+                               "each class's share of all patients",
+                  "induction": "the induction regimen of each patient: {regimen: patients}",
+                  "maintenance": "the maintenance regimen of each patient: {regimen: patients}"}
+
+
+def requirements(pub: published.Study) -> list[str]:
+    """Everything the study file lacks for a reconstruction, each in words with what to add, found in one pass
+    before any draw: the size of every arm, the assumptions no published number stands in for (women, age,
+    ISN class, induction, maintenance, subgroups, a response split, disease duration, weight, sediment and
+    serology where numbers speak of them), response counts a definition without a partial response cannot
+    have, and adverse events no arm can hold."""
+    values = _values(pub)
+    try:
+        sizes = counts.arm_sizes(pub)
+    except ValueError as err:
+        return [str(err).removeprefix(f"{pub.study}.yaml: ")]
+    out = []
+    if pub.subgroups and not (values.get("subgroup_sizes") and values.get("responders_by_subgroup")):
+        out.append("a study with subgroups needs the assumptions subgroup_sizes and responders_by_subgroup (patients "
+                   "per subgroup, and CR/PR/NR per subgroup)")
+    try:
+        plan.plan(pub)
+    except ValueError as err:
+        out.append(str(err))
+    impossible = counts.infeasible_percentages(pub)
+    if "female_fraction" not in values and not any(counts.is_proportion(x, "female") and x.id not in impossible
+                                                   and (x.group == "all" or x.group in pub.arms)
+                                                   for x in pub.targets()):
+        out.append(_missing(pub, "female_fraction", "the share of women, the same in every arm, e.g. 0.9"))
+    age = values.get("age") or {}
+    if "all" not in fit.targets(pub, "age", "baseline") and not fit.published_values(pub, "age", "baseline") \
+            and not {"mean", "sd"} <= set(age):
+        out.append(_missing(pub, "age", "the age distribution: {mean, sd, min, max} in years"))
+    for name, what in CATEGORY_WORDS.items():
+        if name not in values and targets.category_counts(pub, name) is None:
+            out.append(_missing(pub, name, what))
+    spoken = {x.measure for x in pub.numbers if not x.not_expressible}
+    if "creatinine_clearance" in spoken and "weight" not in values:
+        out.append(_missing(pub, "weight", "body weight for the Cockcroft-Gault clearance: {mean, sd, min, max} in kg"))
+    if "disease_duration" in spoken and "disease_duration" not in values and \
+            "all" not in fit.targets(pub, "disease_duration", "baseline"):
+        out.append(_missing(pub, "disease_duration", "the disease duration: {mean, sd, min, max} in months"))
+    for name in ("active_sediment", "active_serology"):
+        if name in spoken and name not in values and targets.category_counts(pub, name) is None:
+            out.append(_missing(pub, name, f"{name.replace('_', ' ')} at baseline: {{yes: patients, no: patients}}"))
+    if not published.criteria(pub).partial_response:
+        out += [f"number {x.id}: a partial response, but the study's response definition has none "
+                f"(partial_response: false)" for x in pub.targets() if x.measure == "response" and x.outcome == "PR"]
+    categories = events.adverse_event_categories(values.get("adverse_events")) or targets.adverse_event_counts(pub)
+    out += events.adverse_event_problems(categories, sizes)
+    return [line.removeprefix(f"{pub.study}.yaml: ").removeprefix(f"{pub.study}: ") for line in out]
+
+
 def build(pub: published.Study, log=_warn) -> dict[str, pd.DataFrame]:
     """patients, labs and events of `pub`'s reconstructed cohort: fresh seeded draws until every
     published mean, SD and log-rank p is met. A target that stops FAILS_TO_SET_ASIDE draws is set aside,
     with a message (`log`), and the cohort is built without it: the check then shows how far the rows
-    are from it. At most ATTEMPTS draws in all."""
+    are from it. At most ATTEMPTS draws in all. StudyFileError listing every requirement the study file
+    does not meet (`requirements`) before any draw."""
+    found = requirements(pub)
+    if found:
+        raise StudyFileError(f"{pub.study}.yaml: {len(found)} problem(s), each with what to add:\n"
+                             + "\n".join(f"  {line}" for line in found))
     seed = pub.reconstruction.seed
     shape = layout(pub)
     fails: dict[str, int] = {}
@@ -198,7 +260,8 @@ def _without(pub: published.Study, ids: list[str], why: str) -> published.Study:
 class _Builder:
     def __init__(self, pub: published.Study, shape: Layout, draws: Draws):
         self.pub, self.shape, self.draws = pub, shape, draws
-        self.criteria, self.values = Criteria(), _values(pub)
+        self.criteria, self.values = published.criteria(pub), _values(pub)
+        self.equation = pub.reconstruction.egfr_equation   # the stored eGFR's equation
         self.tps, self.days = list(pub.timepoints), list(pub.timepoints.values())
         self.cells = list(shape.cells)
         self.n = sum(shape.cells.values())
@@ -226,8 +289,9 @@ class _Builder:
         return self._to_patients(deal(sorted(draw_one() for _ in range(self.n)), self.shape.arms))
 
     def _categories(self, name: str, what: str) -> list[str]:
-        """A label per patient from an assumption of counts: per arm, or for all (dealt alike)."""
-        given = self._need(name, what)
+        """A label per patient from an assumption of counts: per arm, or for all (dealt alike); without one, from
+        the published counts of each value when they add up to every patient (publication.targets)."""
+        given = self.values.get(name) or targets.category_counts(self.pub, name) or self._need(name, what)
         if set(given) <= set(self.pub.arms):
             per_arm = {a: expand(given[a]) for a in self.pub.arms}
         else:
@@ -244,18 +308,18 @@ class _Builder:
     # --- who is who ----------------------------------------------------------------------------
     def sexes(self) -> list[str]:
         female = {}
-        per_arm = {a: x for x in self.pub.targets() if x.measure == "female" and x.statistic == "percent"
-                   for a in [counts.arm_of(self.pub, x.group)] if a}
-        overall = next((x for x in self.pub.targets() if x.measure == "female" and x.statistic == "percent"
-                        and x.group == "all"), None)
         impossible = counts.infeasible_percentages(self.pub)
+        per_arm = {a: x for x in self.pub.targets() if counts.is_proportion(x, "female") and x.id not in impossible
+                   for a in [counts.arm_of(self.pub, x.group)] if a}
+        overall = next((x for x in self.pub.targets() if counts.is_proportion(x, "female") and x.group == "all"
+                        and x.id not in impossible), None)
         for a, size in self.shape.arms.items():
             x = per_arm.get(a)
-            if x is not None and x.id not in impossible:
-                female[a] = percent_counts(x.value, x.decimals, size)[0]
+            if x is not None and counts.allowed_counts(x, size):
+                female[a] = counts.allowed_counts(x, size)[0]
         if len(female) < len(self.shape.arms):
-            if overall is not None and overall.id not in impossible:
-                total = percent_counts(overall.value, overall.decimals, self.n)[0]
+            if overall is not None and counts.allowed_counts(overall, self.n):
+                total = counts.allowed_counts(overall, self.n)[0]
                 female = plan.split_by_size(total, self.shape.arms)
             else:
                 fraction = Fraction(repr(self._need("female_fraction", "the share of women")))
@@ -402,7 +466,7 @@ class _Builder:
             ladder = list(range(max(lo, PR_BASELINE_MIN), hi + 1))
             for g, idx in self._members("upcr", "baseline", range(self.n)).items():
                 mean, sd = pairs.get(g, pairs.get("all"))
-                drawn = sorted((fit.lognormal_position(self.draws, ladder, 100 * mean.value, 100 * sd.value)
+                drawn = sorted((fit.lognormal_position(self.draws, ladder, 100 * fit.stored(mean), 100 * fit.stored(sd))
                                 + ladder[0] for _ in idx), reverse=True)
                 order = sorted(idx, key=lambda i: (STATUS_RANK[first_status[i]] + 1.2 * self.draws.uniform(), i))
                 draft.update(zip(order, drawn))
@@ -470,7 +534,7 @@ class _Builder:
         if pairs:
             ladders, creatinine_of = {}, {}
             for i in range(self.n):
-                egfr, creat = labs.egfr_ladder(self.age[i], sex[i], BASELINE_CREATININE[0], highest(i))
+                egfr, creat = labs.egfr_ladder(self.age[i], sex[i], BASELINE_CREATININE[0], highest(i), self.equation)
                 low = floors.get(self.group[i], e_lo)
                 keep = [k for k, e in enumerate(egfr) if low <= e <= e_hi] or [len(egfr) - 1]
                 ladders[i], creatinine_of[i] = [egfr[k] for k in keep], [creat[k] for k in keep]
@@ -483,11 +547,12 @@ class _Builder:
         out = []
         for i in range(self.n):
             creat = labs.baseline_creatinine(self.draws, egfr[i], self.age[i], sex[i], spec["mean"], spec["sd"],
-                                             BASELINE_CREATININE[0])
+                                             BASELINE_CREATININE[0], self.equation)
             while creat > highest(i):   # cannot recover to normal: drawn again from the same distribution
                 creat = labs.baseline_creatinine(self.draws, self.draws.normal_units(spec["mean"], spec["sd"], e_lo,
                                                                                       e_hi, 0.1),
-                                                 self.age[i], sex[i], spec["mean"], spec["sd"], BASELINE_CREATININE[0])
+                                                 self.age[i], sex[i], spec["mean"], spec["sd"], BASELINE_CREATININE[0],
+                                                 self.equation)
             out.append(creat)
         return out
 
@@ -496,7 +561,7 @@ class _Builder:
         timepoint index after it), in 0.01 mg/dL, and the decline before each ESRD (course.Decline): from
         the last lab in response, or the last flare, whichever is later."""
         baseline = self.baseline_creatinine(sex)
-        base_egfr = [egfr_tenths(baseline[i], self.age[i], sex[i]) for i in range(self.n)]
+        base_egfr = [egfr_tenths(baseline[i], self.age[i], sex[i], self.equation) for i in range(self.n)]
         recovered = [course.recovered_level(self.draws, baseline[i], sex[i], self.criteria) for i in range(self.n)]
         declines = {}
         for i, end_day in esrd.items():
@@ -513,7 +578,7 @@ class _Builder:
                     last = visits[i, before] if before is not None else baseline[i]
                     at_flare[i, j] = round(last * (1 + 0.04 * abs(self.draws.normal())))
                     if i in declines and declines[i].start_day == day:
-                        declines[i].start_egfr = egfr_tenths(at_flare[i, j], self.age_on(i, day), sex[i])
+                        declines[i].start_egfr = egfr_tenths(at_flare[i, j], self.age_on(i, day), sex[i], self.equation)
             seen = [i for i in range(self.n) if (i, j) in self.status]
             fitted = None
             if fit.targets(self.pub, "egfr", tp):
@@ -525,28 +590,30 @@ class _Builder:
                     creat = [c for c in range(max(course.CREATININE_MIN, math.floor(course.SPREAD[0] * level)),
                                               min(course.CREATININE_MAX, math.ceil(course.SPREAD[1] * level)) + 1)
                              if course.creatinine_ok(self.status[i, j], c, baseline[i], sex[i],
-                                                     egfr_tenths(c, age, sex[i]), base_egfr[i], self.criteria)]
+                                                     egfr_tenths(c, age, sex[i], self.equation), base_egfr[i],
+                                                     self.criteria)]
                     creat.reverse()   # eGFR ascending
-                    ladders[i], creatinine_of[i] = [egfr_tenths(c, age, sex[i]) for c in creat], creat
+                    ladders[i], creatinine_of[i] = [egfr_tenths(c, age, sex[i], self.equation) for c in creat], creat
                 fitted = fit.fit_groups(
                     self.draws, self.pub, "egfr", tp, "0.1", self._members("egfr", tp, seen), ladders,
                     lambda i, mean, sd, ladders=ladders, j=j: fit.nearest(ladders[i], egfr_tenths(
                         self._near_level(i, j, baseline[i], sex[i], recovered[i]),
-                        self.age_on(i, self.visit_day[i, j]), sex[i])))
+                        self.age_on(i, self.visit_day[i, j]), sex[i], self.equation)))
             for i in seen:
                 day, age = self.visit_day[i, j], self.age_on(i, self.visit_day[i, j])
                 if fitted is not None:
                     visits[i, j] = course.remember(self.traits[i], "creatinine", self.status[i, j],
                                                    creatinine_of[i][ladders[i].index(fitted[i])])
                 elif i in declines and day > declines[i].start_day:
-                    visits[i, j] = labs.creatinine_for_egfr(declines[i].egfr(day), age, sex[i])
+                    visits[i, j] = labs.creatinine_for_egfr(declines[i].egfr(day), age, sex[i], self.equation)
                 else:
                     level = course.creatinine_level(self.traits[i], self.status[i, j], baseline[i], sex[i],
                                                     self.criteria, recovered[i])
                     visits[i, j] = course.visit_creatinine(self.draws, self.traits[i], self.status[i, j], level,
-                                                           baseline[i], day, age, sex[i], base_egfr[i], self.criteria)
+                                                           baseline[i], day, age, sex[i], base_egfr[i], self.criteria,
+                                                           self.equation)
                 if i in declines and declines[i].start_day == day:
-                    declines[i].start_egfr = egfr_tenths(visits[i, j], age, sex[i])
+                    declines[i].start_egfr = egfr_tenths(visits[i, j], age, sex[i], self.equation)
         return baseline, visits, at_flare, declines
 
     # --- unscheduled visits: the kidneys failing before ESRD -----------------------------------------
@@ -562,13 +629,80 @@ class _Builder:
                 day = decline.end_day - self.draws.integer(3, 14)
             if any(abs(day - nominal) <= WINDOW for nominal in self.days) or any(abs(day - d) < 20 for d in own):
                 continue
-            creat = labs.creatinine_for_egfr(decline.egfr(day), self.age_on(i, day), sex)
+            creat = labs.creatinine_for_egfr(decline.egfr(day), self.age_on(i, day), sex, self.equation)
             value = course.in_band(self.draws, self.traits[i], "upcr", ln(max(upcr, 150) / 100), course.UPCR_NOISE,
                                    150, course.UPCR_MAX, "0.01")
             activity = course.visit_activity(self.draws, self.traits[i], "NR")
             rows.append({"patient_id": i, "day": day, "upcr": value, "creatinine": creat,
                          **course.other_labs(self.draws, value, activity)})
         return rows
+
+    # --- renal flares after the last visit (a study with one timepoint) ----------------------------------
+    def late_flares(self, state, poor: set, upcr: dict, creat: dict, base_upcr: list, base_creat: list) -> list:
+        """(patient, day, UPCR, creatinine) of each renal flare after the last visit window, for a study with one
+        timepoint (with two or more, flares fall between the visits: flare_plan): the published patients and
+        flares (publication.targets.flare_counts), else the assumption renal_flares ({patients, events} or a
+        number of patients), among the patients in response at their last visit with room in their follow-up;
+        a patient with two flares has them at least 30 days apart. Each is a lab of the flare (proteinuria up,
+        creatinine a little) and an event the same day."""
+        if len(self.tps) >= 2:
+            return []
+        given = targets.flare_counts(self.pub) or events.flare_assumption(self.values.get("renal_flares"))
+        if not given:
+            return []
+        patients, flares = given
+        start = self.days[-1] + WINDOW + 1
+        pool = [i for i in range(self.n) if state.last_status(i) in ("CR", "PR") and i not in poor
+                and state.followup[i] - start >= 60]
+        if patients > len(pool) or flares > 2 * patients:
+            raise StudyFileError(f"{self.pub.study}.yaml: {patients} patients with {flares} renal flares after the "
+                                 f"last visit, but only {len(pool)} patients are in response then with follow-up to "
+                                 f"have one (and a patient has at most two)")
+        chosen = sorted(pool[k] for k in self.draws.choice(len(pool), patients))
+        out = []
+        for rank, i in enumerate(chosen):
+            j = len(self.tps) - 1
+            last_upcr = upcr.get((i, j), base_upcr[i])
+            last_creat = creat.get((i, j), base_creat[i])
+            twice = rank < flares - patients
+            first = self.draws.integer(start, state.followup[i] - (31 if twice else 1))
+            days = [first] + ([self.draws.integer(first + 30, state.followup[i] - 1)] if twice else [])
+            for day in days:
+                value = course.flare_upcr(self.draws, self.traits[i], last_upcr)
+                out.append((i, day, value, round(last_creat * (1 + 0.04 * abs(self.draws.normal())))))
+        return out
+
+    # --- columns a study has only when its file speaks of them ------------------------------------------
+    def optional_columns(self) -> dict[str, list]:
+        """disease_duration_months (fitted to a published mean and SD of all patients, else drawn from the
+        assumption disease_duration {mean, sd, min, max} in months), weight_kg (the assumption weight
+        {mean, sd, min, max}), active_sediment and active_serology (assumption, or published counts of each
+        value); only the columns the study file gives values for."""
+        out = {}
+        duration = self.values.get("disease_duration")
+        pairs = fit.targets(self.pub, "disease_duration", "baseline")
+        if "all" in pairs or duration:
+            spec = duration or {}
+            lo, hi = round(spec.get("min", 0)), round(spec.get("max", 600))
+            if "all" in pairs:
+                goal = fit.target(pairs["all"], self.n, "1", "disease duration of all patients")
+                ladder = list(range(lo, hi + 1))
+                mean, sd = fit.stored(pairs["all"][0]), fit.stored(pairs["all"][1])
+                positions = fit.fit(self.draws, [ladder] * self.n,
+                                    lambda i: self.draws.normal_units(mean, sd, lo, hi, 1) - lo, goal)
+                out["disease_duration_months"] = [float(lo + p) for p in positions]
+            else:
+                out["disease_duration_months"] = [float(v) for v in self._pooled(
+                    lambda: self.draws.normal_units(spec["mean"], spec["sd"], lo, hi, 1))]
+        weight = self.values.get("weight")
+        if weight:
+            lo, hi = round(10 * weight.get("min", 35)), round(10 * weight.get("max", 150))
+            out["weight_kg"] = [v / 10 for v in self._pooled(
+                lambda: self.draws.normal_units(weight["mean"], weight["sd"], lo, hi, 0.1))]
+        for name in ("active_sediment", "active_serology"):
+            if name in self.values or targets.category_counts(self.pub, name):
+                out[name] = self._categories(name, f"{name.replace('_', ' ')} at baseline ({{yes: n, no: n}})")
+        return out
 
     # --- everything --------------------------------------------------------------------------------
     def run(self) -> dict[str, pd.DataFrame]:
@@ -608,17 +742,24 @@ class _Builder:
             if kind == "esrd":
                 seen = [j for j in range(len(self.tps)) if (i, j) in self.status]
                 rows += self._decline_rows(i, sex[i], declines[i], upcr[i, seen[-1]] if seen else base_upcr[i])
-        if "adverse_events" in self.values:
-            found += events.adverse_events(self.draws, self.values["adverse_events"], self.shape.arms, ids, self.arm,
-                                           state.followup)
+        categories = events.adverse_event_categories(self.values.get("adverse_events")) or \
+            targets.adverse_event_counts(pub)
+        if categories:
+            found += events.adverse_events(self.draws, categories, self.shape.arms, ids, self.arm, state.followup)
+        late = self.late_flares(state, set(poor), upcr, creat, base_upcr, base_creat)
+        for i, day, upcr_value, creat_value in late:
+            rows.append({"patient_id": i, "day": day, "upcr": upcr_value, "creatinine": creat_value,
+                         **course.other_labs(self.draws, upcr_value,
+                                             course.visit_activity(self.draws, self.traits[i], "flare"))})
+            found.append((ids[i], day, "renal_flare", None))
         for row in rows:
             row["patient_id"] = ids[row["patient_id"]]
         patients = pd.DataFrame({
             "patient_id": ids, "study": pub.study, "arm": self.arm, "sex": sex, "age": age, "isn_class": isn,
             "induction": induction, "maintenance": maintenance, "prior_response": self.group,
-            "last_followup_day": state.followup})
+            "last_followup_day": state.followup, **self.optional_columns()})
         lab_frame = labs.lab_frame(rows, {ids[i]: (age[i], self.traits[i].birthday) for i in range(self.n)},
-                                   dict(zip(ids, sex)))
+                                   dict(zip(ids, sex)), self.equation)
         event_frame = pd.DataFrame(found, columns=["patient_id", "day", "event", "category"])
         event_frame = event_frame.sort_values(["patient_id", "day", "event"], kind="stable").reset_index(drop=True)
         return {"patients.csv": patients.sort_values("patient_id").reset_index(drop=True), "labs.csv": lab_frame,

@@ -88,20 +88,31 @@ def _fraction(value: float) -> Fraction:
     return Fraction(repr(float(value)))
 
 
+def _highest_below(limit: float, inclusive: bool) -> int:
+    """The largest UPCR (0.01 g/g) that meets 'UPCR < limit' (or '<= limit' when inclusive)."""
+    units = _fraction(limit) * 100
+    return math.floor(units) if inclusive else math.ceil(units) - 1
+
+
 def upcr_band(status: str, baseline: int, criteria: Criteria, after_cr: bool = False) -> tuple[int, int]:
-    """UPCR band (0.01 g/g) of a visit planned as `status` for a baseline of `baseline` units. CR: below
-    the CR limit; PR: at least the CR limit, at most (1 - reduction) x baseline (the exact halving
-    point left out) and below the nephrotic limit; NR: at least the CR limit and above (1 - reduction)
-    x baseline, at most 3 x baseline. `after_cr`: no flare since a complete response, so below 1 g/g."""
-    cr_cut = math.ceil(_fraction(criteria.cr_upcr_max) * 100)            # u < cr_cut
+    """UPCR band (0.01 g/g) of a visit planned as `status` for a baseline of `baseline` units. CR: within the CR
+    limit; PR: above it, at most (1 - reduction) x baseline (the exact halving point left out; no such bound
+    when no reduction is asked) and within the PR limit; NR: above the CR limit and, where the definition has
+    a partial response, above (1 - reduction) x baseline (no reduction asked: above the PR limit), at most
+    3 x baseline. `after_cr`: no flare since a complete response, so below 1 g/g."""
+    cr_hi = _highest_below(criteria.cr_upcr_max, criteria.cr_upcr_inclusive)
     keep = (1 - _fraction(criteria.pr_upcr_reduction_min)) * baseline    # PR: u <= keep
-    nephrotic = math.ceil(_fraction(criteria.pr_upcr_max) * 100)         # PR: u < nephrotic
+    reduces = criteria.pr_upcr_reduction_min > 0
+    pr_hi = _highest_below(criteria.pr_upcr_max, criteria.pr_upcr_inclusive)
     if status == "CR":
-        lo, hi = UPCR_MIN, cr_cut - 1
+        lo, hi = UPCR_MIN, cr_hi
     elif status == "PR":
-        lo, hi = cr_cut, min(math.ceil(keep) - 1, nephrotic - 1)
+        lo, hi = cr_hi + 1, min(math.ceil(keep) - 1, pr_hi) if reduces else pr_hi
+        if not criteria.partial_response:
+            raise ValueError("the response definition has no partial response")
     elif status == "NR":
-        lo, hi = max(cr_cut, math.floor(keep) + 1), min(max(3 * baseline, cr_cut + 60), UPCR_MAX)
+        above = (math.floor(keep) + 1 if reduces else pr_hi + 1) if criteria.partial_response else cr_hi + 1
+        lo, hi = max(cr_hi + 1, above), min(max(3 * baseline, cr_hi + 1 + 60), UPCR_MAX)
     else:
         raise ValueError(f"status must be CR, PR or NR, not {status!r}")
     if after_cr:
@@ -112,29 +123,51 @@ def upcr_band(status: str, baseline: int, criteria: Criteria, after_cr: bool = F
 def baseline_band(status: str, visit: int, criteria: Criteria, lo: int, hi: int) -> tuple[int, int]:
     """Baseline UPCR band (within [lo, hi]) that keeps a later visit of `visit` units in `status`:
     PR needs visit < (1 - reduction) x baseline, NR visit > (1 - reduction) x baseline (and
-    baseline >= visit / 3)."""
+    baseline >= visit / 3); without a reduction asked (or a partial response), only the latter."""
     keep = 1 - _fraction(criteria.pr_upcr_reduction_min)
+    reduces = criteria.pr_upcr_reduction_min > 0 and criteria.partial_response
     if status == "PR":
-        lo = max(lo, math.floor(visit / keep) + 1)
+        if reduces:
+            lo = max(lo, math.floor(visit / keep) + 1)
     elif status == "NR":
-        lo, hi = max(lo, math.ceil(Fraction(visit, 3))), min(hi, math.ceil(visit / keep) - 1)
+        lo = max(lo, math.ceil(Fraction(visit, 3)))
+        if reduces:
+            hi = min(hi, math.ceil(visit / keep) - 1)
     elif status != "CR":
         raise ValueError(f"status must be CR, PR or NR, not {status!r}")
     return lo, hi
 
 
+def _gfr_ok(egfr: int, baseline_egfr: int, minimum: float | None, drop: float | None) -> bool:
+    """eGFR (tenths) at least `minimum`, or above (1 - drop) x baseline (strictly, so a float comparison cannot
+    decide otherwise); both None: any eGFR."""
+    if minimum is None and drop is None:
+        return True
+    return (minimum is not None and egfr >= _fraction(minimum) * 10) or \
+        (drop is not None and egfr > baseline_egfr * (1 - _fraction(drop)))
+
+
 def creatinine_ok(status: str, creatinine: int, baseline: int, sex: str, egfr: int, baseline_egfr: int,
                   criteria: Criteria) -> bool:
-    """Does a creatinine (and its eGFR, tenths) keep a visit in `status`? CR: normal, or below the
-    allowed rise where normal at baseline; PR: eGFR at least the limit, or above (1 - drop) x the
-    baseline eGFR (strictly, so a float comparison cannot decide otherwise); NR: anything."""
+    """Does a creatinine (and its eGFR, tenths) keep a visit in `status`? CR: by the creatinine rule (normal,
+    or below the allowed rise where normal at baseline; or below the allowed rise; or anything), and the CR
+    eGFR condition where there is one; PR: the PR eGFR condition and, where there is one, below the allowed
+    rise; NR: anything. Limits a float may land on either side of are kept strictly."""
     uln = _fraction(criteria.creatinine_uln_male if sex == "M" else criteria.creatinine_uln_female) * 100
     if status == "CR":
-        return creatinine < baseline * (1 + _fraction(criteria.cr_creatinine_rise_max)) if baseline <= uln \
-            else creatinine <= uln
+        rise = baseline * (1 + _fraction(criteria.cr_creatinine_rise_max))
+        if criteria.cr_creatinine == "normal_or_no_rise":
+            ok = creatinine < rise if baseline <= uln else creatinine <= uln
+        elif criteria.cr_creatinine == "no_rise":
+            ok = creatinine < rise
+        else:
+            ok = True
+        return ok and _gfr_ok(egfr, baseline_egfr, criteria.cr_egfr_min, criteria.cr_egfr_drop_max)
     if status == "PR":
-        return egfr >= _fraction(criteria.pr_egfr_min) * 10 or \
-            egfr > baseline_egfr * (1 - _fraction(criteria.pr_egfr_drop_max))
+        ok = _gfr_ok(egfr, baseline_egfr, criteria.pr_egfr_min, criteria.pr_egfr_drop_max)
+        if criteria.pr_creatinine_rise_max is not None:
+            ok = ok and creatinine < baseline * (1 + _fraction(criteria.pr_creatinine_rise_max))
+        return ok
     return True
 
 
@@ -232,13 +265,13 @@ def creatinine_centre(t: Traits, status: str, level: int, day: int) -> float:
 
 
 def visit_creatinine(draws: Draws, t: Traits, status: str, level: int, baseline: int, day: int, age: int, sex: str,
-                     baseline_egfr: int, criteria: Criteria) -> int:
+                     baseline_egfr: int, criteria: Criteria, equation: str = "ckd_epi_2009") -> int:
     """A creatinine (units) around `level` with the patient's drift, within SPREAD x level, that keeps
     the visit in `status` (creatinine_ok, eGFR at the visit's age)."""
     lo, hi = max(CREATININE_MIN, math.floor(SPREAD[0] * level)), min(CREATININE_MAX, math.ceil(SPREAD[1] * level))
     value = in_band(draws, t, "creatinine", creatinine_centre(t, status, level, day), CREATININE_NOISE, lo, hi,
-                    "0.01", lambda c: creatinine_ok(status, c, baseline, sex, egfr_tenths(c, age, sex), baseline_egfr,
-                                                    criteria))
+                    "0.01", lambda c: creatinine_ok(status, c, baseline, sex, egfr_tenths(c, age, sex, equation),
+                                                    baseline_egfr, criteria))
     return remember(t, "creatinine", status, value)
 
 

@@ -156,15 +156,62 @@ def _logrank_batch(days: np.ndarray, event_days: np.ndarray, event_first: np.nda
     return (event_first.sum(axis=1) - expected) ** 2 / variance
 
 
-def adverse_events(draws: Draws, categories: dict[str, int], sizes: dict[str, int], ids: list, arm: list,
-                   followup: list) -> list[tuple]:
-    """Adverse events per category, split between the arms in proportion to their sizes, on
-    random patients, on a day before the end of their follow-up."""
+def adverse_event_categories(given) -> dict[str, tuple[int, int]]:
+    """The assumption adverse_events as {category: (patients, events)}: a number per category (patients, one
+    event each) or {patients: n, events: m}."""
+    out = {}
+    for category, value in (given or {}).items():
+        if isinstance(value, dict):
+            patients = int(value.get("patients", value.get("events", 0)))
+            out[category] = (patients, int(value.get("events", patients)))
+        else:
+            out[category] = (int(value), int(value))
+    return out
+
+
+def flare_assumption(given) -> tuple[int, int] | None:
+    """The assumption renal_flares as (patients, flares): a number of patients (one flare each) or
+    {patients: n, events: m}."""
+    if given is None:
+        return None
+    if isinstance(given, dict):
+        patients = int(given.get("patients", given.get("events", 0)))
+        return patients, int(given.get("events", patients))
+    return int(given), int(given)
+
+
+def adverse_event_problems(categories: dict[str, tuple[int, int]], sizes: dict[str, int]) -> list[str]:
+    """What no cohort of these arms can have: more patients with an event of a category than an arm holds, more
+    patients than events, or more than ten events a patient."""
     out = []
-    for category, total in categories.items():
-        for a, count in split_by_size(total, sizes).items():
+    for category, (patients, events) in categories.items():
+        for a, count in split_by_size(patients, sizes).items():
+            if count > sizes[a]:
+                out.append(f"adverse event {category}: {patients} patients with one, {count} of them in {a}, which has "
+                           f"{sizes[a]} patients")
+        if events < patients:
+            out.append(f"adverse event {category}: {events} events in {patients} patients: fewer events than patients")
+        elif patients and events > 10 * patients:
+            out.append(f"adverse event {category}: {events} events in {patients} patients: more than ten a patient")
+    return out
+
+
+def adverse_events(draws: Draws, categories: dict, sizes: dict[str, int], ids: list, arm: list,
+                   followup: list) -> list[tuple]:
+    """Adverse events per category ({category: (patients, events)}, or a number of patients with one event
+    each), the patients split between the arms in proportion to their sizes, on random patients, on a day
+    before the end of their follow-up; a category's events beyond its patients go, one more each, to its
+    patients in turn (a share of the events split like the patients)."""
+    out = []
+    for category, value in categories.items():
+        patients, events = value if isinstance(value, tuple) else (value, value)
+        extra = split_by_size(events - patients, sizes) if events > patients else {}
+        for a, count in split_by_size(patients, sizes).items():
             members = [i for i in range(len(ids)) if arm[i] == a]
-            for k in sorted(draws.choice(len(members), count)):
-                i = members[k]
+            chosen = [members[k] for k in sorted(draws.choice(len(members), count))]
+            for i in chosen:
+                out.append((ids[i], draws.integer(1, followup[i] - 1), "adverse_event", category))
+            for k in range(extra.get(a, 0)):
+                i = chosen[k % len(chosen)]
                 out.append((ids[i], draws.integer(1, followup[i] - 1), "adverse_event", category))
     return out

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import bisect
 import math
+from fractions import Fraction
 
-from helpers.publication import published
+from helpers.publication import measures, published
 from helpers.publication.counts import infeasible_moments
 from helpers.reconstruct.draw import Draws, lognormal_parameters
 from helpers.reconstruct.moments import Target, best_start, solve
@@ -23,10 +24,11 @@ def targets(pub: published.Study, measure: str, timepoint: str) -> dict[str, tup
     (those no data can give left out: counts.infeasible_moments)."""
     found: dict[str, dict] = {}
     impossible = infeasible_moments(pub)
+    names = {measure, f"egfr_{pub.reconstruction.egfr_equation}"} if measure == "egfr" else {measure}
     for x in pub.targets():
         if x.id in impossible or x.statistic not in ("mean", "sd"):
             continue
-        if x.measure == measure and x.timepoint == timepoint:
+        if x.measure in names and x.timepoint == timepoint:
             found.setdefault(x.group, {})[x.statistic] = x
     return {g: (v["mean"], v["sd"]) for g, v in found.items() if {"mean", "sd"} <= set(v)}
 
@@ -39,8 +41,20 @@ def published_values(pub: published.Study, measure: str, timepoint: str, group: 
 
 
 def target(pair: tuple, n: int, unit: str, label: str) -> Target:
+    """The published mean and SD as a target on the grid of `unit` (the stored unit), in the unit the source
+    printed them in: the grid step is then `unit` x the conversion factor (50 mg/mmol of UPCR: steps of 0.01 g/g
+    are 1.1312 mg/mmol), so the windows are exact in the published unit."""
     mean, sd = pair
-    return Target(mean.value, sd.value, mean.decimals, unit, n, label=label, ids=(mean.id, sd.id))
+    factor = measures.factor(mean.measure, mean.unit) or Fraction(1)
+    step = Fraction(unit) * factor
+    text = unit if factor == 1 else f"{step.numerator}/{step.denominator}"
+    return Target(mean.value, sd.value, mean.decimals, text, n, label=label, ids=(mean.id, sd.id))
+
+
+def stored(number) -> float:
+    """A published value in the stored unit of its measure (g/g for a UPCR printed in mg/mmol)."""
+    factor = measures.factor(number.measure, number.unit) or Fraction(1)
+    return float(Fraction(repr(number.value)) / factor)
 
 
 def fit(draws: Draws, ladders: list[list[int]], draw_position, goal: Target,
@@ -58,7 +72,7 @@ def fit(draws: Draws, ladders: list[list[int]], draw_position, goal: Target,
 
 def implied(goal: Target, fixed: list[int], n_free: int) -> tuple[float, float]:
     """Mean and SD (in units) the free values need for the overall mean and SD to hold."""
-    unit = float(goal.unit)
+    unit = float(Fraction(goal.unit))
     total, sd = goal.mean / unit * goal.n, goal.sd / unit
     squares = sd * sd * (goal.n - 1) + total * total / goal.n
     rest_total, rest_squares = total - sum(fixed), squares - sum(v * v for v in fixed)
@@ -93,7 +107,6 @@ def fit_groups(draws: Draws, pub: published.Study, measure: str, timepoint: str,
     rest = [i for g in members if g not in reported for i in members[g]]
     if not reported and "all" not in published_pairs:
         return None
-    scale = 1 / float(unit)
     out, fixed = {}, []
     blocks = [(g, members[g]) for g in reported] + ([("all", rest)] if rest else [])
     for g, idx in blocks:
@@ -107,6 +120,7 @@ def fit_groups(draws: Draws, pub: published.Study, measure: str, timepoint: str,
             mean, sd = implied(goal, fixed, len(idx))
         else:
             goal = target(published_pairs[g], len(idx), unit, f"{measure} of {g} at {timepoint}")
+            scale = 1 / float(Fraction(goal.unit))
             mean, sd = goal.mean * scale, goal.sd * scale
         group_ladders = [ladders[i] for i in idx]
         first = [nearest(ladder, draft[i]) for ladder, i in zip(group_ladders, idx)] if draft else None

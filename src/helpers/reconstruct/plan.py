@@ -152,19 +152,65 @@ def _plan(pub: published.Study) -> Plan:
     percents = counts.percents_by_cell(pub, pub.targets())
     for (tp, arm), n in n_by.items():
         row = {"n": n, "source": {}}
-        for outcome, numbers in percents.get((tp, arm), {}).items():
+        published_here = percents.get((tp, arm), {})
+        for outcome, numbers in published_here.items():
             x = numbers[0]
             row[outcome] = counts.first_count(x, n)
-            row["source"][outcome] = f"published {x.value:g}% ({x.id})"
+            shown = f"{x.value:g}%" if x.statistic == "percent" else f"{x.value:g} patients"
+            row["source"][outcome] = f"published {shown} ({x.id})"
+        _together(row, published_here, n)
+        for outcome, numbers in published_here.items():
             for same in numbers:
                 result.targets[same.id] = f"gives {row[outcome]}/{n}"
+        if "NR" in row:            # no response published: the rest of the split follows from it
+            if "CR" in row and "PR" not in row and "overall" not in row:
+                row["PR"] = n - row["NR"] - row["CR"]
+                row["source"]["PR"] = "evaluated minus CR minus no response"
+            elif "overall" not in row and "CR" not in row and "PR" not in row:
+                row["overall"] = n - row["NR"]
+                row["source"]["overall"] = "evaluated minus no response"
+            del row["NR"]
+        if "PR" in row and "overall" in row and "CR" not in row:
+            row["CR"] = row["overall"] - row["PR"]
+            row["source"]["CR"] = "overall minus PR"
+        if "CR" in row and "overall" in row and "PR" not in row:
+            row["PR"] = row["overall"] - row["CR"]
+            row["source"]["PR"] = "overall minus CR"
         result.rows[tp, arm] = row
     _overall_from_p(pub, result)
+    if not published.criteria(pub).partial_response:   # one grade: every responder is in CR
+        for row in result.rows.values():
+            if "CR" not in row and "overall" in row:
+                row["CR"], row["source"]["CR"] = row["overall"], "overall (the definition has no partial response)"
+            if "CR" in row and "PR" not in row:
+                row["PR"], row["source"]["PR"] = 0, "none (the definition has no partial response)"
     _neutral_splits(pub, result)
     for row in result.rows.values():
         row.setdefault("overall", row["CR"] + row["PR"])
         row["source"].setdefault("overall", "CR + PR")
     return result
+
+
+def _together(row: dict, published_here: dict, n: int) -> None:
+    """Where the smallest counts of the published outcomes do not add up (CR + PR + NR = n, CR + PR = overall),
+    the first counts, in the order CR, PR, overall, NR, that every published figure allows and that do."""
+    def consistent(r):
+        cr, pr, overall, nr = (r.get(o) for o in ("CR", "PR", "overall", "NR"))
+        if None not in (cr, pr, overall) and cr + pr != overall:
+            return False
+        if nr is not None and cr is not None and pr is not None and cr + pr + nr != n:
+            return False
+        return not (nr is not None and overall is not None and overall + nr != n)
+    if consistent(row) or "NR" not in published_here:
+        return
+    options = {o: sorted(set.intersection(*(set(counts.allowed_counts(x, n)) for x in xs)))
+               for o, xs in published_here.items()}
+    names = list(options)
+    for combo in itertools.product(*(options[o] for o in names)):
+        trial = dict(zip(names, combo))
+        if consistent(trial):
+            row.update(trial)
+            return
 
 
 def _known(row: dict) -> bool:
@@ -221,28 +267,52 @@ def _neutral_splits(pub: published.Study, result: Plan) -> None:
         if all({"CR", "PR"} <= set(r) for r in rows):
             continue
         ref = _nearest(tps, tp, lambda t: all(_known(result.rows[t, a]) for a in arms))
-        if ref is None:
-            raise ValueError(f"{pub.study}: no timepoint with a known CR / PR split to take {tp}'s from")
-        ref_rows = [result.rows[ref, a] for a in arms]
-        ref_cr = sum(r["CR"] for r in ref_rows)
-        ref_pr = sum(r.get("PR", r.get("overall", 0) - r["CR"]) for r in ref_rows)
-        ref_n = sum(r["n"] for r in ref_rows)
+        given = _split_assumption(pub)
+        if ref is not None:
+            ref_rows = [result.rows[ref, a] for a in arms]
+            ref_cr = sum(r["CR"] for r in ref_rows)
+            ref_pr = sum(r.get("PR", r.get("overall", 0) - r["CR"]) for r in ref_rows)
+            ref_n = sum(r["n"] for r in ref_rows)
+            pr_share = Fraction(ref_pr, ref_n - ref_cr) if ref_n > ref_cr else Fraction(0)
+            cr_share = Fraction(ref_cr, ref_cr + ref_pr) if ref_cr + ref_pr else Fraction(0)
+            where = f"as at {ref} (pooled)"
         for r in rows:
             if "CR" in r and "PR" not in r and "overall" not in r:
-                share = Fraction(ref_pr, ref_n - ref_cr)
+                if ref is None and "pr_share_of_not_cr" not in given:
+                    raise SplitMissing(pub.study, tp, "pr_share_of_not_cr", "PR among the patients not in CR")
+                share = pr_share if ref is not None else given["pr_share_of_not_cr"]
                 r["PR"] = _round(share * (r["n"] - r["CR"]))
                 r["source"]["PR"] = (f"assumed: PR in {float(share):.0%} of those not in CR in every arm, "
-                                     f"as at {ref} (pooled)")
+                                     f"{where if ref is not None else 'by the assumption response_split'}")
             elif "overall" in r and "CR" not in r:
-                share = Fraction(ref_cr, ref_cr + ref_pr)
+                if ref is None and "cr_share_of_responders" not in given:
+                    raise SplitMissing(pub.study, tp, "cr_share_of_responders", "CR among the responders")
+                share = cr_share if ref is not None else given["cr_share_of_responders"]
                 r["CR"] = _round(share * r["overall"])
                 r["PR"] = r["overall"] - r["CR"]
                 r["source"]["CR"] = (f"assumed: CR in {float(share):.0%} of the responders in every arm, "
-                                     f"as at {ref} (pooled)")
+                                     f"{where if ref is not None else 'by the assumption response_split'}")
                 r["source"]["PR"] = "overall minus CR"
             else:
                 continue
             r["assumed"] = True
+
+
+class SplitMissing(ValueError):
+    """A CR / PR split no source publishes at any timepoint: the assumption `response_split` must give it."""
+
+    def __init__(self, study: str, timepoint: str, key: str, what: str):
+        super().__init__(f"{study}.yaml: no timepoint publishes the CR / PR split that {timepoint} needs; add the "
+                         f"assumption response_split with {key} (the share of {what}, the same in every arm), e.g. "
+                         f"value: {{{key}: 0.5}}")
+        self.key = key
+
+
+def _split_assumption(pub: published.Study) -> dict:
+    """The assumption response_split's shares as fractions ({} when there is none)."""
+    given = next((a.value for a in pub.assumptions if a.id == "response_split"), None) or {}
+    return {k: Fraction(repr(float(v))) for k, v in given.items() if k in ("pr_share_of_not_cr",
+                                                                           "cr_share_of_responders")}
 
 
 def _round(value: Fraction) -> int:

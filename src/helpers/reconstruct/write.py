@@ -9,17 +9,19 @@ from pathlib import Path
 import pandas as pd
 
 from helpers.cohort import schema
-from helpers.cohort.response import WINDOW, Criteria, classify, summarise
+from helpers.cohort.response import WINDOW, classify, summarise
 from helpers.paths import RECONSTRUCTED_DIR
 from helpers.publication import published
 from helpers.reconstruct import builder
 
 
 def build(study: str) -> dict[str, pd.DataFrame]:
-    """The three tables of `study`, columns in the format's order, checked against the plan."""
+    """The three tables of `study`, columns in the format's order (a column the format lets a table leave out
+    only where the study has values for it), checked against the plan."""
     pub = published.load(study)
     tables = builder.build(pub)
-    tables = {name: tables[name][[f.name for f in fields]] for name, fields in schema.FILES.items()}
+    tables = {name: tables[name][[f.name for f in fields if not f.may_be_absent or f.name in tables[name]]]
+              for name, fields in schema.FILES.items()}
     _check_response(pub, tables)
     return tables
 
@@ -28,7 +30,7 @@ def _check_response(pub: published.Study, tables: dict[str, pd.DataFrame]) -> No
     """The response the notebooks will classify from the rows is the one planned, in every cell."""
     class Rows:  # the attributes helpers.cohort.response.classify reads
         patients, labs = tables["patients.csv"], tables["labs.csv"]
-    graded = classify(Rows, pub.timepoints, WINDOW, Criteria())
+    graded = classify(Rows, pub.timepoints, WINDOW, published.criteria(pub))
     layout = builder.layout(pub)
     by = ["arm", "prior_response"] if pub.subgroups else ["arm"]
     got = summarise(graded, by=by).set_index(["timepoint", *by])
