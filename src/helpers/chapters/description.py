@@ -10,7 +10,7 @@ from tableone import TableOne
 
 from helpers import labels
 from helpers.chapters.groups import groups, members
-from helpers.cohort.response import WINDOW, baseline_labs, classify, summarise
+from helpers.cohort.response import WINDOW, baseline_labs, classify, followed_to, summarise
 from helpers.compare import claims, results
 from helpers.methods import disclosure
 from helpers.paths import PUBLISHED_DIR
@@ -124,7 +124,7 @@ def follow_up_figure(cohorts: dict, timepoints: dict | None = None, window: int 
     panels = []
     for study, cohort in cohorts.items():
         pub = published.load(study) if (PUBLISHED_DIR / f"{study}.yaml").exists() else None
-        points = timepoints or (pub.timepoints if pub else None)
+        points = followed_to(cohort, timepoints or (pub.timepoints if pub else {}), window)   # none past follow-up
         if grouping(cohort) != "arm" or cohort.patients["arm"].nunique() < 2 or not points:
             continue
         sizes = cohort.patients["arm"].value_counts().to_dict()
