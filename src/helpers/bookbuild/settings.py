@@ -7,6 +7,11 @@ the disclosure rule for real cohorts:
   file sets `min_cell` itself (a lower value set there is allowed, and the build log says so);
 - a chapter's own `min_cell` (under `notebooks:`) may raise the book's, never lower it.
 
+`compare_with` names, for a study of a real cohort, the study file it is compared with (`{mine: study_a}`), or that
+and its arms where they are named differently (`{mine: {study: study_a, arms: {tac: tacrolimus}}}`: `Comparison`);
+`exclude` lists rows with an impossible timeline to leave out (helpers.cohort.data.excluded_rows). What can only be
+checked against the data (a study of the cohort, its arms, its tables) is helpers.bookbuild.config's.
+
 Reading the file (YAML with limits) and turning errors into one line are helpers.bookbuild.config's."""
 from __future__ import annotations
 

@@ -32,6 +32,12 @@ header, the file looks cut off, and the problem names that line. A file cut righ
 complete field (a last value "800" cut to "80", a last row cut after a comma) cannot be told
 from a complete one: it loads, with a note that the file ends without a final newline.
 
+Impossible timelines (a lab or an event after the patient's death or last follow-up, a last follow-up after the
+death) are problems that say what to do; a params file's `exclude` ({table: [line, ...]}, `excluded_rows`) may
+leave such rows out instead, one by one (a follow-up past the death then ends at the death). Each row left out is
+an `Exclusion` on the Cohort (what, why, what was done), for the build's log; a listed row without such a problem
+is a problem itself.
+
 Size. A table is read CHUNK_ROWS rows at a time and each column is checked at once (pyarrow
 compute); only the cells a check refuses go through the cell-by-cell code that words the
 problem, so the rules above hold, with the same messages, at any size. Memory grows with the
