@@ -85,6 +85,7 @@ NUMBER = re.compile(r"[+-]?([0-9]+(\.[0-9]+)?|\.[0-9]+)([eE][+-]?[0-9]+)?")   # 
 LINE_END = re.compile(r"\r\n|\r|\n")   # as the csv module ends lines (not U+2028 and the like)
 BLANKS = " \t"   # what a cell is trimmed of
 EPOCH = dt.date(1970, 1, 1)
+EXCLUDABLE = "with the params file's `exclude`"   # ends the message of a problem `exclude` may resolve
 # the texts pandas.read_excel took for a missing value (its default na_values), kept for Excel files
 EXCEL_MISSING = frozenset({"", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
                            "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"})
@@ -1131,7 +1132,7 @@ def _cross_checks(frames: dict[str, pd.DataFrame], dated: dict[str, str | None],
             followup[i] = death[i]
         else:
             listed.add(Problem(p_label, line, p_column, f"{what}: correct one of the two dates, or end the follow-up "
-                               "at the death with the params file's `exclude`", p_unit))
+                               f"at the death {EXCLUDABLE}", p_unit))
     if any(e.action == "follow-up ended at the death" for e in excluded):
         patients["last_followup_day"] = pd.array(followup, dtype=patients["last_followup_day"].dtype)
 
@@ -1167,8 +1168,7 @@ def _cross_checks(frames: dict[str, pd.DataFrame], dated: dict[str, str | None],
                 excluded.append(Exclusion(label, line, column, pid, what, "row left out", unit))
                 drop.append(i)
             else:
-                listed.add(Problem(label, line, column, f"{what}: {fix}, or leave this row out with the params "
-                                   "file's `exclude`", unit))
+                listed.add(Problem(label, line, column, f"{what}: {fix}, or leave this row out {EXCLUDABLE}", unit))
         if drop:
             keep = np.ones(len(frame), bool)
             keep[drop] = False
@@ -1277,7 +1277,7 @@ def exclusion_advice(root: str | Path, problems: list[Problem]) -> str | None:
     leave those rows out, as one line to paste; None when there is none."""
     rows: dict[str, list[int]] = {}
     for p in problems:
-        if p.line is not None and not p.more and p.message.endswith("with the params file's `exclude`"):
+        if p.line is not None and not p.more and p.message.endswith(EXCLUDABLE):
             rows.setdefault(table_key(root, p.file), []).append(p.line)
     if not rows:
         return None
