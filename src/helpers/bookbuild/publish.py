@@ -14,6 +14,7 @@ import hashlib
 import os
 import re
 import shutil
+import stat
 import subprocess
 import sys
 import time
@@ -64,8 +65,10 @@ def prepare_source(params: config.Params, default: config.Params, staging: Path)
     title, no banner and no reconstruction footer. The generated pages (book/generated) and chapters
     (book/executed) are written into it by the pipeline."""
     source = folders.fresh(source_folder(staging), staging)
-    shutil.copytree(REPO_ROOT / "book", source / "book",
+    shutil.copytree(REPO_ROOT / "book", source / "book", copy_function=shutil.copyfile,   # new files: writable
                     ignore=shutil.ignore_patterns("generated", "executed", COHORT_PAGES.name))
+    for folder in [source / "book", *(p for p in (source / "book").rglob("*") if p.is_dir())]:
+        folder.chmod(folder.stat().st_mode | stat.S_IWUSR)   # copytree gives a read-only book/'s mode to the copy
     book_config = yaml.safe_load((REPO_ROOT / "_config.yml").read_text(encoding="utf-8"))
     theme = book_config["sphinx"]["config"]["html_theme_options"]
     if config.all_reconstructed(params):
