@@ -26,6 +26,25 @@ def test_validate_exit_codes(valid_cohort, tmp_path):
     assert out.returncode == 2 and "labs.csv, line 1" in out.stderr
 
 
+def test_validate_says_which_exclude_line_would_leave_an_impossible_timeline_out(valid_cohort, tmp_path):
+    with open(valid_cohort / "events.csv", "a", encoding="utf-8") as events:
+        events.write("P02,95,death,\n")                       # P02: a lab on day 90 only, follow-up to day 400
+    refused = run("validate", str(valid_cohort))
+    assert refused.returncode == 2 and "patients.csv, line 3, column 'last_followup_day': day 400 is after the " \
+        "patient's death (day 95)" in refused.stderr
+    assert refused.stderr.rstrip().endswith("add to the params file: exclude: {patients: [3]} (the build then lists "
+                                            "them in its log)")
+    params = tmp_path / "site.yaml"
+    params.write_text("exclude: {patients: [3]}\n", encoding="utf-8")
+    out = run("validate", str(valid_cohort), "--params", str(params))
+    assert out.returncode == 0, out.stderr
+    assert "patients.csv, line 3, column 'last_followup_day': day 400 is after the patient's death (day 95); " \
+           "follow-up ended at the death" in out.stdout
+    params.write_text("exclude: {patient: [3]}\n", encoding="utf-8")
+    out = run("validate", str(valid_cohort), "--params", str(params))
+    assert out.returncode == 2 and out.stderr.startswith(f"error: {params}: `exclude` names 'patient', not a table")
+
+
 def test_reconstruct_check_prints_one_row_per_published_number(tmp_path):
     csv = tmp_path / "check.csv"
     out = run("reconstruct", "--check", "--csv", str(csv))

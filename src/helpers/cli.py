@@ -137,9 +137,15 @@ class Progress:
 
 
 def _validate(args) -> int:
-    """Check a cohort folder, or each study sub-folder of one, and report every problem."""
+    """Check a cohort folder, or each study sub-folder of one, and report every problem; with --params, leave out
+    the rows with an impossible timeline that the params file's `exclude` lists (and say which)."""
     from helpers.cohort import data
-    status, progress, holders = 0, Progress(), {}
+    status, progress, problems, holders = 0, Progress(), [], {}
+    try:
+        exclude = data.excluded_rows(args.folder, _exclude(args.params, args.folder) if args.params else None)
+    except ValueError as err:   # the params file (helpers.bookbuild.config.ParamsError): one line naming it
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     try:
         folders = data.cohort_folders(args.folder) or [args.folder]
     except data.DataError as err:
@@ -147,13 +153,14 @@ def _validate(args) -> int:
         return 2
     for folder in folders:
         try:
-            cohort = data.load(folder, progress)
+            cohort = data.load(folder, progress, exclude.get(Path(folder)))
             repeated = data.repeated_studies(holders, folder, cohort.patients)
             if repeated:
                 raise data.DataError(repeated)
         except data.DataError as err:
             progress.clear()
             print(f"{folder}: {err.count} problem(s):\n{err}", file=sys.stderr)
+            problems += err.problems
             status = 2
             continue
         progress.clear()
@@ -161,7 +168,21 @@ def _validate(args) -> int:
               f"{len(cohort.events)} events")
         for note in cohort.notes:
             print(f"note: {note}")
+        for row in cohort.excluded:
+            print(f"note: left out ({args.params}: exclude): {row.file}, {row.unit} {row.line}, column "
+                  f"'{row.column}': {row.problem}; {row.action}")
+    advice = data.exclusion_advice(args.folder, problems)
+    if advice:
+        print(advice, file=sys.stderr)
     return status
+
+
+def _exclude(params: Path, folder: Path) -> dict:
+    """The `exclude` of a params file, checked as the book checks it against `folder` (a ParamsError, one line)."""
+    from helpers.bookbuild import config
+    loaded = config.load_params(params)
+    config.check_exclude(loaded, folder)
+    return loaded.settings.exclude
 
 
 def _notebooks(args) -> int:
@@ -209,6 +230,9 @@ def main(argv: list[str] | None = None) -> int:
                                      "stderr (one line, rewritten on a terminal).")
     val.add_argument("folder", help="folder with patients, labs and events (.csv, .xlsx or .parquet), or one such "
                                     "folder per study")
+    val.add_argument("--params", type=Path, help="a params file: leave out the rows with an impossible timeline "
+                                                  "(after the death or the last follow-up) that its `exclude` lists, "
+                                                  "as the book does, and list them")
     val.set_defaults(run=_validate)
 
     bk = sub.add_parser("book", help="run every notebook under a params file and build the book",

@@ -86,7 +86,7 @@ def test_a_folder_of_study_folders_and_other_folders_reads_the_studies(valid_coh
     study(root / "a", valid_cohort, "one"), study(root / "b", valid_cohort, "two")
     (root / "notes").mkdir(), (root / ".git").mkdir()
     (root / "README.txt").write_text("not a table", encoding="utf-8")
-    assert validate_tree(root) == [root / "a", root / "b"]
+    assert list(validate_tree(root)) == [root / "a", root / "b"]
 
 
 # --- characters ---------------------------------------------------------------------------------------

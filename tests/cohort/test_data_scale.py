@@ -219,8 +219,12 @@ def test_a_visit_after_follow_up_or_death_is_named_by_its_date(valid_cohort):
     with open(valid_cohort / "events.csv", "a", encoding="utf-8") as events:
         events.write("P02,2020-03-15,death,\n")                                     # P02 has labs on 2020-04-30
     assert [short(p) for p in problems(valid_cohort)] == [
-        "labs.csv, line 4, column 'date': 2021-01-01 is after the patient's last_followup_date (2020-11-06)",
-        "labs.csv, line 6, column 'date': 2020-04-30 is after the patient's death (2020-03-15)"]
+        "patients.csv, line 3, column 'last_followup_date': 2021-03-06 is after the patient's death (2020-03-15): "
+        "correct one of the two dates, or end the follow-up at the death with the params file's `exclude`",
+        "labs.csv, line 4, column 'date': 2021-01-01 is after the patient's last_followup_date (2020-11-06): "
+        "correct the date or the patient's last follow-up, or leave this row out with the params file's `exclude`",
+        "labs.csv, line 6, column 'date': 2020-04-30 is after the patient's death (2020-03-15): correct the date or "
+        "the death's, or leave this row out with the params file's `exclude`"]
 
 
 def test_days_beside_dates_say_each_as_written(valid_cohort):
@@ -230,7 +234,8 @@ def test_days_beside_dates_say_each_as_written(valid_cohort):
     (valid_cohort / "labs.csv").write_text("\n".join([LABS_HEADER, *labs]) + "\n", encoding="utf-8")
     (valid_cohort / "events.csv").write_text("patient_id,day,event,category\n", encoding="utf-8")
     assert [short(p) for p in problems(valid_cohort)] == [
-        "labs.csv, line 3, column 'day': day 400 is after the patient's last_followup_date (2020-11-06)"]
+        "labs.csv, line 3, column 'day': day 400 is after the patient's last_followup_date (2020-11-06): correct the "
+        "date or the patient's last follow-up, or leave this row out with the params file's `exclude`"]
 
 
 def test_a_visit_given_twice_is_named_by_its_date(valid_cohort):

@@ -157,7 +157,7 @@ def test_summary_counts(study):
     assert total == {"published": 9, "claims": 0, "targets": 6, "targets reproduced": 3, "checks": 2,
                      "checks reproduced": 0, "checks that could fail": 2, "infeasible": 0, "not reached": 0,
                      "resolutions": 1, "repeats": 0,
-                     "not expressible": 0, "not computed": 5}
+                     "not expressible": 0, "not computed": 5, "suppressed": 0}
     sentence = scorecard.summary_sentence(card)
     assert "Of **9** published numbers and **0** statements in words, **3 of 6** targets are reproduced" in sentence
     assert "**0 of 2** independent checks" in sentence and "**5** are not computed" in sentence
@@ -198,3 +198,36 @@ def test_every_real_published_number_gets_exactly_one_row():
     assert len(card) == sum(len(s.numbers) for s in studies) + statements
     assert set(card["status"]) == {"not computed", "not expressible"}
     assert not card.duplicated(["study", "id"]).any()
+
+
+# --- a real cohort compared with a publication -------------------------------------------------------
+
+def test_a_real_cohort_joins_by_the_published_arms_in_the_published_order(study):
+    """Arms 'x' (the publication's a) and 'y' (its b), sorted the other way round by the chapter: the
+    comparison is read in the publication's order, its counts with it, a difference turned round."""
+    rows = frame(
+        results.row("mine", "response", "percent", 50.0, group="x", outcome="CR", timepoint="6m", detail="5/10"),
+        results.row("mine", "response", "p_value", 0.2, group="y vs x", outcome="CR", timepoint="6m",
+                    detail="2/10 vs 5/10; small", test="Pearson chi-square"),
+        results.row("mine", "response", "difference", -30.0, group="y vs x", outcome="CR", timepoint="6m"),
+        results.row("other", "response", "percent", 10.0, group="a", outcome="CR", timepoint="6m"))
+    named = scorecard.as_published(rows, {"mine": ("demo", {"x": "a", "y": "b"})})
+    assert list(named["study"]) == ["demo"] * 3 and list(named["group"]) == ["a", "a vs b", "a vs b"]
+    assert list(named["detail"]) == ["5/10", "5/10 vs 2/10; small", ""]
+    assert list(named["value"]) == [50.0, 0.2, 30.0]
+    card = by_id(scorecard.build(named, [study], reconstructed=False))
+    assert card["cr_a"]["status"] == "reproduced" and card["cr_p"]["detail"] == "5/10 vs 2/10; small"
+    assert card["cr_p"]["status"] == "differs" and card["cr_p"]["reason"] == ""   # no reconstruction's counts
+    assert {r["role"] for r in card.values()} <= {"check", "resolution"}
+
+
+def test_a_suppressed_number_is_suppressed_never_differs(study):
+    hidden = frame(results.row("demo", "response", "percent", math.nan, group="a", outcome="CR", timepoint="6m",
+                               detail="suppressed"),
+                   results.row("demo", "response", "p_value", math.nan, group="a vs b", outcome="CR",
+                               timepoint="6m", detail="suppressed"))
+    for reconstructed in (True, False):
+        card = by_id(scorecard.build(hidden, [study], reconstructed=reconstructed))
+        assert card["cr_a"]["status"] == card["cr_p"]["status"] == "suppressed", reconstructed
+    page = scorecard.render_comparison(scorecard.build(hidden, [study], reconstructed=False), {}, {"demo": "mine"})
+    assert "**2** are suppressed" in page and "| suppressed |" in page and "differs |" not in page

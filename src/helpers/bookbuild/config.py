@@ -11,6 +11,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pandas as pd
 import papermill
 import yaml
 from pydantic import ValidationError
@@ -18,9 +19,10 @@ from pydantic import ValidationError
 from helpers import paths
 from helpers.bookbuild import settings
 from helpers.bookbuild.settings import DEFAULT_DATA_DIR, RESERVED, Settings  # noqa: F401 - part of this module's surface
-from helpers.cohort.data import cohort_folders, read_patients
+from helpers.cohort.data import DataError, cohort_folders, excluded_rows, read_patients
 from helpers.compare.results import resolve
 from helpers.paths import DEFAULT_PARAMS
+from helpers.publication import published
 
 # Global parameters a params file may set, with their meaning; each goes to every notebook whose parameters
 # cell defines it.
@@ -194,7 +196,7 @@ def notebook_parameters(notebook: Path, params: Params, output_dir: str) -> dict
                               f"(its parameters: {', '.join(declared)})")
     if "studies" in declared:   # the audit: the studies of the reconstruction, or those a real cohort is compared with
         chosen["studies"] = studies_present(params) if all_reconstructed(params) else \
-            sorted(set(params.values.get("compare_with", {}).values()))
+            sorted({c.study for c in comparisons(params).values()})
     return chosen | overrides | ({"output_dir": output_dir} if "output_dir" in declared else {})
 
 
@@ -212,6 +214,66 @@ def studies_present(params: Params) -> list[str]:
     """The studies with a study file whose patients are in this build's data folders."""
     found = {s for patients in patients_by_folder(params).values() for s in patients["study"]}
     return [s for s in paths.studies() if s in found]
+
+
+def comparisons(params: Params) -> dict[str, settings.Comparison]:
+    """{study of the cohort: what it is compared with} as `compare_with` sets it (the short form filled in)."""
+    return dict(params.settings.compare_with)
+
+
+@dataclass(frozen=True)
+class Matched:
+    """One study of a real cohort matched to the published study it is compared with: `arms` {the cohort's arm:
+    the published arm} for every arm of the cohort that has one, in the published study's order."""
+    ours: str
+    study: str
+    arms: dict[str, str]
+
+
+def check_comparisons(params: Params) -> tuple[dict[str, Matched], list[str]]:
+    """`compare_with` checked against the cohort: each key a study of the data, the arms of the long form arms of
+    that study, and at least one arm matched by name (or by the mapping) to the published study's. Returns the
+    matches and notes for the build log (an arm with no counterpart); a ParamsError, one line naming the file, the
+    key and the valid names, when it does not fit."""
+    patients = {}
+    for frame in patients_by_folder(params).values():
+        for study, rows in frame.groupby("study", sort=False):
+            patients.setdefault(study, []).extend(pd.unique(rows["arm"]))
+    matched, notes = {}, []
+    for ours, comparison in comparisons(params).items():
+        where = f"{params.path}: compare_with.{ours}"
+        if ours not in patients:
+            raise ParamsError(f"{where}: {ours!r} is not a study of the cohort in {params.settings.data_dir} (its "
+                              f"studies: {', '.join(map(repr, patients))}); name one of them")
+        arms, paper = patients[ours], published.load(comparison.study).arms
+        for arm in comparison.arms:
+            if arm not in arms:
+                raise ParamsError(f"{where}.arms.{arm}: not an arm of {ours} (its arms: {', '.join(arms)})")
+        names = {arm: comparison.arms.get(arm, arm) for arm in arms}
+        found = {theirs: arm for arm, theirs in names.items() if theirs in paper}
+        if not found:
+            mapping = ", ".join(f"{a}: {p}" for a, p in zip(arms, paper))
+            raise ParamsError(f"{where}: the arms of {ours} ({', '.join(arms)}) are not those of {comparison.study} "
+                              f"({', '.join(paper)}); name them, e.g. compare_with: {{{ours}: {{study: "
+                              f"{comparison.study}, arms: {{{mapping}}}}}}}")
+        twice = sorted({p for p in names.values() if list(names.values()).count(p) > 1})
+        if twice:
+            raise ParamsError(f"{where}: two arms of {ours} are compared with {comparison.study}'s {twice[0]}; "
+                              "name each arm once under arms")
+        notes += [f"compare_with.{ours}: arm {arm!r} has no counterpart in {comparison.study} "
+                  f"({', '.join(paper)}): its numbers are not compared" for arm in arms if names[arm] not in paper]
+        matched[ours] = Matched(ours, comparison.study, {found[p]: p for p in paper if p in found})
+    return matched, notes
+
+
+def check_exclude(params: Params, data_dir: str | Path | None = None) -> None:
+    """The tables `exclude` names, checked against the data folder(s) (`data_dir`, else the build's): a ParamsError,
+    one line naming the file and the tables there are, for a table the folder does not hold."""
+    for folder in [data_dir] if data_dir is not None else sorted(data_folders(params)):
+        try:
+            excluded_rows(resolve(folder), params.settings.exclude)
+        except DataError as err:
+            raise ParamsError(f"{params.path}: {err.problems[0].message}") from None
 
 
 def all_reconstructed(params: Params) -> bool:

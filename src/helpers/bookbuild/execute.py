@@ -153,7 +153,7 @@ def run_notebooks(params: config.Params, notebooks: list[Path], staging: Path, j
         if force:
             folders.remove(staging / sub, staging)
         folders.make(staging / sub, staging)
-    unused = set(params.values) - {"criteria"}
+    unused = set(params.values) - {"criteria", "compare_with"}   # compare_with: the book's, no notebook's
     runs, keys, todo, data, helpers = {}, {}, {}, {}, helpers_hash()
     for nb in notebooks:
         runs[nb] = config.notebook_parameters(nb, params, relative(staging / "outputs" / nb.stem))
@@ -228,12 +228,19 @@ def skipped(staging: Path, notebooks: list[Path]) -> dict[Path, str]:
     return out
 
 
-def publish_notebook(executed: Path, target: Path) -> None:
+RECONSTRUCTION_ONLY = "reconstruction-only"   # a notebook cell shown only in a book of the reconstructed cohort
+
+
+def publish_notebook(executed: Path, target: Path, reconstructed: bool = True) -> None:
     """Copy an executed notebook into the book without the cell papermill injects (it repeats the
-    parameters with build paths; the chapter shows the parameters in force as a table)."""
+    parameters with build paths; the chapter shows the parameters in force as a table). In a real cohort's book
+    (`reconstructed` False) the cells tagged RECONSTRUCTION_ONLY (the sources' statements tested on the rows, the
+    words about the reconstruction) and the parameters cell (the notebook's defaults, the reconstruction's data
+    folder: what ran is in the chapter's table) are left out too."""
     book = json.loads(executed.read_text(encoding="utf-8"))
+    hidden = {"injected-parameters"} | (set() if reconstructed else {RECONSTRUCTION_ONLY, "parameters"})
     for cell in book["cells"]:
         tags = cell.get("metadata", {}).get("tags", [])
-        if "injected-parameters" in tags and "remove-cell" not in tags:
+        if hidden & set(tags) and "remove-cell" not in tags:
             cell["metadata"]["tags"] = [*tags, "remove-cell"]
     target.write_text(json.dumps(book, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")

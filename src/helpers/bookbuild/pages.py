@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from helpers import paths
+from helpers import labels, paths
 from helpers.bookbuild import config, folders
 from helpers.cohort import schema
-from helpers.cohort.response import Criteria
+from helpers.cohort.data import Cohort
+from helpers.cohort.response import Criteria, followed_to
 from helpers.compare import results, scorecard
 from helpers.compare.scorecard import markdown_table
 from helpers.methods import disclosure
@@ -67,12 +68,25 @@ def _criteria_md(params: config.Params) -> str:
 
 
 def _parameters_md(params: config.Params, default: config.Params) -> str:
+    if not config.all_reconstructed(params):   # every parameter in force: the reconstruction's book is no reference
+        values = params.settings.model_dump(exclude={"notebooks"}) | {"min_cell": params.settings.min_cell_in_force()}
+        rows = [{"parameter": md_code(k), "in this book": _excluded(v) if k == "exclude" else _inline(_published(k, v)),
+                 "meaning": config.GLOBALS.get(k, "")} for k, v in values.items() if v not in (None, {})]
+        over = [{"parameter": md_code(f"{nb}.{k}"), "in this book": _inline(_published(k, v)), "meaning": ""}
+                for nb, o in params.notebooks.items() for k, v in o.items()]
+        return _md_table(rows + over)
     base = default.flat()
-    rows = [{"parameter": md_code(k), "in this book": _inline(_published(k, v)),
+    rows = [{"parameter": md_code(k), "in this book": _inline(_published(k, v)) if k != "exclude" else _excluded(v),
              "default": _inline(_published(k, base.get(k, ""))),
              "meaning": config.GLOBALS.get(k.split(".")[0], "")}
             for k, v in params.flat().items()]
     return _md_table(rows) if rows else "All parameters at the notebooks' defaults.\n"
+
+
+def _excluded(value: dict) -> str:
+    """`exclude` as a book shows it: how many rows, never which (the list is in the build's log)."""
+    rows = sum(len(lines) for lines in value.values())
+    return f"{rows} row{'s' * (rows != 1)} (listed in the build's log, not in the book)"
 
 
 def _dictionary_md() -> str:
@@ -128,45 +142,50 @@ def _reconstruction_md() -> str:
 
 
 def write_generated(params: config.Params, default: config.Params, results_dir: Path, staging: Path,
-                    left_out: dict | None, generated: Path) -> dict:
+                    left_out: dict | None, generated: Path, excluded: int = 0) -> dict:
     """Write the generated pieces (`generated`: the book's source folder's book/generated/*.md) and
     staging/scorecard.csv; returns the scorecard's total counts.
     On the reconstructed cohort every study file is scored; on a real cohort only the studies that
-    `compare_with` names, each against the cohort's study it maps."""
+    `compare_with` names, each against the cohort's study it maps, its rows in the published study's words
+    (scorecard.as_published: names of arms, their order). `excluded`: rows the params file's `exclude` left out."""
 
     rows = results.read_all(results_dir)
-    if config.all_reconstructed(params):
+    reconstructed = config.all_reconstructed(params)
+    matched = {} if reconstructed else config.check_comparisons(params)[0]
+    if reconstructed:
         studies = [published.load(s) for s in config.studies_present(params)]
     else:
-        compare = params.values.get("compare_with", {})
-        studies = [published.load(s) for s in sorted(set(compare.values()))]
-        rows = rows[rows["study"].isin(compare)].assign(study=rows["study"].map(compare))
-    card = scorecard.build(rows, studies, reconstructed=config.all_reconstructed(params))
+        studies = [published.load(s) for s in sorted({m.study for m in matched.values()})]
+        rows = scorecard.as_published(rows, {m.ours: (m.study, m.arms) for m in matched.values()})
+    card = scorecard.build(rows, studies, reconstructed=reconstructed)
     results.safe_for_spreadsheets(card).to_csv(staging / "scorecard.csv", index=False, lineterminator="\n")
     folders.fresh(generated, generated.parent)
-    variant = "" if params.is_default else \
+    variant = "" if params.is_default or not reconstructed else \
         f" This is the variant book **{md_words(params.name)}** ({md_code(shown(params.path))})."
-    if studies:
+    titles = {p.study: f"{md_words(p.title)} ({md_code(p.study)})" for p in studies}
+    if reconstructed:
         scored = (f"```{{note}}\n{variant.strip()} Published numbers are expected to differ where its parameters "
-                  f"change them.\n```\n\n" if variant else "") \
-            + scorecard.render(card, {p.study: f"{md_words(p.title)} ({md_code(p.study)})" for p in studies})
+                  f"change them.\n```\n\n" if variant else "") + scorecard.render(card, titles)
         summary = scorecard.summary_sentence(card) + variant + "\n\n" \
             + scorecard.markdown_table(scorecard.summary_display(card))
-    else:
-        scored = ("This book analyses a real cohort and compares it with no publication: set `compare_with` in its "
-                  "params file (for example `compare_with: {my_cohort: study_a}`) to put its numbers beside a "
-                  "study's published ones." + variant + "\n")
-        summary = variant.strip() + "\n"
+    else:   # the comparison page of a real cohort (in its book only when compare_with names a study)
+        scored = scorecard.render_comparison(card, titles, {m.study: md_words(m.ours) for m in matched.values()}) \
+            if studies else "This cohort is compared with no publication.\n"
+        summary = ""
     texts = {
         "scorecard.md": scored,
         "scorecard_summary.md": summary,
-        "cohort.md": _cohort_md(params, left_out or {}),
+        "cohort.md": _cohort_md(params, left_out or {}) if reconstructed else
+        _real_cohort_md(params, left_out or {}, matched, excluded),
+        "title.md": _title_md(params),
         "criteria.md": _criteria_md(params),
         "parameters.md": _parameters_md(params, default),
         "timepoints.md": _md_table([{"study": md_code(p.study), "timepoint": md_code(name), "nominal day": day}
-                                    for p in studies for name, day in p.timepoints.items()]),
+                                    for p in studies for name, day in p.timepoints.items()]) if reconstructed
+        else _real_timepoints_md(params),
         "data_dictionary.md": _dictionary_md(),
         "study_file.md": reference.markdown(),
+        "format.md": _format_md(params),
         "reconstruction.md": _reconstruction_md(),
     }
     for name, text in texts.items():
@@ -180,40 +199,161 @@ def banner(params: config.Params, default: config.Params) -> str:
 
     base = default.flat() | {f"criteria.{f.name}": getattr(Criteria(), f.name) for f in fields(Criteria)
                              if f"criteria.{f.name}" not in default.flat()}
-    changed = [f"{k} = {_published(k, v)!r} (default {_published(k, base[k])!r})" if k in base
-               else f"{k} = {_published(k, v)!r}" for k, v in params.flat().items() if base.get(k, object()) != v]
+    shown_value = {k: _excluded(v) if k == "exclude" else _published(k, v) for k, v in params.flat().items()}
+    changed = [f"{k} = {shown_value[k]!r} (default {_published(k, base[k])!r})" if k in base
+               else f"{k} = {shown_value[k]!r}" for k, v in params.flat().items() if base.get(k, object()) != v]
     what = "; ".join(changed) or "no parameter differs from the default"
     return literal(f"Variant book '{params.name}' ({shown(params.path)}): {what}. Numbers differ from the default "
                    "book.", "html")
 
 
 def _cohort_md(params: config.Params, left_out: dict) -> str:
-    """What cohort the book shows, in words, and the chapters that do not apply to it."""
+    """What the reconstruction book shows, in words, and the chapters that do not apply to its cohort."""
     floor = params.settings.min_cell_in_force()
     sizes = ", ".join(f"{', '.join(md_code(s) for s in pd.unique(patients['study']))} "
                       f"({disclosure.count_text(len(patients), floor)} patients)"
                       for patients in config.patients_by_folder(params).values())
-    derived = ("The response is never stored in the data: the notebooks derive it from the laboratory values by "
-               "the published criteria, every threshold a parameter ({doc}`/book/methods`).")
+    text = ("The studies' patient-level data are not public. The book runs on a **reconstructed cohort**: "
+            "synthetic patients built deterministically from the published aggregates, in the same patient-level "
+            f"format ({{doc}}`/book/data_dictionary`) a real cohort would use ({sizes}). Every chapter says so at "
+            "its top and marks each number: reproduced, differs, infeasible, or not published (derived or "
+            "assumed). The response is never stored in the data: the notebooks derive it from the laboratory "
+            "values by the published criteria, every threshold a parameter ({doc}`/book/methods`). Every published "
+            "number sits in `data/published/*.yaml` with the sentence it is quoted from; the {doc}`/book/scorecard` "
+            "puts each one beside the number the notebooks computed.\n\n"
+            "A reconstructed cohort shows that the analysis is *consistent with* the published aggregates. It "
+            "does not show that the studies' conclusions hold: see {doc}`/book/reconstruction` for how the "
+            "cohort was built and what that can and cannot show.")
+    if left_out:
+        text += "\n\nChapters that do not apply to this cohort, and why:\n\n" + "\n".join(
+            f"- *{_chapter_title(nb)}*: {md_words(reason)}." for nb, reason in left_out.items())
+    return text + "\n"
+
+
+def _real_studies(params: config.Params) -> dict[str, pd.DataFrame]:
+    """The patients of each study of a real cohort's data folders, by study (patients only: cheap)."""
+    out = {}
+    for patients in config.patients_by_folder(params).values():
+        for study, rows in patients.groupby("study", sort=False):
+            out[study] = pd.concat([out[study], rows]) if study in out else rows
+    return out
+
+
+def _size(patients: pd.DataFrame, min_cell: int) -> tuple[str, list[str]]:
+    """The number of patients, and '40 in the arm Tac' for each arm, each hidden as disclosure control hides the
+    groups of Table 1 (the total with the arms, so that none can be had by subtraction)."""
+    arm = patients["arm"]
+    if min_cell > 0:   # the name of an arm of fewer patients is not published (disclosure.fold_rare's rule)
+        rare = set(arm.value_counts()[lambda c: c < min_cell].index)
+        patients = patients.assign(arm=arm.where(~arm.isin(rare), disclosure.OTHER))
+    arms = list(pd.unique(patients["arm"]))
+    counts = {arm: int((patients["arm"] == arm).sum()) for arm in arms} | {"all": len(patients)}
+    dark = disclosure.dark_groups(patients, "arm", min_cell)
+    size = {g: disclosure.HIDDEN if g in dark else str(n) for g, n in counts.items()}
+    return size["all"], [f"{size[arm]} in the arm {md_words(labels.arm(arm))}" for arm in arms]
+
+
+def _names(params: config.Params) -> str:
+    studies = list(_real_studies(params))
+    return ", ".join(studies[:-1]) + " and " + studies[-1] if len(studies) > 1 else "".join(studies)
+
+
+def _title_md(params: config.Params) -> str:
+    """The first heading of a real cohort's book: its own name and size."""
     if config.all_reconstructed(params):
-        text = ("The studies' patient-level data are not public. The book runs on a **reconstructed cohort**: "
-                "synthetic patients built deterministically from the published aggregates, in the same patient-level "
-                f"format ({{doc}}`/book/data_dictionary`) a real cohort would use ({sizes}). Every chapter says so at "
-                "its top and marks each number: reproduced, differs, infeasible, or not published (derived or "
-                f"assumed). {derived} Every published number sits in `data/published/*.yaml` with the sentence it is "
-                "quoted from; the {doc}`/book/scorecard` puts each one beside the number the notebooks computed.\n\n"
-                "A reconstructed cohort shows that the analysis is *consistent with* the published aggregates. It "
-                "does not show that the studies' conclusions hold: see {doc}`/book/reconstruction` for how the "
-                "cohort was built and what that can and cannot show.")
+        return "# Lupus nephritis, reproduced\n"
+    total = sum(len(p) for p in _real_studies(params).values())
+    size, _ = _size(pd.DataFrame({"arm": ["all"] * total}), params.settings.min_cell_in_force())
+    return f"# Lupus nephritis in {md_words(_names(params))}: {size} patients\n"
+
+
+def book_title(params: config.Params) -> str:
+    """The book's title (_config.yml) for a real cohort: its own name and size, as plain text."""
+    return " ".join(_title_md(params).lstrip("# ").replace("\\", "").split())
+
+
+def _study_timepoints(study: str, params: config.Params) -> dict[str, int]:
+    """A real cohort's timepoints: the params file's, else its study file's when it has one."""
+    given = params.values.get("timepoints")
+    if given:
+        return dict(given)
+    return dict(published.load(study).timepoints) if study in paths.studies() else {}
+
+
+def _reached(study: str, patients: pd.DataFrame, params: config.Params) -> tuple[list[str], list[str]]:
+    """The timepoints (in words) some patient of `study` was followed to, and those none was."""
+    points = _study_timepoints(study, params)
+    reached = followed_to(Cohort(patients, pd.DataFrame(), pd.DataFrame()), points, params.settings.window)
+    return ([labels.timepoint(n, d) for n, d in points.items() if n in reached],
+            [labels.timepoint(n, d) for n, d in points.items() if n not in reached])
+
+
+def _real_timepoints_md(params: config.Params) -> str:
+    """This book's timepoints per study: nominal day, whether some patient was followed to it."""
+    rows, missed = [], []
+    for study, patients in _real_studies(params).items():
+        points = _study_timepoints(study, params)
+        _, none = _reached(study, patients, params)
+        rows += [{"study": md_code(study), "timepoint": md_code(name), "nominal day": day,
+                  "in words": labels.timepoint(name, day)}
+                 for name, day in points.items() if labels.timepoint(name, day) not in none]
+        missed += [f"No patient of {md_code(study)} was followed to {_and(none, 'or')}."] if none else []
+    if not rows and not missed:
+        return "No timepoints: set `timepoints` in the params file, e.g. `timepoints: {6m: 182, 1y: 365}`.\n"
+    return (_md_table(rows) if rows else "") + ("\n" + " ".join(missed) + "\n" if missed else "")
+
+
+def _and(words: list[str], last: str = "and") -> str:
+    """'a, b and c'."""
+    return ", ".join(words[:-1]) + f" {last} " + words[-1] if len(words) > 1 else "".join(words)
+
+
+def _format_md(params: config.Params) -> str:
+    """The data dictionary's word on the cohort this book shows."""
+    if config.all_reconstructed(params):
+        return ("The reconstructed cohort in `data/reconstructed/<study>/` is in this format; a real cohort in the "
+                "same format can be analysed by pointing `data_dir` in a params file at its folder (real cohorts "
+                "stay outside the repository).\n")
+    return (f"This book's cohort, {md_words(_names(params))}, is in this format; its files are only read, never "
+            "written.\n")
+
+
+def _real_cohort_md(params: config.Params, left_out: dict, matched: dict, excluded: int) -> str:
+    """What a real cohort's book shows, in words: the cohort (its studies, arms and sizes, the timepoints it
+    reaches), what it is compared with, the rows left out, and the chapters that do not apply."""
+    min_cell = params.settings.min_cell_in_force()
+    parts = []
+    for study, patients in _real_studies(params).items():
+        size, arms = _size(patients, min_cell)
+        points, none = _reached(study, patients, params)
+        text = f"**{md_words(study)}**: {size} patients, " + _and(arms) + "."
+        if points:
+            text += f" Renal response is read at {_and(points)}."
+        if none:
+            text += f" No patient was followed to {_and(none, 'or')}."
+        parts.append(text)
+    text = ("This book describes a real cohort of patients with lupus nephritis, from its patient-level rows:\n\n"
+            + "\n".join(f"- {p}" for p in parts) + "\n\n"
+            "Every table and figure is computed from the rows when the book is built. The response is never stored "
+            "in the data: it is derived from the laboratory values by the criteria in {doc}`/book/methods`, every "
+            "threshold a parameter. ")
+    if min_cell:
+        text += (f"Nothing about fewer than {min_cell} patients is shown: such a number, and any number it could be "
+                 "worked out from, reads \"suppressed\". ")
+    if excluded:
+        text += (f"{excluded} row{'s' * (excluded != 1)} of the data with an impossible timeline (dated after the "
+                 f"patient's death or last follow-up) {'was' if excluded == 1 else 'were'} left out, as the params "
+                 "file's `exclude` asks; the build's log lists them. ")
+    if matched:
+        text += ("\n\nIts numbers are put beside published ones in {doc}`/book/scorecard`: "
+                 + "; ".join(f"{md_words(m.ours)} beside {md_words(published.load(m.study).title)} ("
+                             + ", ".join(f"the arm {md_words(labels.arm(a))} as {md_words(labels.arm(p).lower())}"
+                                         for a, p in m.arms.items()) + ")" for m in matched.values())
+                 + ". Nothing was built to match them, so each agreement is an independent one, and a difference "
+                   "can be a difference between the cohorts.")
     else:
-        compare = params.values.get("compare_with", {})
-        text = (f"The book runs on a **real cohort** ({sizes}). It is not the reconstruction: no chapter carries the "
-                "reconstruction's banner or marks a number against a publication. "
-                + ("The scorecard puts its numbers beside the published ones of "
-                   + ", ".join(f"{md_code(s)} (for {md_code(c)})" for c, s in compare.items())
-                   + "; every agreement there is an independent one, since nothing was built to match."
-                   if compare else "It is compared with no publication (set `compare_with` to do so).")
-                + " " + derived)
+        text += "It is compared with no publication (a params file can name one with `compare_with`)."
+    text += f"\n\nBuilt with the params file {md_code(shown(params.path))}; Methods lists its parameters."
     if left_out:
         text += "\n\nChapters that do not apply to this cohort, and why:\n\n" + "\n".join(
             f"- *{_chapter_title(nb)}*: {md_words(reason)}." for nb, reason in left_out.items())

@@ -37,6 +37,7 @@ Not covered: the installed packages (a new pandas does not re-execute anything).
 """
 from __future__ import annotations
 
+import csv
 import json
 import sys
 import time
@@ -44,7 +45,7 @@ from pathlib import Path
 
 from helpers import paths
 from helpers.bookbuild import config, execute, folders, pages, publish, uptodate
-from helpers.cohort.data import DataError, validate_tree
+from helpers.cohort.data import DataError, Exclusion, exclusion_advice, validate_tree
 from helpers.compare.results import resolve
 from helpers.publication import feasibility, published
 
@@ -74,7 +75,10 @@ def run(params_path: str | Path, notebooks_dir: Path = uptodate.NOTEBOOKS_DIR, j
         raise config.ParamsError(f"{params.path}: notebooks.{name}: no notebook {name}.ipynb in {notebooks_dir}")
     for note in params.notes:
         print(f"note: {note}", flush=True)
-    validate_data(params)
+    config.check_exclude(params)
+    excluded = validate_data(params)
+    for note in config.check_comparisons(params)[1]:
+        print(f"note: {note}", flush=True)
     publish.BUILD_DIR.mkdir(exist_ok=True)
     folders.make(publish.lock_file(params).parent, publish.BUILD_DIR)
     with publish.pipeline_lock(publish.lock_file(params)):   # one build of this book at a time
@@ -84,14 +88,19 @@ def run(params_path: str | Path, notebooks_dir: Path = uptodate.NOTEBOOKS_DIR, j
         warm_feasibility()
         with folders.writing(staging):
             results_dir = execute.run_notebooks(params, notebooks, staging, jobs, force=force)
+            write_exclusions(excluded, staging)   # after run_notebooks, which may empty logs/ (--force)
         with folders.writing(staging):
             source = publish.prepare_source(params, default, staging)
         generated, executed = source / "book" / "generated", source / "book" / "executed"
         with folders.writing(generated):
             totals = pages.write_generated(params, default, results_dir, staging, execute.skipped(staging, notebooks),
-                                           generated)
+                                           generated, len(excluded))
         if not totals["published"]:
             print("scorecard: none (the cohort is compared with no publication; see compare_with)", flush=True)
+        elif not config.all_reconstructed(params):
+            print(f"comparison: of {totals['published']} published numbers, {totals['checks reproduced']} the same in "
+                  f"this cohort, {totals['suppressed']} suppressed, {totals['not computed']} not computed (numbers and "
+                  f"statements) ({uptodate.relative(staging / 'scorecard.csv')})", flush=True)
         else:
             print(f"scorecard: targets {totals['targets reproduced']} of {totals['targets']} reproduced, independent "
                   f"checks {totals['checks reproduced']} of {totals['checks']} ({totals['checks that could fail']} "
@@ -104,7 +113,8 @@ def run(params_path: str | Path, notebooks_dir: Path = uptodate.NOTEBOOKS_DIR, j
             folders.fresh(executed, source)
             for nb in notebooks:
                 if nb not in left_out:
-                    execute.publish_notebook(staging / "notebooks" / nb.name, executed / nb.name)
+                    execute.publish_notebook(staging / "notebooks" / nb.name, executed / nb.name,
+                                             config.all_reconstructed(params))
         if book:
             key, stored, target = publish.book_key(params, default), staging / "book.key", publish.book_target(params)
             if not force and stored.exists() and stored.read_text() == key and (target / "index.html").exists():
@@ -121,16 +131,42 @@ def run(params_path: str | Path, notebooks_dir: Path = uptodate.NOTEBOOKS_DIR, j
         print(f"done in {time.perf_counter() - start:.1f} s", flush=True)
 
 
-def validate_data(params: config.Params) -> None:
-    """Check the cohort(s) before any notebook runs: a malformed file stops the build with
-    every problem named (file, line, column, what was expected)."""
+def validate_data(params: config.Params) -> list[Exclusion]:
+    """Check the cohort(s) before any notebook runs: a malformed file stops the build with every problem named
+    (file, line, column, what was expected, what to do), and the `exclude` entry that would leave out its rows
+    with an impossible timeline. Returns the rows `exclude` leaves out."""
+    excluded = []
     for data_dir in sorted(config.data_folders(params)):
         try:
-            folders = validate_tree(resolve(data_dir))
+            found = validate_tree(resolve(data_dir), params.settings.exclude)
         except DataError as err:
-            raise RuntimeError(f"the cohort in {data_dir} is not valid ({len(err.problems)} problem(s)):\n{err}") \
-                from None
-        print(f"data: {', '.join(uptodate.relative(f) for f in folders)} valid", flush=True)
+            advice = exclusion_advice(resolve(data_dir), err.problems)
+            raise RuntimeError(f"the cohort in {data_dir} is not valid ({err.count} problem(s)):\n{err}"
+                               + (f"\n{advice} ({params.path})" if advice else "")) from None
+        print(f"data: {', '.join(uptodate.relative(f) for f in found)} valid", flush=True)
+        excluded += [row for rows in found.values() for row in rows]
+    if excluded:
+        print(f"data: {len(excluded)} row(s) with an impossible timeline left out, as `exclude` in {params.path} asks "
+              f"(listed in {uptodate.relative(publish.staging_folder(params) / 'logs' / EXCLUSIONS)})", flush=True)
+    return excluded
+
+
+EXCLUSIONS = "exclusions.csv"   # in the staging folder's logs/: the rows `exclude` left out, never published
+
+
+def write_exclusions(excluded: list[Exclusion], staging: Path) -> None:
+    """The exclusion report: one row per row left out (file, line, column, patient, the problem, what was done),
+    in the build's logs folder (staging/logs), never in the book; removed when nothing is left out."""
+    report = folders.make(staging / "logs", staging) / EXCLUSIONS
+    if not excluded:
+        report.unlink(missing_ok=True)
+        return
+    with report.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(["file", "line", "column", "patient_id", "problem", "action"])
+        for e in excluded:
+            writer.writerow([e.file, f"{e.unit} {e.line}", e.column, e.patient_id, e.problem,
+                             f"{e.action} (exclude in the params file)"])
 
 
 def command(params_path: Path, notebooks_dir: Path | None = None, jobs: int | None = None, book: bool = True,

@@ -14,6 +14,7 @@ import hashlib
 import os
 import re
 import shutil
+import stat
 import subprocess
 import sys
 import time
@@ -49,25 +50,51 @@ def source_folder(staging: Path) -> Path:
     return folders.inside(staging / "source", staging)
 
 
+COHORT_PAGES = REPO_ROOT / "book" / "cohort"   # the pages of a real cohort's book, in place of book/<same name>
+RECONSTRUCTION_PAGES = ("book/reconstruction", "book/own_cohort")   # in the reconstruction's book only
+COMPARISON_PAGE = "book/scorecard"   # a real cohort's book has it when compare_with names a study
+
+
 def prepare_source(params: config.Params, default: config.Params, staging: Path) -> Path:
     """A fresh source folder for this book: the hand-written pages (book/, without what an older layout
-    generated there), _toc.yml, and _config.yml (a variant's with its banner; a real cohort's without
-    the reconstruction's footer). The generated pages (book/generated) and chapters (book/executed)
-    are written into it by the pipeline."""
+    generated there), _toc.yml, and _config.yml (a variant's with its banner). A real cohort's book is a book
+    about that cohort: the pages of book/cohort/ replace those of the same name (introduction, methods, the
+    comparison with a publication), its table of contents leaves out the reconstruction's pages (and the
+    comparison when compare_with names no study), and its _config.yml has the cohort's name and size for a
+    title, no banner and no reconstruction footer. The generated pages (book/generated) and chapters
+    (book/executed) are written into it by the pipeline."""
     source = folders.fresh(source_folder(staging), staging)
-    shutil.copytree(REPO_ROOT / "book", source / "book", ignore=shutil.ignore_patterns("generated", "executed"),
-                    copy_function=shutil.copyfile)
+    shutil.copytree(REPO_ROOT / "book", source / "book", copy_function=shutil.copyfile,   # new files: writable
+                    ignore=shutil.ignore_patterns("generated", "executed", COHORT_PAGES.name))
     for folder in [source / "book", *(p for p in (source / "book").rglob("*") if p.is_dir())]:
-        folder.chmod(0o755)   # the copy is the build's own, writable whatever book/'s permissions
-    shutil.copy2(REPO_ROOT / "_toc.yml", source / "_toc.yml")
+        folder.chmod(folder.stat().st_mode | stat.S_IWUSR)   # copytree gives a read-only book/'s mode to the copy
     book_config = yaml.safe_load((REPO_ROOT / "_config.yml").read_text(encoding="utf-8"))
-    if not params.is_default:
-        theme = book_config["sphinx"]["config"]["html_theme_options"]
-        theme["announcement"] = pages.banner(params, default)
-        if not config.all_reconstructed(params):   # a real cohort: no word of a reconstruction
-            theme["extra_footer"] = ""
+    theme = book_config["sphinx"]["config"]["html_theme_options"]
+    if config.all_reconstructed(params):
+        shutil.copy2(REPO_ROOT / "_toc.yml", source / "_toc.yml")
+        if not params.is_default:
+            theme["announcement"] = pages.banner(params, default)
+    else:
+        for page in sorted(COHORT_PAGES.glob("*.md")):
+            shutil.copy2(page, source / "book" / page.name)
+        toc = real_cohort_toc(bool(config.comparisons(params)))
+        (source / "_toc.yml").write_text(yaml.safe_dump(toc, sort_keys=False), encoding="utf-8")
+        book_config["title"], book_config["author"] = pages.book_title(params), ""
+        theme["extra_footer"] = ""   # no word of a reconstruction
     (source / "_config.yml").write_text(yaml.safe_dump(book_config, sort_keys=False), encoding="utf-8")
     return source
+
+
+def real_cohort_toc(compared: bool) -> dict:
+    """_toc.yml of a real cohort's book: the repository's, without the reconstruction's pages and, unless the cohort
+    is compared with a publication, without the comparison page."""
+    toc = yaml.safe_load((REPO_ROOT / "_toc.yml").read_text(encoding="utf-8"))
+    left_out = set(RECONSTRUCTION_PAGES) | (set() if compared else {COMPARISON_PAGE})
+    for part in toc["parts"]:
+        part["chapters"] = [c for c in part["chapters"] if c.get("file") not in left_out]
+        if [c.get("file") for c in part["chapters"]] == ["book/references"]:
+            part["caption"] = "References"
+    return toc
 
 
 def book_key(params: config.Params, default: config.Params) -> str:

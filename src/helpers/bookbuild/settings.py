@@ -7,6 +7,11 @@ the disclosure rule for real cohorts:
   file sets `min_cell` itself (a lower value set there is allowed, and the build log says so);
 - a chapter's own `min_cell` (under `notebooks:`) may raise the book's, never lower it.
 
+`compare_with` names, for a study of a real cohort, the study file it is compared with (`{mine: study_a}`), or that
+and its arms where they are named differently (`{mine: {study: study_a, arms: {tac: tacrolimus}}}`: `Comparison`);
+`exclude` lists rows with an impossible timeline to leave out (helpers.cohort.data.excluded_rows). What can only be
+checked against the data (a study of the cohort, its arms, its tables) is helpers.bookbuild.config's.
+
 Reading the file (YAML with limits) and turning errors into one line are helpers.bookbuild.config's."""
 from __future__ import annotations
 
@@ -16,6 +21,7 @@ from typing import Annotated, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     create_model,
@@ -30,6 +36,7 @@ from helpers.cohort.response import CREATININE_RULES, MISSING_RULES, PRESETS, WI
 from helpers.methods.proportions import PROPORTION_TESTS
 from helpers.methods.stats import PAIRED_TESTS
 from helpers.paths import RECONSTRUCTED_DIR, REPO_ROOT, in_reconstruction
+from helpers.publication import published
 
 DEFAULT_DATA_DIR = RECONSTRUCTED_DIR.relative_to(REPO_ROOT).as_posix()   # the default run's data_dir
 
@@ -56,6 +63,7 @@ def _published_study(name: str) -> str:
 
 Text = Annotated[str, Field(min_length=1, max_length=1000), AfterValidator(_plain)]
 PublishedStudy = Annotated[str, AfterValidator(_published_study)]
+Line = Annotated[int, Field(ge=2, le=100_000_000)]   # a row of a table: its line (CSV) or spreadsheet row; 1: header
 Fraction = Annotated[float, Field(gt=0, lt=1, allow_inf_nan=False)]
 Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 
@@ -82,6 +90,34 @@ class CriteriaOverrides(TypedDict, total=False):
     preset: Literal[tuple(PRESETS)]    # type: ignore[valid-type]  # a published definition (response.PRESETS)
 
 
+class Comparison(BaseModel):
+    """What one study of a real cohort is compared with (`compare_with`): a published study, and the cohort's arms
+    named as that study's where their names differ ({the cohort's arm: the study's arm}). The short form
+    `compare_with: {my_cohort: study_a}` is {study: study_a} with every arm named as the study names it."""
+    model_config = STRICT
+
+    study: PublishedStudy
+    arms: dict[Annotated[Text, Field(max_length=200)], Annotated[Text, Field(max_length=200)]] = Field(
+        default_factory=dict)
+
+    @model_validator(mode="after")
+    def _the_study_s_arms(self):
+        arms = published.load(self.study).arms
+        for ours, theirs in self.arms.items():
+            if theirs not in arms:
+                raise ValueError(f"arms.{ours}: {theirs!r} is not an arm of {self.study} ({', '.join(arms)})")
+        twice = sorted({a for a in self.arms.values() if list(self.arms.values()).count(a) > 1})
+        if twice:
+            raise ValueError(f"arms: {', '.join(twice)} is named for two arms of the cohort; name each once")
+        return self
+
+
+def _short_form(value):
+    """compare_with: {my_cohort: study_a} is {my_cohort: {study: study_a}} (the study checked here, so that a
+    mistake is named by the key the file has)."""
+    return {"study": _published_study(value)} if isinstance(value, str) else value
+
+
 class Settings(BaseModel):
     """The global parameters of a params file; each goes to every notebook whose parameters cell defines it."""
     model_config = STRICT
@@ -97,18 +133,24 @@ class Settings(BaseModel):
     test: Literal[(*PROPORTION_TESTS, "auto")] = Field(  # type: ignore[valid-type]
         "pearson", description=f"test for proportions: {', '.join(PROPORTION_TESTS)} or auto")
     min_cell: Annotated[int, Field(ge=0, le=1_000_000)] = Field(
-        0, description="disclosure control: nothing about fewer patients is shown (helpers.methods.disclosure; 0: off, "
-                       f"the reconstruction's default; a real cohort gets {REAL_COHORT_MIN_CELL} unless set)")
+        0, description="disclosure control: nothing about fewer patients is shown (helpers.methods.disclosure); 0: "
+                       f"off; a real cohort gets {REAL_COHORT_MIN_CELL} unless set")
     alpha: Fraction = Field(0.05, description="significance level")
     timepoints: dict[Annotated[Text, Field(max_length=40)], Annotated[int, Field(ge=0, le=36500)]] | None = Field(
         None, description="nominal timepoints {name: day since baseline}, for a cohort without a study file")
-    compare_with: dict[Text, PublishedStudy] = Field(
-        default_factory=dict, description="{study in the data: published study} to compare a real cohort with "
-                                          "(default: none)")
+    compare_with: dict[Text, Annotated[Comparison, BeforeValidator(_short_form)]] = Field(
+        default_factory=dict, description="{study in the data: published study} to compare a real cohort with, or "
+                                          "{study in the data: {study: published study, arms: {its arm: the "
+                                          "published arm}}} where the arms are named differently (default: none)")
+    exclude: dict[Annotated[Text, Field(max_length=300)], list[Line]] = Field(
+        default_factory=dict, description="rows with an impossible timeline (after the death or the last follow-up; "
+                                          "a follow-up past the death) to leave out: {table: [line or spreadsheet "
+                                          "row, ...]}, the table as named in data_dir (labs, or study_x/labs); the "
+                                          "build lists them in its log (default: none)")
     notebooks: Overrides = Field(default_factory=lambda: Overrides(),
                                  description="per-notebook overrides {notebook: {parameter: value}}")
 
-    @field_validator("criteria", "compare_with", "notebooks", mode="before")
+    @field_validator("criteria", "compare_with", "exclude", "notebooks", mode="before")
     @classmethod
     def _empty(cls, value):
         return {} if value is None else value   # `criteria:` with every line commented out
@@ -161,11 +203,12 @@ class ChapterOnly(BaseModel):
 
 # The parameters of each notebook's `parameters` cell (output_dir aside: set by the pipeline).
 NOTEBOOK_PARAMETERS = {
-    "01_cohort_description": ["data_dir", "timepoints", "window", "min_cell"],
-    "02_response": ["data_dir", "study", "timepoints", "window", "criteria", "missing", "test", "alpha", "min_cell"],
-    "03_safety_flares": ["data_dir", "study", "ae_test", "min_cell"],
+    "01_cohort_description": ["data_dir", "timepoints", "window", "min_cell", "exclude"],
+    "02_response": ["data_dir", "study", "timepoints", "window", "criteria", "missing", "test", "alpha", "min_cell",
+                    "exclude"],
+    "03_safety_flares": ["data_dir", "study", "ae_test", "min_cell", "exclude"],
     "04_refractory_multitarget": ["data_dir", "study", "timepoints", "window", "criteria", "missing", "paired_test",
-                                  "min_cell"],
+                                  "min_cell", "exclude"],
     "05_audit": ["studies"],
 }
 

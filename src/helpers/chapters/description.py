@@ -10,7 +10,7 @@ from tableone import TableOne
 
 from helpers import labels
 from helpers.chapters.groups import groups, members, table_grouping
-from helpers.cohort.response import WINDOW, baseline_labs, classify
+from helpers.cohort.response import WINDOW, baseline_labs, classify, followed_to
 from helpers.compare import claims, numbers, results
 from helpers.methods import disclosure
 from helpers.paths import PUBLISHED_DIR
@@ -147,7 +147,7 @@ def follow_up_figure(cohorts: dict, timepoints: dict | None = None, window: int 
     panels = []
     for study, cohort in cohorts.items():
         pub = published.load(study) if (PUBLISHED_DIR / f"{study}.yaml").exists() else None
-        points = timepoints or (pub.timepoints if pub else None)
+        points = followed_to(cohort, timepoints or (pub.timepoints if pub else {}), window)   # none past follow-up
         if grouping(cohort) != "arm" or cohort.patients["arm"].nunique() < 2 or not points:
             continue
         sizes = cohort.patients["arm"].value_counts().to_dict()

@@ -5,9 +5,10 @@ import warnings
 
 import matplotlib
 import pandas as pd
+from IPython.display import display
 
-from helpers import paths
-from helpers.cohort import data
+from helpers import labels, paths
+from helpers.cohort import data, response
 from helpers.compare import claims, provenance, results
 from helpers.compare.marks import LEGEND, Marker
 from helpers.methods import disclosure
@@ -51,12 +52,14 @@ class NotApplicable(Exception):
     """This chapter does not apply to the cohort in data_dir; the book pipeline leaves it out and says so."""
 
 
-def cohorts(data_dir: str, min_cell: int = 0) -> dict[str, data.Cohort]:
+def cohorts(data_dir: str, min_cell: int = 0, exclude: dict | None = None) -> dict[str, data.Cohort]:
     """Every cohort in data_dir (the folder itself, or its sub-folders), by the study its patients
-    belong to; with min_cell > 0, free-text values of fewer patients folded into 'other'."""
+    belong to; with min_cell > 0, free-text values of fewer patients folded into 'other'; without the rows
+    with an impossible timeline that `exclude` (the params file's) lists."""
     found = {}
+    excluded = data.excluded_rows(results.resolve(data_dir), exclude)
     for folder in data.cohort_folders(results.resolve(data_dir)):
-        cohort = disclosure.fold_rare(data.load(folder), min_cell)
+        cohort = disclosure.fold_rare(data.load(folder, exclude=excluded.get(folder)), min_cell)
         names = list(pd.unique(cohort.patients["study"]))
         found[names[0] if len(names) == 1 else folder.name] = cohort
     return found
@@ -105,11 +108,12 @@ class Chosen(dict):
                             self.left_out.items()))
 
 
-def select(data_dir: str, study: str | None = None, needs: str = "any", min_cell: int = 0) -> Chosen:
+def select(data_dir: str, study: str | None = None, needs: str = "any", min_cell: int = 0,
+           exclude: dict | None = None) -> Chosen:
     """The studies of the chapter with their cohorts: `study` alone when named, else every study in
     data_dir with what the chapter `needs`; NotApplicable, in words, when there is none (the chapter
-    then says so); min_cell as in `cohorts`."""
-    found = cohorts(data_dir, min_cell)
+    then says so); min_cell and exclude as in `cohorts`."""
+    found = cohorts(data_dir, min_cell, exclude)
     if study is not None and study not in found:
         raise NotApplicable(f"{study} is not in {shown(data_dir)} (it holds {', '.join(found) or 'nothing'})")
     candidates = [study] if study is not None else list(found)
@@ -157,6 +161,45 @@ def criteria_for(study: str, criteria: dict | None = None):
     from helpers.cohort.response import Criteria
     pub = study_file(study)
     return published.criteria(pub, criteria) if pub is not None else Criteria.from_params(criteria)
+def followed_to(cohort: data.Cohort, timepoints: dict[str, int], window: int = 45) -> dict[str, int]:
+    """The chapter's timepoints that some patient was followed to (helpers.cohort.response.followed_to); the
+    others are named once, by `design` or `not_followed`, instead of tables of 0/0."""
+    return response.followed_to(cohort, timepoints, window)
+
+
+def not_followed(cohort: data.Cohort, timepoints: dict[str, int], window: int = 45) -> str:
+    """'No patient was followed to 5 years.' for the timepoints no patient reached; '' when every one was."""
+    reached = response.followed_to(cohort, timepoints, window)
+    missed = [labels.timepoint(name, day) for name, day in timepoints.items() if name not in reached]
+    return f"No patient was followed to {_and(missed, 'or')}." if missed else ""
+
+
+def _and(words: list[str], last: str = "and") -> str:
+    return ", ".join(words[:-1]) + f" {last} " + words[-1] if len(words) > 1 else "".join(words)
+
+
+def design(study: str, cohort: data.Cohort, arms: list[str], timepoints: dict[str, int], window: int = 45,
+           min_cell: int = 0) -> _Html:
+    """What a comparison of arms rests on, in one paragraph: the study's patients and each arm's size (hidden by
+    disclosure control as Table 1 hides them), the timepoints read, and those no patient was followed to."""
+    counts = {arm: int((cohort.patients["arm"] == arm).sum()) for arm in arms} | {"all": len(cohort.patients)}
+    dark = disclosure.hidden_groups(counts, min_cell)
+    size = {group: disclosure.HIDDEN if group in dark else f"{n}" for group, n in counts.items()}
+    reached = response.followed_to(cohort, timepoints, window)
+    points = [labels.timepoint(name, day) for name, day in reached.items()]
+    text = (f"{title(study)}: {size['all']} patients, "
+            + _and([f"{size[arm]} in the arm {labels.arm(arm)}" for arm in arms]) + "; "
+            + (f"response read at {_and(points)} (the visit closest to each, within {window} days)." if points
+               else "no timepoint to read response at."))
+    missed = not_followed(cohort, timepoints, window)
+    return say(f"{text} {missed}" if missed else text)
+
+
+def show(*parts) -> None:
+    """Display the parts that are not None: no empty or 'None' output when a chapter has nothing to say."""
+    shown = [part for part in parts if part is not None and part != ""]
+    if shown:
+        display(*shown)
 
 
 def arms_for(study: str, cohort: data.Cohort) -> list[str]:
@@ -258,8 +301,7 @@ def parameters_table(**values) -> tables.Table:
     return tables.Table(frame, ["Set by the book's params file, or by papermill's -p; see Methods."])
 
 
-__all__ = ["setup", "cohorts", "select", "Chosen", "timepoints_for", "arms_for", "groups_for", "criteria_for",
-           "applies", "heading", "per_study",
-           "say",
+__all__ = ["setup", "cohorts", "select", "Chosen", "timepoints_for", "followed_to", "not_followed", "design", "show",
+           "arms_for", "groups_for", "criteria_for", "applies", "heading", "per_study", "say",
            "NotApplicable", "title", "audit_studies", "marker", "banner", "parameters_table", "statements",
            "REPO_ROOT"]

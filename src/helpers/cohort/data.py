@@ -39,6 +39,12 @@ header, the file looks cut off, and the problem names that line. A file cut righ
 complete field (a last value "800" cut to "80", a last row cut after a comma) cannot be told
 from a complete one: it loads, with a note that the file ends without a final newline.
 
+Impossible timelines (a lab or an event after the patient's death or last follow-up, a last follow-up after the
+death) are problems that say what to do; a params file's `exclude` ({table: [line, ...]}, `excluded_rows`) may
+leave such rows out instead, one by one (a follow-up past the death then ends at the death). Each row left out is
+an `Exclusion` on the Cohort (what, why, what was done), for the build's log; a listed row without such a problem
+is a problem itself.
+
 Size. A table is read CHUNK_ROWS rows at a time and each column is checked at once (pyarrow
 compute); only the cells a check refuses go through the cell-by-cell code that words the
 problem, so the rules above hold, with the same messages, at any size. Memory grows with the
@@ -86,6 +92,7 @@ NUMBER = re.compile(r"[+-]?([0-9]+(\.[0-9]+)?|\.[0-9]+)([eE][+-]?[0-9]+)?")   # 
 LINE_END = re.compile(r"\r\n|\r|\n")   # as the csv module ends lines (not U+2028 and the like)
 BLANKS = " \t"   # what a cell is trimmed of
 EPOCH = dt.date(1970, 1, 1)
+EXCLUDABLE = "with the params file's `exclude`"   # ends the message of a problem `exclude` may resolve
 # the texts pandas.read_excel took for a missing value (its default na_values), kept for Excel files
 EXCEL_MISSING = frozenset({"", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
                            "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"})
@@ -132,6 +139,20 @@ class Cohort:
     events: pd.DataFrame
     path: Path | None = field(default=None, compare=False)
     notes: list[str] = field(default_factory=list, compare=False)   # columns not used, and the like
+    excluded: list[Exclusion] = field(default_factory=list, compare=False)   # rows left out (see `exclude`)
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    """A row left out of the analysis because its timeline is impossible and the params file's `exclude` lists
+    it: what it was (file, line, column, patient, the problem) and what was done (`action`)."""
+    file: str
+    line: int
+    column: str
+    patient_id: str
+    problem: str
+    action: str
+    unit: str = "line"
 
 
 class Lines(Sequence):
@@ -188,14 +209,15 @@ class _Raw:
     unit: str = "line"
 
 
-def load(path: str | Path, progress: Progress | None = None) -> Cohort:
+def load(path: str | Path, progress: Progress | None = None, exclude: dict[str, set[int]] | None = None) -> Cohort:
     """Read and validate the cohort folder at `path`; `progress(file, done, total, unit)` is told
-    how far the reading is, once per chunk of rows."""
+    how far the reading is, once per chunk of rows. `exclude` ({'labs.csv': {line, ...}}, see
+    `excluded_rows`) names rows with an impossible timeline to leave out instead of refusing them."""
     with _bulk():
-        return _load(Path(path), progress)
+        return _load(Path(path), progress, exclude or {})
 
 
-def _load(folder: Path, progress: Progress | None) -> Cohort:
+def _load(folder: Path, progress: Progress | None, exclude: dict[str, set[int]]) -> Cohort:
     if not folder.is_dir():
         raise DataError([Problem(str(folder), None, None, "is not a folder with patients.csv, labs.csv, events.csv "
                                  "(or .xlsx, .parquet)")])
@@ -217,12 +239,14 @@ def _load(folder: Path, progress: Progress | None) -> Cohort:
         notes += checked.notes
         if checked.frame is not None:
             frames[name], dated[name] = checked.frame, checked.dated
+    excluded = []
     if len(frames) == len(schema.FILES):
-        problems += _cross_checks(frames, dated, baseline)
+        found, excluded = _cross_checks(frames, dated, baseline, exclude)
+        problems += found
     problems = [p for name in schema.FILES for p in unreadable[name]] + problems
     if problems:
         raise DataError(problems)
-    return Cohort(frames["patients.csv"], frames["labs.csv"], frames["events.csv"], folder, notes)
+    return Cohort(frames["patients.csv"], frames["labs.csv"], frames["events.csv"], folder, notes, excluded)
 
 
 def read_table(file: Path) -> pd.DataFrame:
@@ -1125,49 +1149,90 @@ def _duplicates(frame: pd.DataFrame, name: str, lines: np.ndarray, source, dated
 
 # --- across tables -----------------------------------------------------------------------------
 
-def _cross_checks(frames: dict[str, pd.DataFrame], dated: dict[str, str | None], baseline: _Baseline) -> list[Problem]:
-    """Across tables: known patients, nothing after the end of follow-up or after a death, adverse
-    events with a category, and arms that belong to their study (when its study file names them).
-    A day computed from a date is shown as that date, under the date column's name."""
+def _cross_checks(frames: dict[str, pd.DataFrame], dated: dict[str, str | None], baseline: _Baseline,
+                  exclude: dict[str, set[int]]) -> tuple[list[Problem], list[Exclusion]]:
+    """Across tables: known patients, nothing after the end of follow-up or after a death, no follow-up past a
+    death, adverse events with a category, and arms that belong to their study (when its study file names them).
+    A day computed from a date is shown as that date, under the date column's name. A row with an impossible
+    timeline that `exclude` lists is left out (a follow-up past the death ends at the death) and returned as an
+    Exclusion instead of a problem; a listed row with no such problem is a problem. `frames` are changed in place."""
     patients, labs, events = frames["patients.csv"], frames["labs.csv"], frames["events.csv"]
     ids = pd.Index(patients["patient_id"])
-    followup = patients["last_followup_day"].to_numpy(np.int64)
+    followup = patients["last_followup_day"].to_numpy(np.int64).copy()
     death_rows = events[events["event"] == "death"]
     first_death = death_rows.groupby("patient_id")["day"].min()
     death = np.full(len(ids), np.iinfo(np.int64).max)
-    death[ids.get_indexer(first_death.index)] = first_death.to_numpy(np.int64)
+    known = ids.get_indexer(first_death.index)
+    death[known[known >= 0]] = first_death.to_numpy(np.int64)[known >= 0]
+    base = baseline.find(pa.array(ids.to_numpy(), pa.string()))[0] if any(dated.values()) else None
 
-    listed = _Listed()
+    def when(day: int, at: int, table: str) -> str:   # a day as `table` gives it: date or number
+        return _iso(base[at] + day) if dated[table] else f"day {day}"
+
+    listed, excluded, used = _Listed(), [], {name: set() for name in schema.FILES}
+    p_label, p_unit, p_lines = patients.attrs["label"], patients.attrs["unit"], patients.attrs["lines"]
+    p_column = dated["patients.csv"] or "last_followup_day"
+    for i in np.flatnonzero(followup > death):   # follow-up past the death: end it at the death, or refuse
+        line, pid = p_lines[i], patients["patient_id"].iat[i]
+        what = (f"{when(followup[i], i, 'patients.csv')} is after the patient's death "
+                f"({when(death[i], i, 'events.csv')})")
+        if line in exclude.get("patients.csv", ()):
+            used["patients.csv"].add(line)
+            excluded.append(Exclusion(p_label, line, p_column, pid, what, "follow-up ended at the death", p_unit))
+            followup[i] = death[i]
+        else:
+            listed.add(Problem(p_label, line, p_column, f"{what}: correct one of the two dates, or end the follow-up "
+                               f"at the death {EXCLUDABLE}", p_unit))
+    if any(e.action == "follow-up ended at the death" for e in excluded):
+        patients["last_followup_day"] = pd.array(followup, dtype=patients["last_followup_day"].dtype)
+
     for table, frame in (("labs.csv", labs), ("events.csv", events)):
         label, unit, lines = frame.attrs["label"], frame.attrs["unit"], frame.attrs["lines"]
         at = ids.get_indexer(frame["patient_id"])
         day = frame["day"].to_numpy(np.int64)
         unknown = at < 0
-        late = ~unknown & (day > followup[at])
-        dead = ~unknown & ~late & (day > death[at])
+        dead = ~unknown & (day > death[at])
+        late = ~unknown & ~dead & (day > followup[at])
         wrong = np.flatnonzero(unknown | late | dead)
         pids = frame["patient_id"].to_numpy()[wrong]
-        base = baseline.find(pa.array(pids, pa.string()))[0] if len(wrong) and any(dated.values()) else None
-
-        def when(day: int, k: int, table: str, base=base) -> str:   # a day as `table` gives it: date or number
-            return _iso(base[k] + day) if dated[table] else f"day {day}"
-
+        column = dated[table] or "day"
+        drop = []
         for k, i in enumerate(wrong):
             pid, line = pids[k], lines[i]
             if unknown[i]:
                 listed.add(Problem(label, line, "patient_id", f"patient '{_short(pid)}' is not in "
                                    f"{Path(patients.attrs['label']).name}", unit))
                 continue
-            column = dated[table] or "day"
-            if late[i]:
-                end = followup[at[i]]
-                until = (f"last_followup_date ({when(end, k, 'patients.csv')})" if dated["patients.csv"]
-                         else f"last_followup_day ({end})")
-                listed.add(Problem(label, line, column, f"{when(day[i], k, table)} is after the patient's {until}",
-                                   unit))
+            if dead[i]:
+                what = (f"{when(day[i], at[i], table)} is after the patient's death "
+                        f"({when(death[at[i]], at[i], 'events.csv')})")
+                fix = "correct the date or the death's"
             else:
-                listed.add(Problem(label, line, column, f"{when(day[i], k, table)} is after the patient's death "
-                                   f"({when(death[at[i]], k, 'events.csv')})", unit))
+                end = followup[at[i]]
+                what = f"{when(day[i], at[i], table)} is after the patient's " + (
+                    f"last_followup_date ({when(end, at[i], 'patients.csv')})" if dated["patients.csv"]
+                    else f"last_followup_day ({end})")
+                fix = "correct the date or the patient's last follow-up"
+            if line in exclude.get(table, ()):
+                used[table].add(line)
+                excluded.append(Exclusion(label, line, column, pid, what, "row left out", unit))
+                drop.append(i)
+            else:
+                listed.add(Problem(label, line, column, f"{what}: {fix}, or leave this row out {EXCLUDABLE}", unit))
+        if drop:
+            keep = np.ones(len(frame), bool)
+            keep[drop] = False
+            kept = frame[keep].reset_index(drop=True)
+            kept.attrs = {**frame.attrs, "lines": Lines(np.asarray(lines)[keep])}
+            frames[table] = kept
+    for table, asked in exclude.items():
+        label = frames[table].attrs["label"] if table in frames else table
+        unit = frames[table].attrs["unit"] if table in frames else "line"
+        for line in sorted(set(asked) - used[table]):
+            listed.add(Problem(label, line, None, "is listed under `exclude` in the params file, but has no impossible "
+                               "timeline (only a row dated after the patient's death or last follow-up, or a "
+                               "follow-up past the death, can be left out): remove it from `exclude`", unit))
+    labs, events = frames["labs.csv"], frames["events.csv"]
     problems = listed.problems()
     ae = (events["event"] == "adverse_event") & events["category"].isna()
     listed = _Listed()
@@ -1176,7 +1241,7 @@ def _cross_checks(frames: dict[str, pd.DataFrame], dated: dict[str, str | None],
                            "is empty; an adverse_event needs its category", events.attrs["unit"]))
     problems += listed.problems()
     problems += _arms_of_studies(patients)
-    return problems
+    return problems, excluded
 
 
 def _arms_of_studies(patients: pd.DataFrame) -> list[Problem]:
@@ -1249,17 +1314,59 @@ def repeated_studies(holders: dict, folder: Path, patients: pd.DataFrame) -> lis
     return problems
 
 
-def validate_tree(path: str | Path) -> list[Path]:
-    """Load every cohort folder under `path`; DataError lists the problems of all of them."""
+def validate_tree(path: str | Path, exclude: dict[str, list[int]] | None = None) -> dict[Path, list[Exclusion]]:
+    """Load every cohort folder under `path`, leaving out the rows `exclude` lists (a params file's, see
+    `excluded_rows`): {folder: the rows it left out}; DataError lists the problems of all of them."""
     folders = cohort_folders(path)
     if not folders:
         raise DataError([Problem(str(path), None, None, "holds no cohort folder (patients, labs, events files)")])
-    problems, holders = [], {}
+    rows = excluded_rows(path, exclude)
+    problems, excluded, holders = [], {}, {}
     for folder in folders:
         try:
-            problems += repeated_studies(holders, folder, load(folder).patients)
+            cohort = load(folder, exclude=rows.get(folder))
+            excluded[folder] = cohort.excluded
+            problems += repeated_studies(holders, folder, cohort.patients)
         except DataError as err:
             problems.extend(err.problems)
     if problems:
         raise DataError(problems)
-    return folders
+    return excluded
+
+
+# --- rows left out: a params file's `exclude` ---------------------------------------------------------
+
+def table_key(root: str | Path, file: str | Path) -> str:
+    """How a params file's `exclude` names the table in `file`: its path under the data folder `root`, without
+    its extension ('labs', or 'study_x/labs' in a folder of studies)."""
+    return Path(file).relative_to(Path(root)).with_suffix("").as_posix()
+
+
+def excluded_rows(root: str | Path, exclude: dict[str, list[int]] | None) -> dict[Path, dict[str, set[int]]]:
+    """`exclude` of a params file ({table: [line or spreadsheet row, ...]}, each table named by `table_key`) as
+    the rows each cohort folder under `root` leaves out: {folder: {'labs.csv': {line, ...}}}. A table the folder
+    does not hold is a DataError naming the tables it does."""
+    root = Path(root)
+    known = {table_key(root, folder / name): (folder, name) for folder in cohort_folders(root) for name in schema.FILES}
+    out: dict[Path, dict[str, set[int]]] = {}
+    for key, lines in (exclude or {}).items():
+        if key not in known:
+            raise DataError([Problem(str(root), None, None, f"`exclude` names '{_short(key)}', not a table of {root} "
+                                     f"(its tables: {', '.join(sorted(known))})")])
+        folder, name = known[key]
+        out.setdefault(folder, {}).setdefault(name, set()).update(lines)
+    return out
+
+
+def exclusion_advice(root: str | Path, problems: list[Problem]) -> str | None:
+    """For the problems a params file's `exclude` could resolve (an impossible timeline), the entry that would
+    leave those rows out, as one line to paste; None when there is none."""
+    rows: dict[str, list[int]] = {}
+    for p in problems:
+        if p.line is not None and not p.more and p.message.endswith(EXCLUDABLE):
+            rows.setdefault(table_key(root, p.file), []).append(p.line)
+    if not rows:
+        return None
+    entry = ", ".join(f"{key}: [{', '.join(map(str, sorted(set(lines))))}]" for key, lines in rows.items())
+    return (f"to leave the rows with an impossible timeline out instead of correcting them, add to the params file: "
+            f"exclude: {{{entry}}} (the build then lists them in its log)")

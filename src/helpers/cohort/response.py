@@ -162,6 +162,14 @@ def baseline_labs(labs: pd.DataFrame, window: int) -> pd.DataFrame:
     return early.drop_duplicates("patient_id").set_index("patient_id")
 
 
+def followed_to(cohort, timepoints: dict[str, int], window: int = WINDOW) -> dict[str, int]:
+    """The timepoints some patient of `cohort` was followed to: one whose last follow-up comes no earlier than
+    `window` days before the nominal day (a visit in the window is possible). The others have no patient to
+    evaluate, under any missing-data rule."""
+    last = cohort.patients["last_followup_day"].max()
+    return {name: day for name, day in timepoints.items() if last == last and day - window <= last}
+
+
 def classify(cohort, timepoints: dict[str, int], window: int = WINDOW, criteria: Criteria | None = None,
              missing: str = "complete_case") -> pd.DataFrame:
     """One row per patient and timepoint: the visit used, its labs, the baseline

@@ -6,10 +6,15 @@ study / measure / outcome / timepoint / group / statistic. Neither is copied
 into the other. Each published number has
 
 - a status: reproduced (the computed value rounds to the published one at its
-  decimals), differs, or not computed (no notebook wrote a matching row);
+  decimals), differs, suppressed (disclosure control hid the computed number), or not
+  computed (no notebook wrote a matching row);
 - a role (helpers.compare.provenance): target (the reconstruction was built to make it
   true), independent check, infeasible (with the proof) or resolution (set aside
   in a contradiction between sources, with the reason).
+
+A real cohort compared with a publication (`as_published`) has its rows renamed first: its study as the
+published one, its arms as the published arms, every comparison of two arms in the published order (a
+difference or ratio turned round with it).
 
 `check` is the same comparison for one study's cohort, computed on the spot from its rows by the
 chapters' own rows (helpers.chapters.check): `python -m helpers reconstruct --check`.
@@ -22,6 +27,7 @@ import re
 import pandas as pd
 
 from helpers.compare import claims, provenance, results
+from helpers.methods import disclosure
 from helpers.present.tables import p_beside
 from helpers.publication import feasibility, published, targets
 from helpers.text import literal
@@ -43,6 +49,38 @@ COLUMNS = ["study", "id", "source", "quote", *KEYS[1:], "published", "decimals",
 
 REAL_COHORT = provenance.Role("check", "A real cohort compared with the publication: nothing was built to match it.")
 
+VERSUS = " vs "
+SYMMETRIC = {"p_value", "logrank_p"}   # the same whichever arm of a comparison comes first
+TURNED = {"difference": lambda v: -v, "odds_ratio": lambda v: 1 / v, "hazard_ratio": lambda v: 1 / v}
+
+
+def as_published(rows: pd.DataFrame, compared: dict[str, tuple[str, dict[str, str]]]) -> pd.DataFrame:
+    """A real cohort's result rows in the words of the publications it is compared with: `compared` is
+    {the cohort's study: (published study, {the cohort's arm: the published arm, in the published order})}.
+    Rows of other studies are left out; an arm with no published counterpart keeps its name (and so joins
+    nothing). A comparison 'a vs b' is written in the published order, its counts ('k/n vs k/n') with it, and a
+    difference or a ratio turned round when the order changes."""
+    out = []
+    for r in rows[rows["study"].isin(compared)].to_dict("records"):
+        study, arms = compared[r["study"]]
+        order = list(arms.values())
+        r["study"] = study
+        names = [arms.get(a, a) for a in str(r["group"]).split(VERSUS)]
+        if len(names) == 2 and set(names) <= set(order) and order.index(names[0]) > order.index(names[1]):
+            statistic = r["statistic"]
+            if statistic not in SYMMETRIC and statistic not in TURNED:
+                raise ValueError(f"{statistic}: not known to be symmetric or turned round with the arms' order")
+            if statistic in TURNED and r["value"] == r["value"]:
+                r["value"] = TURNED[statistic](float(r["value"]))
+            names.reverse()
+            counts, sep, note = str(r["detail"]).partition("; ")
+            parts = counts.split(VERSUS)
+            if len(parts) == 2:
+                r["detail"] = VERSUS.join(reversed(parts)) + sep + note
+        r["group"] = VERSUS.join(names)
+        out.append(r)
+    return pd.DataFrame(out, columns=rows.columns)
+
 
 def build(results_frame: pd.DataFrame, studies, reconstructed: bool = True) -> pd.DataFrame:
     """One row per published number of `studies` (helpers.publication.published.Study objects):
@@ -60,8 +98,9 @@ def build(results_frame: pd.DataFrame, studies, reconstructed: bool = True) -> p
             values = [float(m["value"]) for m in matches]
             value = values[0] if values else math.nan
             role = roles[n.id]
-            if not reconstructed and role.kind == "target":
+            if not reconstructed and role.kind in ("target", "not_reached"):   # the reconstruction's words
                 role = REAL_COHORT
+            first = matches[0] if matches else {}
             if role.kind == "not_expressible":
                 status, reason = "not expressible", role.why
             elif not matches:
@@ -69,13 +108,16 @@ def build(results_frame: pd.DataFrame, studies, reconstructed: bool = True) -> p
             elif any(not _same(v, value) for v in values):
                 status = "differs"
                 reason = "Notebooks disagree: " + ", ".join(f"{v:g}" for v in values) + "."
+            elif math.isnan(value) and _text(first.get("detail")) == disclosure.HIDDEN:
+                status, reason = "suppressed", "Hidden by disclosure control (min_cell): it rests on too few patients."
             elif not math.isnan(value) and n.agrees(value):
                 status, reason = "reproduced", ""
+            elif not reconstructed:
+                status, reason = "differs", role.why if role.kind in ("infeasible", "resolution") else ""
             elif role.kind == "repeat":
                 status, reason = "differs", f"{role.why} {_why_differs(pub, pub.number(n.same_as), roles[n.same_as])}"
             else:
                 status, reason = "differs", _why_differs(pub, n, role)
-            first = matches[0] if matches else {}
             could, could_why = _could_fail(pub, n, role)
             rows.append({
                 "study": pub.study, "id": n.id, "source": n.source, "quote": n.quote,
@@ -126,6 +168,8 @@ def _claim_rows(pub: published.Study, computed: dict, reconstructed: bool) -> li
             status, reason = "not expressible", role.why
         elif not found:
             status, reason = "not computed", "No notebook tested this statement."
+        elif math.isnan(value) and _text(first.get("detail")) == disclosure.HIDDEN:
+            status, reason = "suppressed", "Hidden by disclosure control (min_cell): it rests on too few patients."
         elif claims.holds(claim, value, _text(first.get("detail"))):
             status, reason = "reproduced", ""
         else:
@@ -196,7 +240,8 @@ def summary(card: pd.DataFrame) -> pd.DataFrame:
                 "resolutions": int((rows["role"] == "resolution").sum()),
                 "repeats": int((rows["role"] == "repeat").sum()),
                 "not expressible": int((rows["role"] == "not_expressible").sum()),
-                "not computed": int((rows["status"] == "not computed").sum())}
+                "not computed": int((rows["status"] == "not computed").sum()),
+                "suppressed": int((rows["status"] == "suppressed").sum())}
     out = [{"study": study, **counts(rows)} for study, rows in card.groupby("study", sort=False)]
     out.append({"study": "total", **counts(card)})
     return pd.DataFrame(out)
@@ -280,7 +325,54 @@ def summary_display(card: pd.DataFrame) -> pd.DataFrame:
         "checks that could have failed": s["checks that could fail"],
         "infeasible (with proof)": s["infeasible"], "not reached under the assumptions": s["not reached"],
         "resolutions": s["resolutions"], "repeats (counted once)": s["repeats"],
-        "not expressible": s["not expressible"], "not computed": s["not computed"]})
+        "not expressible": s["not expressible"], "not computed": s["not computed"],
+        **({"suppressed": s["suppressed"]} if s["suppressed"].any() else {})})
+
+
+def render_comparison(card: pd.DataFrame, titles: dict[str, str], cohorts: dict[str, str]) -> str:
+    """The comparison page of a real cohort's book: per published study (titled by `titles`, compared with the
+    cohort named by `cohorts`), each published number beside this cohort's, with its status, and the reasons a
+    source gives for a number no data can give. Statements in words no chapter tested are counted, not listed."""
+    parts = []
+    for study, rows in card.groupby("study", sort=False):
+        untested = (rows["says"].astype(str) != "") & (rows["status"] == "not computed")
+        parts.append(f"## {titles.get(study, study)}\n")
+        parts.append(comparison_sentence(rows, cohorts.get(study, "this cohort"))
+                     + (f" Its {int(untested.sum())} statements in words are not tested on this cohort."
+                        if untested.any() else "") + "\n")
+        rows = rows[~untested]
+        view = pd.DataFrame({
+            "number": [f"`{i}`" for i in rows["id"]], "source": rows["source"],
+            "published": published_text(rows),
+            "this cohort": [shown(v, p, d, s) for v, p, d, s in
+                            zip(rows["computed"], rows["published"], rows["decimals"], rows["statistic"])],
+            "from": [", ".join(x for x in (r.detail, r.test) if x) for r in rows.itertuples()],
+            "status": ["same" if x == "reproduced" else x for x in rows["status"]],
+        })
+        parts += [markdown_table(view), ""]
+        reasons: dict[str, list[str]] = {}
+        for r in rows.itertuples():
+            if r.role in ("infeasible", "resolution", "repeat", "not_expressible"):
+                reasons.setdefault(r.role_why, []).append(f"`{r.id}`")
+        if reasons:
+            parts.append("What the sources' own numbers say:\n")
+            parts += [f"- {', '.join(ids)}: {text}" for text, ids in reasons.items()]
+            parts.append("")
+    return "\n".join(parts)
+
+
+def comparison_sentence(card: pd.DataFrame, cohort: str) -> str:
+    """One sentence of counts (published numbers, not statements in words) for a real cohort compared with a
+    publication."""
+    numbers = card[card["says"].astype(str) == ""]
+    count = {status: int((numbers["status"] == status).sum())
+             for status in ("reproduced", "differs", "suppressed", "not computed")}
+    parts = [f"**{count['reproduced']}** are the same in {cohort} (at the published rounding)",
+             f"**{count['differs']}** differ"]
+    parts += [f"**{count[k]}** {text}" for k, text in (("suppressed", "are suppressed (too few patients to show)"),
+                                                       ("not computed", "are not computed for this cohort"))
+              if count[k]]
+    return f"Of **{len(numbers)}** published numbers, " + ", ".join(parts[:-1]) + " and " + parts[-1] + "."
 
 
 def summary_sentence(card: pd.DataFrame) -> str:
