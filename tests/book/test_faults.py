@@ -288,7 +288,7 @@ def test_an_unreadable_data_file_is_one_line_and_exit_code_1(variant):
         labs.chmod(0o644)
     assert result.returncode == 1
     line = one_line_error(result)
-    assert line.startswith("error: ") and "labs.csv: Permission denied" in line, line
+    assert line.startswith("error: ") and "labs.csv: cannot be read: Permission denied" in line, line
 
 
 def test_a_full_disk_is_one_line_and_exit_code_1(monkeypatch, capsys):
@@ -297,7 +297,7 @@ def test_a_full_disk_is_one_line_and_exit_code_1(monkeypatch, capsys):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     monkeypatch.setattr(pipeline, "run", full)
-    assert cli.main(["book", "--params", str(REPO_ROOT / "params" / "default.yaml")]) == 1
+    assert cli.main(["book", "--force", "--params", str(REPO_ROOT / "params" / "default.yaml")]) == 1
     stderr = capsys.readouterr().err
     assert stderr.startswith("error: No space left on device") and stderr.count("\n") == 1, stderr
 
@@ -317,7 +317,7 @@ def test_a_read_only_build_folder_is_one_line_and_exit_code_1(variant, tmp_path)
             folder.chmod(mode)
     assert result.returncode == 1
     line = one_line_error(result)
-    assert f"_build/staging/{NAME}_ro.lock: Permission denied" in line, line   # the lock is written first
+    assert f"_build/staging/{NAME}_ro: Permission denied" in line, line   # the lock's folder is made first
     assert not (REPO_ROOT / "_build" / "staging" / f"{NAME}_ro").exists()
 
 

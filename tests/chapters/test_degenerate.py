@@ -1,4 +1,4 @@
-"""Degenerate but valid data: the notebooks run and say "not estimable" with a reason.
+"""Degenerate but valid data: the notebooks run and say what cannot be computed, and why.
 
 One cohort combines the cases: one arm only, no events at all, constant columns
 (every patient female, every biopsy class IV), and a timepoint nobody reached.
@@ -39,15 +39,15 @@ def test_cohort_description_with_one_arm_and_constant_columns(degenerate, tmp_pa
 def test_response_with_one_arm_and_an_empty_timepoint(degenerate, tmp_path):
     timepoints = {"6m": 182, "1y": 365, "10y": 3652}
     text = run("02_response.ipynb", tmp_path, data_dir=str(degenerate), timepoints=timepoints)
-    assert "not estimable" in text
+    assert "One arm: all patients, no comparison between arms." in text   # instead of a p-value column
     assert text.count("No patient was followed to 10 years.") == 1   # named once, instead of a table of 0/0
     assert "0/0" not in text and "10 years" not in text.replace("No patient was followed to 10 years.", "")
     table = pd.read_csv(tmp_path / "results" / "02_response.csv", dtype={"timepoint": str})
     p_rows = table[table["statistic"] == "p_value"]
-    assert p_rows["value"].isna().all() and p_rows["detail"].str.contains("not estimable").all()
+    assert p_rows["value"].isna().all() and p_rows["detail"].str.contains("not estimable: one arm").all()
 
 
 def test_safety_with_no_events(degenerate, tmp_path):
     text = run("03_safety_flares.ipynb", tmp_path, data_dir=str(degenerate))
-    assert "not estimable" in text
+    assert "One arm: all patients, no between-arm test." in text
     assert "Traceback" not in text

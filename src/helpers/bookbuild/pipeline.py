@@ -141,6 +141,8 @@ def validate_data(params: config.Params) -> list[Exclusion]:
             found = validate_tree(resolve(data_dir), params.settings.exclude)
         except DataError as err:
             advice = exclusion_advice(resolve(data_dir), err.problems)
+            if err.count == 1 and not advice:   # one problem, one line
+                raise RuntimeError(f"the cohort in {data_dir} is not valid: {err}") from None
             raise RuntimeError(f"the cohort in {data_dir} is not valid ({err.count} problem(s)):\n{err}"
                                + (f"\n{advice} ({params.path})" if advice else "")) from None
         print(f"data: {', '.join(uptodate.relative(f) for f in found)} valid", flush=True)

@@ -415,7 +415,8 @@ def _check_bytes(file: Path) -> tuple[int, bool]:
     try:
         handle = open(file, "rb")
     except OSError as err:
-        raise DataError([Problem(label, None, None, f"cannot be read: {err.strerror}")]) from None
+        raise DataError([Problem(label, None, None, f"cannot be read: {err.strerror} "
+                                         "(check that this user may read the file)")]) from None
     with handle:
         while True:
             block = handle.read(BLOCK_BYTES)
