@@ -104,9 +104,21 @@ def test_the_build_shows_the_planted_text_and_no_markup_from_it(built):
     assert not {name: found for name, found in raw.items() if found}
     escaped = "&lt;img src=x onerror=window.__pwned=1&gt;"
     shown = {name for name, text in pages.items() if escaped in text}
-    assert {"book/reconstruction.html", "book/intro.html", "book/methods.html", "book/scorecard.html",
+    assert {"book/intro.html", "book/methods.html", "book/scorecard.html",
             "book/executed/01_cohort_description.html"} <= shown, sorted(shown)
     assert not any("math notranslate" in text for text in pages.values())    # no '$' became TeX
+
+
+def test_the_reconstruction_page_writes_the_study_file_as_text(built):
+    """The reconstruction's page (in the reconstruction's book only, which this build is not) from the hostile
+    study file: its title, assumption and resolution as literal MyST, none of the markup as it was written."""
+    html, _ = built
+    copy = html.parents[3]
+    script = "from helpers.bookbuild import pages; print(pages._reconstruction_md())"
+    page = subprocess.run([sys.executable, "-c", script], cwd=copy, capture_output=True, text=True, check=True,
+                          env={**os.environ, "PYTHONPATH": str(copy / "src")}).stdout
+    assert not [r for r in (*RAW, FENCE, "javascript:alert") if r in page]
+    assert r"\<img src\=x onerror\=window\.\_\_pwned\=1\>" in page and r"\<script\>" in page
 
 
 def test_no_downloadable_cell_starts_a_formula(built):

@@ -6,6 +6,7 @@ or by their last name (paths.shown)."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from dataclasses import fields
 from pathlib import Path
@@ -258,18 +259,31 @@ def _names(params: config.Params) -> str:
     return ", ".join(studies[:-1]) + " and " + studies[-1] if len(studies) > 1 else "".join(studies)
 
 
-def _title_md(params: config.Params) -> str:
-    """The first heading of a real cohort's book: its own name and size."""
-    if config.all_reconstructed(params):
-        return "# Lupus nephritis, reproduced\n"
+PLAIN_NAME = re.compile(r"[\w .,()/'+-]+")   # a study label that may stand in the book's title as it is
+
+
+def _title(params: config.Params) -> str:
+    """A real cohort's title, as plain text: its own name and size. The title reaches places that insert it as
+    markup (Sphinx's html_title, the theme's link to the first page, which takes the heading's text unescaped),
+    so a label with any other character is named in the introduction's text instead, not in the title."""
     total = sum(len(p) for p in _real_studies(params).values())
     size, _ = _size(pd.DataFrame({"arm": ["all"] * total}), params.settings.min_cell_in_force())
-    return f"# Lupus nephritis in {md_words(_names(params))}: {size} patients\n"
+    names = _names(params)
+    if PLAIN_NAME.fullmatch(names) and names.isprintable():
+        return f"Lupus nephritis in {names}: {size} patients"
+    return f"Lupus nephritis in a cohort of {size} patients"
+
+
+def _title_md(params: config.Params) -> str:
+    """The first heading of the book: a real cohort's own name and size."""
+    if config.all_reconstructed(params):
+        return "# Lupus nephritis, reproduced\n"
+    return f"# {md_words(_title(params))}\n"
 
 
 def book_title(params: config.Params) -> str:
-    """The book's title (_config.yml) for a real cohort: its own name and size, as plain text."""
-    return " ".join(_title_md(params).lstrip("# ").replace("\\", "").split())
+    """The book's title (_config.yml) for a real cohort; HTML-escaped as well, though plain by construction."""
+    return literal(_title(params), to="html")
 
 
 def _study_timepoints(study: str, params: config.Params) -> dict[str, int]:

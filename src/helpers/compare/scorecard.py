@@ -356,7 +356,7 @@ def render_comparison(card: pd.DataFrame, titles: dict[str, str], cohorts: dict[
                 reasons.setdefault(r.role_why, []).append(f"`{r.id}`")
         if reasons:
             parts.append("What the sources' own numbers say:\n")
-            parts += [f"- {', '.join(ids)}: {text}" for text, ids in reasons.items()]
+            parts += [f"- {', '.join(ids)}: {marked(text)}" for text, ids in reasons.items()]
             parts.append("")
     return "\n".join(parts)
 
