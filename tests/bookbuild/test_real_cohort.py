@@ -76,9 +76,10 @@ def test_a_real_cohort_s_toc_has_no_reconstruction_page():
     for compared in (False, True):
         toc = publish.real_cohort_toc(compared)
         files = {c.get("file") for part in toc["parts"] for c in part["chapters"]}
-        assert files == every - {"book/reconstruction", "book/own_cohort"} - ({"book/scorecard"} if not compared
-                                                                                  else set())
+        left_out = set(publish.RECONSTRUCTION_PAGES) | ({"book/scorecard"} if not compared else set())
+        assert files == every - left_out
         assert [part["caption"] for part in toc["parts"]][-1] == ("Results" if compared else "References")
+    assert set(publish.RECONSTRUCTION_PAGES) == {"book/reconstruction", "book/own_cohort", "book/study_file"}
     for page in publish.COHORT_PAGES.glob("*.md"):   # each replaces a page of book/ of the same name
         assert (REPO_ROOT / "book" / page.name).exists(), page.name
 
