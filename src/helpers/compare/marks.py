@@ -126,6 +126,11 @@ class Marker:
         arm's count follows from no published number)?"""
         return self.active and any(self._response_source(a, outcome, timepoint) == "assumed" for a in arms)
 
+    def assumed_count(self, group: str, outcome: str, timepoint: str) -> bool:
+        """Does an assumption of the reconstruction (no published number) decide this arm's count of
+        `outcome` at `timepoint`? (A figure draws such a value hollow.)"""
+        return self.active and self._response_source(group, outcome, timepoint) == "assumed"
+
     def pinned(self, outcome: str, timepoint: str) -> feasibility.DifferenceRange | None:
         """How far the sources pin an assumed comparison: the risk difference over every count table
         consistent with the published numbers of that timepoint (and, for CR or PR or the overall
