@@ -51,7 +51,8 @@ def source_folder(staging: Path) -> Path:
 
 
 COHORT_PAGES = REPO_ROOT / "book" / "cohort"   # the pages of a real cohort's book, in place of book/<same name>
-RECONSTRUCTION_PAGES = ("book/reconstruction", "book/own_cohort", "book/study_file")   # in the reconstruction's book only
+# in the reconstruction's book only
+RECONSTRUCTION_PAGES = ("book/reconstruction", "book/own_cohort", "book/study_file")
 COMPARISON_PAGE = "book/scorecard"   # a real cohort's book has it when compare_with names a study
 
 

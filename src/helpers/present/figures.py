@@ -244,8 +244,8 @@ def forest(comparisons: dict[str, pd.DataFrame], arms, timepoints: dict[str, int
         for r in comparison.to_dict("records"):
             if r.get("rd", math.nan) == r.get("rd", math.nan):
                 tp = str(r["timepoint"])
-                rows.append((f"{SHORT_OUTCOMES.get(outcome, outcome)} · {_timepoint(tp, timepoints[tp])}", 100 * r["rd"], 100 * r["rd_low"],
-                             100 * r["rd_high"], (outcome, tp) in assumed,
+                rows.append((f"{SHORT_OUTCOMES.get(outcome, outcome)} · {_timepoint(tp, timepoints[tp])}",
+                             100 * r["rd"], 100 * r["rd_low"], 100 * r["rd_high"], (outcome, tp) in assumed,
                              interval(r["rd"], r["rd_low"], r["rd_high"], scale=100)))
     if len(arms) < 2 or not rows:
         return _message("One arm: no difference between arms to show" if len(arms) < 2
@@ -264,9 +264,9 @@ def forest(comparisons: dict[str, pd.DataFrame], arms, timepoints: dict[str, int
     ax.set_ylim(-0.7, len(rows) - 0.3)
     ax.set_xlabel("Difference, % points (95% CI)")
     ax.text(1.04, 1.0, "Difference (95% CI)", transform=ax.transAxes, ha="left", va="bottom", weight="bold")
+    beside = blended_transform_factory(ax.transAxes, ax.transData)
     for yi, r in zip(y, rows):
-        ax.text(1.04, yi, r[5] + (" *" if r[4] else ""), transform=blended_transform_factory(ax.transAxes, ax.transData),
-                ha="left", va="center")
+        ax.text(1.04, yi, r[5] + (" *" if r[4] else ""), transform=beside, ha="left", va="center")
     a, b = _arm(arms[0]).lower(), _arm(arms[1]).lower()
     from matplotlib.transforms import offset_copy
     below = offset_copy(ax.transAxes, fig=fig, y=-50, units="points")
