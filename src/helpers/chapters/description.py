@@ -187,6 +187,10 @@ def _provenance(marker, frame: pd.DataFrame, by: str, groups: list[str], column:
         found = [marker.published_value(measure, statistic, group, None, timepoint, unit) for statistic, _ in shown]
         if not all(found):
             continue
+        if column in SKEWED:   # the table shows a median [Q1, Q3]: no mark vouches for a mean it does not show
+            parts.append(f"{name.strip() + ': ' if name else ''}published as mean ± SD, "
+                         f"{' ± '.join(v for v, _ in found)} ({found[0][1]}); not comparable with the median shown")
+            continue
         marks = "".join(marker.mark(value, measure, statistic, group, None, timepoint) for statistic, value in shown)
         mark = "≠" if "≠" in marks else marks.strip().split(" ")[0]
         what = "tacrolimus alone " if measure == "tacrolimus_monotherapy" else ""
