@@ -52,7 +52,8 @@ def test_legend_lists_only_the_marks_used_and_their_sources():
     legend = marker.legend()
     assert legend.startswith("Marks: ◎ the published value, reproduced; the reconstruction was built") \
         and "†" not in legend and "✓" not in legend
-    assert marker.footnotes()[0] == "Published values from: Kim et al., Korean J Intern Med 2025 (journal paper)."
+    assert marker.footnotes()[0] == ("Published values from: kjim2025 = Kim et al., Korean J Intern Med 2025 "
+                                     "(journal paper).")
 
 
 def test_another_sources_value_is_noted():

@@ -130,7 +130,7 @@ class Marker:
         other sources (what the marks mean is said once per chapter: `legend`)."""
         if not self.used:
             return list(self.notes)
-        sources = "; ".join(self.pub.sources[s].short or self.pub.sources[s].citation for s in self.sources)
+        sources = "; ".join(f"{s} = {self.pub.sources[s].short or self.pub.sources[s].citation}" for s in self.sources)
         return ([f"Published values from: {sources}."] if sources else []) + list(self.notes)
 
     def legend(self) -> str:
