@@ -506,12 +506,14 @@ def p_value_ranges(searches: list, titles: dict[str, str] | None = None, floor: 
 def per_study(draw, panels: dict[str, tuple]) -> Figure:
     """One figure with a panel per study under its title: `draw` (a figure function of this module)
     called with each study's arguments, in a sub-figure as tall as `draw` makes it alone."""
+    import textwrap
     sizes = [draw(*args).get_size_inches() for args in panels.values()]
-    title_height = 0.4
+    titles = {title: textwrap.fill(literal(title, "figure"), 70) for title in panels}
+    title_height = 0.25 + 0.22 * max(t.count("\n") + 1 for t in titles.values())
     fig = Figure(figsize=(max(w for w, _ in sizes), sum(h + title_height for _, h in sizes)))
     ratios = [r for _, h in sizes for r in (title_height, h)]
     subs = fig.subfigures(len(ratios), 1, squeeze=False, height_ratios=ratios)[:, 0]
     for (head, body), (title, args) in zip(zip(subs[::2], subs[1::2]), panels.items()):
-        head.text(0.02, 0.3, literal(title, "figure"), weight="bold")
+        head.text(0.02, 0.15, titles[title], weight="bold", va="bottom")
         draw(*args, fig=body)
     return fig
