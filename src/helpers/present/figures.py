@@ -492,6 +492,9 @@ def p_value_ranges(searches: list, titles: dict[str, str] | None = None, floor: 
         ax.plot([s.published], [yi], marker="x", color="#c0392b", markersize=10, mew=2.5)
     ax.set_xscale("log")
     ax.set_xlim(floor, 1.0)
+    decades = [10.0 ** e for e in range(math.floor(math.log10(floor)), 1)]
+    ax.set_xticks(decades, [f"{d:g}" for d in decades])      # plain numbers: no small superscripts
+    ax.xaxis.set_minor_formatter("")
     ax.set_ylim(-0.7, len(searches) - 0.3)
     ax.set_yticks(y, [literal(titles.get(s.number, s.number), "figure") for s in searches])
     ax.set_xlabel("p-value (log scale)")
