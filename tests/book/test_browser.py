@@ -373,7 +373,8 @@ def test_no_label_overlaps_another_in_any_figure(browser, server, notebook):
     for src in sources:
         page.goto(src)
         seen = page.evaluate(OVERLAPS)
-        assert seen["count"] > 0 and not seen["found"], f"{notebook.stem} {src.rsplit('/', 1)[-1]}: {seen['found'][:10]}"
+        name = src.rsplit("/", 1)[-1]
+        assert seen["count"] > 0 and not seen["found"], f"{notebook.stem} {name}: {seen['found'][:10]}"
 
 
 TABLE_WIDTHS = """() => [...document.querySelectorAll('article table')].filter(t => t.getBoundingClientRect().width > 0)
