@@ -418,9 +418,10 @@ def test_a_dominant_patient_is_not_read_back_from_a_mean_an_sd_a_median_and_quar
     root, _ = attacked
     five = disclosure.fold_rare(data.load(root / "cohort" / "five"), MIN_CELL)
     table = description.describe(five, "five", min_cell=MIN_CELL).frame
-    none = table.set_index("Characteristic")["No response to induction"]
+    name = next(c for c in table.columns if c.startswith("No response to induction"))   # '... (N = 5)'
+    none = table.set_index("Characteristic")[name]
     assert none["Age, years, mean (SD)"] == none["UPCR, g/g, median [Q1,Q3]"] == disclosure.HIDDEN
-    assert str(table.iloc[0]["No response to induction"]) == "5"               # the group itself is shown
+    assert str(table.iloc[0][name]) == "5"               # the group itself is shown
     assert disclosure.quartiles_hidden(range(9), MIN_CELL) and not disclosure.quartiles_hidden(range(10), MIN_CELL)
 
 
