@@ -315,3 +315,94 @@ def test_no_page_loads_anything_from_off_site():
     found = [f"{p.relative_to(BOOK)}: {m.group(3)}" for p in BOOK.rglob("*.html")
              for m in pattern.finditer(p.read_text(encoding="utf-8"))]
     assert not found, "\n".join(found)
+
+
+# --- a reader's checks of the figures, the tables' widths and the words (issue 21) ---------------------------
+
+FIGURE_TEXT = """async () => {
+  const bodySize = parseFloat(getComputedStyle(document.querySelector('article p')).fontSize);
+  const out = [];
+  for (const img of [...document.querySelectorAll('article figure img')]) {
+    const src = img.currentSrc || img.src;
+    if (!src.endsWith('.svg')) { out.push({src, svg: false}); continue; }
+    const text = await (await fetch(src)).text();
+    const doc = new DOMParser().parseFromString(text, 'image/svg+xml');
+    const box = (doc.documentElement.getAttribute('viewBox') || '').split(/\\s+/).map(Number);
+    const sizes = [...text.matchAll(/font-size:\\s*([0-9.]+)px/g)].map(m => parseFloat(m[1]));
+    const scale = img.getBoundingClientRect().width / box[2];
+    out.push({src, svg: true, bodySize, smallest: Math.min(...sizes) * scale, texts: sizes.length});
+  }
+  return out;
+}"""
+
+OVERLAPS = """() => {
+  const texts = [...document.querySelectorAll('text')].filter(t => t.textContent.trim() !== '');
+  const boxes = texts.map(t => ({text: t.textContent.trim(), r: t.getBoundingClientRect()}));
+  const found = [];
+  for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
+    const a = boxes[i].r, b = boxes[j].r;
+    const w = Math.min(a.right, b.right) - Math.max(a.left, b.left);
+    const h = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
+    if (w > 1 && h > 2) found.push(`${boxes[i].text} / ${boxes[j].text}`);
+  }
+  return {count: boxes.length, found};
+}"""
+
+
+@pytest.mark.parametrize("notebook", chapters(), ids=lambda p: p.stem)
+def test_figures_are_svg_with_text_at_body_size_at_400_px(browser, server, notebook):
+    """Every figure is SVG, and at 400 px its smallest text is at least the body text's size (figures keep their
+    own size on a narrow screen and scroll in their box: book/static/ln.css)."""
+    visit = Visit(browser, server, 400)
+    page = visit.open(f"book/executed/{notebook.stem}.html")
+    found = page.evaluate(FIGURE_TEXT)
+    assert found or not outputs(notebook)[0], notebook.stem
+    for figure in found:
+        assert figure["svg"], f"{notebook.stem}: not an SVG figure: {figure['src']}"
+        assert figure["texts"] > 0, f"{notebook.stem}: the SVG has no text elements: {figure['src']}"
+        assert figure["smallest"] >= figure["bodySize"] - 0.5, f"{notebook.stem}: text below body size: {figure}"
+
+
+@pytest.mark.parametrize("notebook", chapters(), ids=lambda p: p.stem)
+def test_no_label_overlaps_another_in_any_figure(browser, server, notebook):
+    """The text boxes of every SVG figure, as the browser lays them out, never overlap (k/N labels, numbers at
+    risk, legends, axis labels)."""
+    visit = Visit(browser, server, 1400)
+    page = visit.open(f"book/executed/{notebook.stem}.html")
+    sources = page.evaluate("() => [...document.querySelectorAll('article figure img')].map(i => i.src)")
+    for src in sources:
+        page.goto(src)
+        seen = page.evaluate(OVERLAPS)
+        name = src.rsplit("/", 1)[-1]
+        assert seen["count"] > 0 and not seen["found"], f"{notebook.stem} {name}: {seen['found'][:10]}"
+
+
+TABLE_WIDTHS = """() => [...document.querySelectorAll('article table')].filter(t => t.getBoundingClientRect().width > 0)
+  .map(t => ({width: t.getBoundingClientRect().width, column: document.querySelector('article').clientWidth,
+              head: (t.querySelector('th') || {}).innerText}))
+  .filter(t => t.width > t.column + 1)"""
+
+
+@pytest.mark.parametrize("path", [*(f"book/executed/{n.stem}.html" for n in chapters()), "book/scorecard.html",
+                                  "book/methods.html"])
+def test_no_table_is_wider_than_its_column_at_1400_px(browser, server, path):
+    visit = Visit(browser, server, 1400)
+    page = visit.open(path)
+    assert page.evaluate(TABLE_WIDTHS) == [], path
+
+
+IDS = re.compile(r"\b[a-z]+_[0-9a-z_]+\b")
+VISIBLE_WORDS = """() => { const a = document.querySelector('article').cloneNode(true);
+  a.querySelectorAll('code, pre, .cell_input').forEach(e => e.remove());
+  return a.innerText; }"""
+
+
+@pytest.mark.xfail(reason="issue 21, not finished: study ids in titles, assumption and resolution ids in notes, "
+                          "parameter names, and the audit chapter's number ids are still shown", strict=False)
+@pytest.mark.parametrize("notebook", chapters(), ids=lambda p: p.stem)
+def test_no_internal_id_in_the_words_a_reader_sees(browser, server, notebook):
+    """No internal id (`[a-z]+_[0-9a-z_]+`, like cr_6m_p or study_a) in a chapter's visible text outside code."""
+    visit = Visit(browser, server, 1400)
+    page = visit.open(f"book/executed/{notebook.stem}.html")
+    found = sorted(set(IDS.findall(page.evaluate(VISIBLE_WORDS))))
+    assert not found, f"{notebook.stem}: {found[:20]}"

@@ -34,7 +34,8 @@ def test_one_arm_is_all_patients_with_no_test_said_once(tmp_path):
     assert "p" not in table.frame.columns
     assert response.differences_sentence(run.comparisons, 0.05, run.timepoints, arms=run.arms).startswith("One arm")
     one = description.table_one_view(cohort, "arm", pub.arms)
-    assert "All patients" in one.frame.columns and "Rituxilup" not in one.frame.columns and "p" not in one.frame
+    assert "All patients (N = 50)" in one.frame.columns and "Rituxilup" not in one.frame.columns \
+        and "p" not in one.frame
     times, tests = safety.survival(cohort)
     events = safety.event_table(times, tests, pub.arms)
     assert events.notes == [tables.ONE_ARM] and "p (log-rank)" not in events.frame.columns

@@ -89,3 +89,14 @@ def test_registry_types_equal_tableone():
     """Categorical columns, float32 labs and a missing ISN class, as in the synthetic registry."""
     frame = cohort.baseline_frame(synthetic_registry(5000, seed=2), 45)
     pd.testing.assert_frame_equal(*both(frame, **cohort.table_one_arguments(frame, "arm")))
+
+
+def test_table_one_as_a_clinician_reads_it():
+    """N in the column headers, Yates named where scipy's chi-squared applies it (a 2 x 2 table), and class V
+    against every other class with its own p, as the paper reports the one baseline difference."""
+    view = cohort.describe(data.load(RECONSTRUCTED_DIR / "study_a"), "study_a").frame
+    assert list(view.columns[2:5]) == ["Overall (N = 179)", "Tacrolimus (N = 92)", "No tacrolimus (N = 87)"]
+    sex = view[view["Characteristic"] == "Sex, n (%)"].iloc[0]
+    assert sex["Test"] == "Chi-squared (Yates)"
+    v = view[view["Characteristic"] == cohort.CLASS_V].iloc[0]
+    assert v["Tacrolimus (N = 92)"] == "22 (23.9)" and v["Test"] == "Chi-squared (Yates)" and float(v["p"]) < 0.05

@@ -142,3 +142,11 @@ def test_a_preset_with_overrides_and_unknown_presets():
         Criteria.from_params({"preset": "kdigo"})
     with pytest.raises(ValueError, match="cr_creatinine must be one of"):
         Criteria.from_params({"cr_creatinine": "normal"})
+
+
+def test_every_threshold_has_a_unit_for_the_pages():
+    from dataclasses import fields
+
+    from helpers.cohort.response import CRITERIA_UNITS, Criteria
+    assert {f.name for f in fields(Criteria)} == set(CRITERIA_UNITS)
+    assert CRITERIA_UNITS["creatinine_uln_female"] == "mg/dL" and CRITERIA_UNITS["pr_egfr_min"] == "mL/min/1.73 m²"

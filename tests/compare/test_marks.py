@@ -6,12 +6,16 @@ A, B = published.load("study_a"), published.load("study_b")
 VS = "tacrolimus vs no_tacrolimus"
 
 
-def test_reproduced():
-    assert Marker(A).mark(100 * 45 / 91, "response", "percent", "tacrolimus", "CR", "6m") == " ✓"
+def test_a_reproduced_target_is_not_marked_as_a_check():
+    assert Marker(A).mark(100 * 45 / 91, "response", "percent", "tacrolimus", "CR", "6m") == " ◎"
+
+
+def test_a_reproduced_independent_check():
+    assert Marker(A).mark(0.0061, "response", "p_value", VS, "CR", "1y") == " ✓"
 
 
 def test_reproduced_p_printed_coarsely_shows_the_published_value():
-    assert Marker(A).mark(0.0557, "response", "p_value", VS, "overall", "5y") == " ✓ (published 0.1)"
+    assert Marker(A).mark(0.0557, "response", "p_value", VS, "overall", "5y") == " ◎ (published 0.1)"
 
 
 def test_differs_shows_the_published_value():
@@ -23,8 +27,8 @@ def test_infeasible_shows_the_published_value():
     assert Marker(A).mark(0.344, "response", "p_value", VS, "CR", "6m") == " ✗ (published 0.308)"
 
 
-def test_not_reached_under_the_stated_assumptions_differs():
-    assert Marker(A).mark(0.075, "response", "p_value", VS, "CR", "2y") == " ≠ (published 0.031)"
+def test_not_reached_under_the_stated_assumptions_has_its_own_mark():
+    assert Marker(A).mark(0.075, "response", "p_value", VS, "CR", "2y") == " ⊘ (published 0.031)"
 
 
 def test_derived_from_published_counts():
@@ -45,14 +49,16 @@ def test_assumed_names_its_assumption():
 def test_legend_lists_only_the_marks_used_and_their_sources():
     marker = Marker(A)
     marker.mark(100 * 45 / 91, "response", "percent", "tacrolimus", "CR", "6m")
-    legend = marker.footnotes()[0]
-    assert legend.startswith("Marks: ✓ rounds to the published value.") and "†" not in legend
-    assert "kjim2025: Kim et al., Korean J Intern Med 2025 (journal paper)" in legend
+    legend = marker.legend()
+    assert legend.startswith("Marks: ◎ the published value, reproduced; the reconstruction was built") \
+        and "†" not in legend and "✓" not in legend
+    assert marker.footnotes()[0] == ("Published values from: kjim2025 = Kim et al., Korean J Intern Med 2025 "
+                                     "(journal paper).")
 
 
 def test_another_sources_value_is_noted():
     marker = Marker(B)
-    assert marker.mark(29, "n_patients", "count") == " ✓"
+    assert marker.mark(29, "n_patients", "count") == " ⇄"       # the sources give 29 and 20: a resolution
     marker.published_value("n_patients", "count")
     assert "abstract81 gives 20 (All patients); set aside (resolution n_29_not_20)" in marker.footnotes()
 

@@ -40,7 +40,8 @@ def test_response_over_time_on_a_month_axis_with_wilson_intervals(summary):
     points = [line for line in ax.get_lines() if line.get_marker() == "o"]
     assert [list(np.round(line.get_ydata(), 2)) for line in points] == [[60.0, 55.56], [87.5]]
     assert [round(x, 1) for x in points[0].get_xdata()] == [5.5, 11.5]          # 6 and 12 months, offset
-    assert sorted(t.get_text() for t in ax.texts) == ["5/9", "6/10", "7/8"]
+    texts = [t.get_text() for t in ax.texts]   # the k/N table under the axis: header, then a line per arm
+    assert texts == ["k/N", "6 months", "1 year", "A", "6/10", "5/9", "B", "7/8"]
     assert [t.get_text() for t in ax.get_xticklabels()] == ["6", "12"] and ax.get_xlabel() == "Months since baseline"
     assert "Overall response" in ax.get_ylabel()
     pd.testing.assert_frame_equal(summary, before)
@@ -61,7 +62,9 @@ def test_forest_draws_one_interval_per_comparison(summary):
     fig = figures.forest({"CR": comparison}, ["a", "b"], TIMEPOINTS)
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_yticklabels()] == ["CR · 6 months"]   # 12 months: arm b empty
-    assert "minus" in ax.get_xlabel()
+    texts = [t.get_text() for t in ax.texts]
+    assert "Difference (95% CI)" in texts and "← favours b" in texts and "favours a →" in texts
+    assert any(t.startswith("−") or t[:1].isdigit() for t in texts)      # the numbers column
 
 
 def test_km_plot_in_months_with_censor_marks_and_aligned_risk_table():
@@ -71,7 +74,8 @@ def test_km_plot_in_months_with_censor_marks_and_aligned_risk_table():
     km = stats.km_by_group(days, events, groups)
     fig = figures.km_plot(km, "Renal flare", groups=["a", "b"])
     ax = fig.axes[0]
-    assert ax.get_title() == "Renal flare" and ax.get_xlabel() == "Months since baseline"
+    assert ax.get_title(loc="left") == "Renal flare" and ax.get_xlabel() == "Months since baseline"
+    assert ax.get_ylim()[1] > 100 and "Without the event, %" in ax.get_ylabel()
     assert any(line.get_marker() == "+" for line in ax.get_lines())               # censored patients
     texts = [t.get_text() for t in fig.texts]
     assert "Number at risk" in texts and "12" in texts and "6" in texts          # 12 in a, 6 in b at month 0
@@ -117,7 +121,8 @@ def test_trajectories_over_two_timepoints_follow_each_patient_through_the_visits
 def test_evaluated_over_time(summary):
     fig = figures.evaluated_over_time([("Demo", summary, ["a", "b"], TIMEPOINTS, {"a": 12, "b": 10})])
     texts = [t.get_text() for t in fig.axes[0].texts]
-    assert texts == ["12", "10", "9", "10", "8", "0"] and fig.axes[0].get_title() == "Demo"
+    assert texts == ["n", "Baseline", "6 months", "1 year", "A", "12", "10", "9", "B", "10", "8", "0"]
+    assert fig.axes[0].get_title(loc="left") == "Demo"
     empty = figures.evaluated_over_time([])
     assert "No study" in empty.axes[0].texts[0].get_text()
 
@@ -126,8 +131,11 @@ def test_p_value_ranges():
     from helpers.publication import feasibility, published
     pub = published.load("study_a")
     searches = [s for n in pub.numbers if (s := feasibility.verdict(pub, n)) is not None]
-    fig = figures.p_value_ranges(searches)
-    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == [s.number for s in searches]
+    fig = figures.p_value_ranges(searches, figures.p_titles(pub, [s.number for s in searches]))
+    names = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert names[:3] == ["CR at 6 months, p", "PR at 6 months, p", "CR at 1 year, p"]
+    assert "CR or PR at 5 years, p (2023 abstract)" in names and not any("_" in n for n in names)
+    assert fig.axes[0].get_xlim()[1] == 1.0                              # p-values only: nothing past 1
     assert fig.axes[0].get_xscale() == "log"
 
 

@@ -17,7 +17,7 @@ from helpers import labels, paths
 from helpers.bookbuild import config, folders
 from helpers.cohort import schema
 from helpers.cohort.data import Cohort
-from helpers.cohort.response import Criteria, followed_to
+from helpers.cohort.response import CRITERIA_UNITS, Criteria, followed_to
 from helpers.compare import results, scorecard
 from helpers.compare.scorecard import markdown_table
 from helpers.methods import disclosure
@@ -62,7 +62,7 @@ def _criteria_md(params: config.Params) -> str:
             if c.source != "none":
                 quotes.setdefault(c.parameter, (md_words(c.unit), md_words(f"{c.quote} ({c.source})")))
     rows = [{"parameter": f"`{f.name}`", "in this book": getattr(used, f.name), "default": getattr(default, f.name),
-             "unit": quotes.get(f.name, ("", ""))[0],
+             "unit": quotes.get(f.name, ("", ""))[0] or CRITERIA_UNITS.get(f.name, ""),
              "published as": quotes.get(f.name, ("", "not published: a helpers.cohort.response default"))[1]}
             for f in fields(Criteria)]
     return _md_table(rows)

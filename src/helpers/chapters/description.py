@@ -103,16 +103,56 @@ def table_one_view(cohort, by: str, groups: list[str], marker=None, window: int 
         if marker:
             row["Provenance"] = _provenance(marker, frame, by, present, column) if first else ""
         rows.append(row)
-    shown = _guard(pd.DataFrame(rows).drop(columns="_variable"), min_cell)
+    frame_rows = pd.DataFrame(rows)
+    if "Test" in frame_rows and len(present) == 2:     # a 2 x 2 table: scipy's chi-squared applies Yates' correction
+        two = frame_rows.groupby("_variable")["_variable"].transform("size") == 2
+        frame_rows.loc[two & frame_rows["Test"].isin(["Chi-squared", "Chi-squared*"]), "Test"] = \
+            frame_rows["Test"].str.replace("Chi-squared", "Chi-squared (Yates)", regex=False)
+        frame_rows = _class_v(frame_rows, frame, by, present, shown_as, dark, dark_cells, min_cell)
+    shown = _guard(frame_rows.drop(columns="_variable"), min_cell)
+    sizes = {g: int((frame[by] == g).sum()) for g in present}
+    shown = shown.rename(columns={shown_as.get(g, g): f"{shown_as.get(g, g)} (N = {sizes[g]})" for g in present
+                                  if g not in dark} | ({"Overall": f"Overall (N = {len(frame)})"}
+                                                      if "Overall" not in dark and not one_arm else {}))
     notes = ["Mean (SD) or median [Q1, Q3]; n (%). p: the test named beside it (tableone); * an expected "
              "count below 5, so the chi-squared approximation may be poor."] if not one_arm else \
         ["Mean (SD) or median [Q1, Q3]; n (%). One arm: all patients, no between-arm test."]
     if one_arm:
-        shown = shown.rename(columns={"Overall": labels.group("all")})
+        shown = shown.rename(columns={"Overall": f"{labels.group('all')} (N = {len(frame)})"})
     if min_cell > 0 and shown.isin([disclosure.HIDDEN]).any().any():
         notes.append(f"{disclosure.HIDDEN}: fewer than {min_cell} patients, or hidden so that such a count cannot be "
                      f"worked out from the others (see Methods).")
     return tables.Table(shown, notes + (marker.footnotes() if marker else []))
+
+
+CLASS_V = "ISN/RPS class V vs other, n (%)"
+
+
+def _class_v(rows: pd.DataFrame, frame: pd.DataFrame, by: str, groups: list[str], shown_as: dict, dark: set,
+             dark_cells: set, min_cell: int) -> pd.DataFrame:
+    """After the ISN/RPS class rows, class V against every other class with its own test (as a paper that
+    reports 'a higher prevalence of class V' compares it), hidden where a count of it is hidden."""
+    import scipy.stats as sps
+    if "isn_class" not in frame or not frame["isn_class"].eq("V").any() or frame["isn_class"].nunique() < 3:
+        return rows
+    where = rows.index[rows["_variable"].str.startswith(ROW_NAMES["isn_class"])]
+    if not len(where):
+        return rows
+    is_v = frame["isn_class"].eq("V")
+    counts = {g: (int(is_v[frame[by] == g].sum()), int((frame[by] == g).sum())) for g in groups}
+    hidden = any(g in dark or ("isn_class", "V", g) in dark_cells or disclosure.share_hidden(k, n, min_cell)
+                 for g, (k, n) in counts.items())
+    table = [[k, n - k] for k, n in counts.values()]
+    p = float(sps.chi2_contingency(table, correction=True)[1])
+    row = {"_variable": CLASS_V, "Characteristic": CLASS_V, "": "V",
+           "Overall": disclosure.HIDDEN if hidden else f"{int(is_v.sum())} ({100 * is_v.mean():.1f})",
+           **{shown_as.get(g, g): disclosure.HIDDEN if hidden else f"{k} ({100 * k / n:.1f})"
+              for g, (k, n) in counts.items()},
+           "p": disclosure.HIDDEN if hidden else tables.format_p(p), "Test": "" if hidden else "Chi-squared (Yates)"}
+    if "Provenance" in rows:
+        row["Provenance"] = ""
+    at = where[-1] + 1
+    return pd.concat([rows.iloc[:at], pd.DataFrame([row]), rows.iloc[at:]], ignore_index=True)
 
 
 def grouping(cohort) -> str:
@@ -186,6 +226,10 @@ def _provenance(marker, frame: pd.DataFrame, by: str, groups: list[str], column:
         unit = "%" if measure == "female" else ""
         found = [marker.published_value(measure, statistic, group, None, timepoint, unit) for statistic, _ in shown]
         if not all(found):
+            continue
+        if column in SKEWED:   # the table shows a median [Q1, Q3]: no mark vouches for a mean it does not show
+            parts.append(f"{name.strip() + ': ' if name else ''}published as mean ± SD, "
+                         f"{' ± '.join(v for v, _ in found)} ({found[0][1]}); not comparable with the median shown")
             continue
         marks = "".join(marker.mark(value, measure, statistic, group, None, timepoint) for statistic, value in shown)
         mark = "≠" if "≠" in marks else marks.strip().split(" ")[0]

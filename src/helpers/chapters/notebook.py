@@ -28,8 +28,19 @@ def setup() -> None:
     pd.set_option("display.max_columns", 30)
     pd.set_option("display.width", 140)
     pd.set_option("display.max_colwidth", None)
-    matplotlib.rcParams.update({"figure.dpi": 80, "svg.hashsalt": "ln-book", "figure.figsize": (7.5, 4)})
+    matplotlib.rcParams.update(FIGURE_STYLE)
     _show_figures_inline()
+
+
+# Figures are SVG, shown at their own size (book/static/ln.css: a narrow screen scrolls a figure inside its
+# box, never shrinks it), so a point of text is 4/3 px: 12 pt text is 16 px, the body text's size, at any width.
+# Text stays text (svg.fonttype 'none': sharp, searchable, and measurable by the browser test); a fixed
+# hash salt and no date keep the bytes the same on every run.
+FIGURE_STYLE = {"figure.dpi": 80, "svg.hashsalt": "ln-book", "svg.fonttype": "none", "figure.figsize": (7.5, 4),
+                "font.size": 12, "axes.titlesize": 12, "axes.labelsize": 12, "xtick.labelsize": 12,
+                "ytick.labelsize": 12, "legend.fontsize": 12, "legend.title_fontsize": 12,
+                "font.family": "DejaVu Sans"}
+SVG_METADATA = {"Date": None}
 
 
 def _warning_without_path(message, category, filename, lineno, line=None) -> str:
@@ -38,14 +49,17 @@ def _warning_without_path(message, category, filename, lineno, line=None) -> str
 
 
 def _show_figures_inline() -> None:
-    """helpers.present.figures builds figures without pyplot; tell the kernel to render them as PNG."""
+    """helpers.present.figures builds figures without pyplot; tell the kernel to render them as SVG (only)."""
     from IPython import get_ipython
     from IPython.core.pylabtools import print_figure
     from matplotlib.figure import Figure
 
     shell = get_ipython()
     if shell is not None:
-        shell.display_formatter.formatters["image/png"].for_type(Figure, lambda fig: print_figure(fig, "png"))
+        formatters = shell.display_formatter.formatters
+        formatters["image/png"].pop(Figure, None)
+        formatters["image/svg+xml"].for_type(
+            Figure, lambda fig: print_figure(fig, "svg", bbox_inches="tight", metadata=SVG_METADATA))
 
 
 class NotApplicable(Exception):

@@ -133,6 +133,24 @@ def outcome_table(comparison: pd.DataFrame, outcome: str, arms, timepoints: dict
     return table
 
 
+def assumed_points(marker, outcome: str, arms, timepoints) -> set[tuple[str, str]]:
+    """The (timepoint, arm) whose share of `outcome` no source publishes (an assumption decides it): drawn
+    hollow. For the stacked bars (outcome None): where the CR/PR split is assumed."""
+    if marker is None or not marker.active:
+        return set()
+    outcomes = ["CR", "PR"] if outcome is None else [outcome]
+    return {(str(tp), arm) for tp in timepoints for arm in arms
+            if any(marker.assumed_count(arm, o, str(tp)) for o in outcomes)}
+
+
+def assumed_comparisons(marker, comparisons: dict, arms) -> set[tuple[str, str]]:
+    """The (outcome, timepoint) comparisons an assumption decides (forest plot: hollow)."""
+    if marker is None or not marker.active:
+        return set()
+    return {(o, str(tp)) for o, c in comparisons.items() for tp in c["timepoint"].astype(str)
+            if marker.assumed(o, tp, arms)}
+
+
 def differences_sentence(comparisons: dict[str, pd.DataFrame], alpha: float, timepoints: dict[str, int],
                          marker=None, arms=()) -> str:
     """'p < 0.05 for complete response at 1 year (...)' for the differences with p below alpha, or that

@@ -9,7 +9,7 @@ from helpers import labels
 from helpers.compare import claims, numbers, results
 from helpers.methods import disclosure
 from helpers.methods.proportions import compare_proportions, difference, not_estimable
-from helpers.methods.stats import logrank
+from helpers.methods.stats import hazard_ratio, logrank
 from helpers.present import tables
 
 
@@ -103,6 +103,9 @@ def event_table(times: dict[str, pd.DataFrame], tests: dict[str, dict], arms, ma
             row[f"{labels.arm(arm)}, events/N (%)"] = cell
         p = tests[name]["p"]
         published = marker.published(name, "logrank_p", versus) if marker else []
+        if len(arms) == 2:
+            hr = hazard(t, arms)
+            row["Hazard ratio (95% CI)"] = "" if hidden else tables.interval(hr["hr"], hr["hr_low"], hr["hr_high"], 2)
         if len(arms) > 1:
             row["p (log-rank)"] = disclosure.HIDDEN if hidden else (
                 (tables.p_beside(p, published[0].value, published[0].decimals) if published else tables.format_p(p))
@@ -110,11 +113,40 @@ def event_table(times: dict[str, pd.DataFrame], tests: dict[str, dict], arms, ma
         rows.append(row)
     notes = [f"{labels.EVENTS.get(n, n)}: {t['note']}" for n, t in tests.items() if t.get("note")] \
         if len(arms) > 1 else [tables.ONE_ARM]
+    if len(arms) == 2:
+        notes.insert(0, f"Hazard ratio: {labels.arm(arms[0]).lower()} over {labels.arm(arms[1]).lower()} (Cox "
+                        f"proportional hazards, lifelines; 95% CI).")
     if marker:
         sizes = tuple(int((next(iter(times.values()))["arm"] == arm).sum()) for arm in arms)
         notes += marker.footnotes() + ([text for name in times if (text := marker.pinned_events(name, sizes))]
                                        if len(arms) == 2 else [])
     return tables.Table(pd.DataFrame(rows), notes)
+
+
+def hazard(t: pd.DataFrame, arms) -> dict:
+    """The hazard ratio of the first arm over the second (stats.hazard_ratio) on time_to_event rows."""
+    two = t[t["arm"].isin(list(arms)[:2])]
+    return hazard_ratio(two["days"], two["event"], two["arm"] == arms[0])
+
+
+def km_statistics(times: dict[str, pd.DataFrame], tests: dict[str, dict], arms, min_cell: int = 0) -> dict[str, str]:
+    """What a Kaplan-Meier figure says in its corner, per outcome: 'log-rank p = 0.412; HR 0.71 (0.32 to 1.58)',
+    exactly as event_table shows them (nothing where the table hides them)."""
+    out = {}
+    for name, t in times.items():
+        counts = [(int(t.loc[t["arm"] == arm, "event"].sum()), int((t["arm"] == arm).sum())) for arm in arms]
+        hidden = any(disclosure.share_hidden(k, n, min_cell) for k, n in counts) or \
+            bool(disclosure.dark_groups(t, "arm", min_cell) & set(arms))
+        if hidden or len(arms) < 2 or tests[name]["p"] != tests[name]["p"]:
+            out[name] = ""
+            continue
+        text = f"log-rank p = {tables.format_p(tests[name]['p'])}".replace("= <", "<")
+        if len(arms) == 2:
+            hr = hazard(t, arms)
+            shown = tables.interval(hr["hr"], hr["hr_low"], hr["hr_high"], 2)
+            text += f"; HR {shown}" if shown else ""
+        out[name] = text
+    return out
 
 
 def adverse_event_view(comparison: pd.DataFrame, arms, marker=None, min_cell: int = 0) -> tables.Table:

@@ -35,6 +35,17 @@ MISSING_RULES = ("complete_case", "nonresponder")
 
 CREATININE_RULES = ("normal_or_no_rise", "no_rise", "none")
 
+# the unit of each threshold of Criteria, as a page of the book writes it beside the value
+CRITERIA_UNITS = {
+    "cr_upcr_max": "g/g", "cr_creatinine_rise_max": "fraction of baseline creatinine",
+    "creatinine_uln_female": "mg/dL", "creatinine_uln_male": "mg/dL",
+    "pr_upcr_reduction_min": "fraction of baseline UPCR", "pr_upcr_max": "g/g",
+    "pr_egfr_min": "mL/min/1.73 m²", "pr_egfr_drop_max": "fraction of baseline eGFR",
+    "cr_upcr_inclusive": "yes/no", "cr_creatinine": "rule", "cr_egfr_min": "mL/min/1.73 m²",
+    "cr_egfr_drop_max": "fraction of baseline eGFR", "partial_response": "yes/no", "pr_upcr_inclusive": "yes/no",
+    "pr_creatinine_rise_max": "fraction of baseline creatinine",
+}
+
 
 @dataclass(frozen=True)
 class Criteria:

@@ -1,18 +1,25 @@
 """Provenance marks beside the numbers a chapter shows, on a reconstructed cohort.
 
-A computed number that has a published counterpart gets
+A computed number that has a published counterpart gets, when it rounds to the published value, a mark that
+says how that value is known (helpers.compare.provenance):
 
-- ✓ when it rounds to the published value (helpers.compare.provenance says whether that value was a
-  target of the reconstruction or an independent check),
+- ◎ a target: the reconstruction was built to make it true (consistency, not evidence),
+- ✓ an independent check: not used to build the rows, recomputed from them,
+- ⇄ a resolution: the value kept where the sources contradict each other (the other in the notes);
+
+and, whatever it computes to,
+
 - ≠ when it differs (the published value is shown beside it),
-- ✗ when the published value is infeasible for any patient-level data;
+- ✗ when the published value is infeasible for any patient-level data,
+- ⊘ when no data reach the published value under the reconstruction's stated assumptions;
 
 a number no source publishes gets
 
 - ‡ when it follows from published numbers alone (the sum of published CR and PR counts),
 - † when an assumption of the reconstruction decides it (the footnote names it).
 
-Each table collects the footnotes of the marks it uses. On a real cohort there are no marks.
+The legend is said once per chapter (notebook.banner); each table's notes name the assumptions, derivations and
+other sources its marks use. On a real cohort there are no marks.
 """
 from __future__ import annotations
 
@@ -23,15 +30,23 @@ from helpers.compare.provenance import roles
 from helpers.publication import feasibility, published
 from helpers.publication.consistency import rounds_to
 
-SYMBOLS = {"reproduced": "✓", "differs": "≠", "infeasible": "✗", "derived": "‡", "assumed": "†"}
+SYMBOLS = {"target": "◎", "check": "✓", "resolution": "⇄", "differs": "≠", "infeasible": "✗", "not_reached": "⊘",
+           "derived": "‡", "assumed": "†"}
 LEGEND = {
-    "reproduced": "✓ rounds to the published value",
+    "target": "◎ the published value, reproduced; the reconstruction was built to match it (a target: consistency, "
+              "not evidence)",
+    "check": "✓ the published value, reproduced; it was not used to build the rows (an independent check)",
+    "resolution": "⇄ the value kept where the sources contradict each other, reproduced (a resolution; the other "
+                  "value in the notes)",
     "differs": "≠ differs from the published value shown beside it",
     "infeasible": "✗ the published value, shown beside it, is infeasible for any patient-level data (see the "
                   "scorecard)",
+    "not_reached": "⊘ the published value, shown beside it, is reached by no data under the reconstruction's stated "
+                   "assumptions (see the audit)",
     "derived": "‡ not published, but follows from published numbers",
     "assumed": "† not published: an assumption of the reconstruction decides it",
 }
+REPRODUCED = ("target", "check", "resolution")
 
 
 @dataclass
@@ -74,13 +89,25 @@ class Marker:
             first = numbers[0]
             self.sources.setdefault(first.source, None)
             shown = f"{first.value:.{first.decimals}f}"
-            if self.roles[first.id].kind == "infeasible":
-                return self._use("infeasible") + f" (published {shown})"
+            kind = self.kind(first)
+            if kind in ("infeasible", "not_reached"):
+                return self._use(kind) + f" (published {shown})"
             if rounds_to(value, first.value, first.decimals):
                 coarse = statistic in ("p_value", "logrank_p") and first.decimals < 3
-                return self._use("reproduced") + (f" (published {shown})" if coarse else "")
+                contested = any(n.value != first.value for n in numbers[1:])
+                return self._use("resolution" if contested or kind == "resolution" else
+                                 "target" if kind == "target" else "check") + (f" (published {shown})" if coarse
+                                                                               else "")
             return self._use("differs") + f" (published {shown})"
         return self._unpublished(measure, statistic, group, outcome, timepoint)
+
+    def kind(self, number) -> str:
+        """The role of a published number (a repeat: the role of the number it repeats)."""
+        seen = set()
+        while self.roles[number.id].kind == "repeat" and number.same_as and number.id not in seen:
+            seen.add(number.id)
+            number = self.pub.number(number.same_as)
+        return self.roles[number.id].kind
 
     def published_value(self, measure: str, statistic: str, group: str = "all", outcome=None, timepoint=None,
                         unit: str = "") -> tuple[str, str] | None:
@@ -99,22 +126,25 @@ class Marker:
         return f"{first.value:.{first.decimals}f}{unit}", first.source
 
     def footnotes(self) -> list[str]:
-        """One line of the marks used (in a fixed order) and their sources, then the notes on
-        assumptions, derivations and other sources."""
+        """The sources of the published values compared with, then the notes on assumptions, derivations and
+        other sources (what the marks mean is said once per chapter: `legend`)."""
         if not self.used:
             return list(self.notes)
-        sources = ", ".join(f"{s}: {self.pub.sources[s].short or self.pub.sources[s].citation}" for s in self.sources)
-        legend = "Marks: " + "; ".join(LEGEND[k] for k in LEGEND if k in self.used) + "."
-        return [legend + (f" Sources: {sources}." if sources else ""), *self.notes]
+        sources = "; ".join(f"{s} = {self.pub.sources[s].short or self.pub.sources[s].citation}" for s in self.sources)
+        return ([f"Published values from: {sources}."] if sources else []) + list(self.notes)
+
+    def legend(self) -> str:
+        """'Marks: ◎ ...; ✓ ...' for the marks used so far, in a fixed order."""
+        return "Marks: " + "; ".join(LEGEND[k] for k in LEGEND if k in self.used) + "." if self.used else ""
 
     def mark_mean_sd(self, mean: float, sd: float, measure: str, group: str = "all", timepoint=None) -> str:
         """One mark for a mean and its SD: the worse of the two (≠ or ✗ before ✓)."""
         marks = [self.mark(mean, measure, "mean", group, None, timepoint),
                  self.mark(sd, measure, "sd", group, None, timepoint)]
-        for symbol in ("✗", "≠", "†", "‡", "✓"):
+        for symbol in ("✗", "⊘", "≠", "†", "‡", "⇄", "◎", "✓"):
             found = [m for m in marks if m.strip().startswith(symbol)]
             if found:
-                return " " + " ".join(m.strip() for m in found) if symbol == "≠" else found[0]
+                return " " + " ".join(m.strip() for m in found) if symbol in ("≠", "⊘", "✗") else found[0]
         return ""
 
     def unpublished(self, measure: str, outcome=None, timepoint=None) -> str:
@@ -125,6 +155,11 @@ class Marker:
         """Is the comparison of `outcome` at `timepoint` between `arms` decided by an assumption (some
         arm's count follows from no published number)?"""
         return self.active and any(self._response_source(a, outcome, timepoint) == "assumed" for a in arms)
+
+    def assumed_count(self, group: str, outcome: str, timepoint: str) -> bool:
+        """Does an assumption of the reconstruction (no published number) decide this arm's count of
+        `outcome` at `timepoint`? (A figure draws such a value hollow.)"""
+        return self.active and self._response_source(group, outcome, timepoint) == "assumed"
 
     def pinned(self, outcome: str, timepoint: str) -> feasibility.DifferenceRange | None:
         """How far the sources pin an assumed comparison: the risk difference over every count table

@@ -1,0 +1,45 @@
+"""helpers.chapters.findings: each chapter's 'What this shows', written from its result rows."""
+import math
+
+from helpers.chapters import findings
+from helpers.compare import results
+from helpers.compare.marks import Marker
+from helpers.publication import published
+
+A = published.load("study_a")
+ARMS = ["tacrolimus", "no_tacrolimus"]
+VS = " vs ".join(ARMS)
+
+
+def _rows(cr_2y=(46, 79, 56, 78), p_2y=0.075):
+    k1, n1, k2, n2 = cr_2y
+    return [results.row("study_a", "response", "percent", 100 * k1 / n1, "tacrolimus", "CR", "2y", f"{k1}/{n1}"),
+            results.row("study_a", "response", "percent", 100 * k2 / n2, "no_tacrolimus", "CR", "2y", f"{k2}/{n2}"),
+            results.row("study_a", "response", "p_value", p_2y, VS, "CR", "2y", "", "Pearson chi-square")]
+
+
+def test_the_paper_s_2_year_p_is_said_not_to_come_from_its_own_percentages():
+    text = findings.response(_rows(), "study_a", ARMS, {"2y": 730}, Marker(A))
+    assert "Complete response was lower with tacrolimus than with no tacrolimus at every timepoint" in text
+    assert ("the published p = 0.031 cannot come from the source's own 58.2% vs 71.8%; those give p = 0.075 here "
+            "(Pearson chi-square)") in text
+    assert "_" not in text and "{" not in text                    # clinical words, no ids, no JSON
+
+
+def test_the_words_follow_the_rows():
+    text = findings.response(_rows((60, 79, 40, 78), 0.001), "study_a", ARMS, {"2y": 730}, Marker(A))
+    assert "higher with tacrolimus" in text and "p < 0.05 at 2 years (75.9% vs 51.3%, p = 0.001)" in text
+
+
+def test_a_real_cohort_gets_the_finding_without_a_comparison():
+    text = findings.response(_rows(), "study_a", ARMS, {"2y": 730}, Marker(None, reconstructed=False))
+    assert "Complete response" in text and "published" not in text and "assumption" not in text
+
+
+def test_the_tally_counts_each_role_apart():
+    rows = [results.row("study_a", "response", "percent", 100 * 45 / 91, "tacrolimus", "CR", "6m"),
+            results.row("study_a", "response", "p_value", 0.0061, VS, "CR", "1y"),
+            results.row("study_a", "response", "p_value", math.nan, VS, "CR", "2y")]
+    text = findings.tally(rows, "study_a", Marker(A))
+    assert text == ("Of the 2 published numbers this chapter recomputes, 2 are reproduced: 1 target (◎, built to "
+                    "match) and 1 independent check (✓, not used to build the rows).")
