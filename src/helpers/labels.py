@@ -43,6 +43,11 @@ def group(code: str) -> str:
     return GROUPS.get(code, ARMS.get(code, _words(code)))
 
 
+def measure(code: str) -> str:
+    """A measure code ('upcr', 'tacrolimus_monotherapy') in words."""
+    return MEASURES.get(code, _words(code))
+
+
 def category(code: str) -> str:
     """An adverse-event category in words ('herpes_zoster' -> 'Herpes zoster')."""
     return CATEGORIES.get(code, code.replace("_", " ").capitalize())

@@ -389,7 +389,7 @@ def test_the_names_of_groups_below_the_threshold_are_not_published(attacked):
     assert not ((every["study"] == "study_b") & every["group"].str.contains("none")).any()
     assert not ((every["study"] == "tiny") & every["group"].str.contains("small")).any()
     pages = {p.name: p.read_text(encoding="utf-8") for p in VARIANT.rglob("*.html")}
-    b = pages["01_cohort_description.html"].split("(study_b)")[1].split("ln-study-heading")[0]
+    b = pages["01_cohort_description.html"].split("refractory lupus nephritis</strong>")[1].split("ln-study-heading")[0]
     assert "Partial response to induction" in b and "No response to induction" not in b
     tiny = pages["01_cohort_description.html"].split(">tiny<")[1].split("ln-study-heading")[0]
     assert ">Big<" in tiny and ">Small<" not in tiny

@@ -48,14 +48,14 @@ def test_an_arms_chapter_shows_every_study_with_arms_under_its_own_name(two_arm_
     pd.testing.assert_frame_equal(a[~compared].sort_values(keys, ignore_index=True),
                                   h[~h["group"].str.contains(" vs ")].sort_values(keys, ignore_index=True))
     pd.testing.assert_series_equal(a.loc[compared, "value"], h.loc[compared, "value"])
-    assert "(study_a)" in text and "hospital" in text
-    assert "does not apply to" in text and "(study_b): it has no arms to compare" in text
+    assert "Tacrolimus-based maintenance therapy" in text and "hospital" in text   # each under its title
+    assert "does not apply to" in text and "refractory lupus nephritis: it has no arms to compare" in text
 
 
 def test_the_groups_chapter_shows_the_single_arm_study_and_says_what_it_leaves_out(two_arm_studies, tmp_path):
     text, rows = run("04_refractory_multitarget.ipynb", tmp_path, data_dir=str(two_arm_studies))
     assert set(rows["study"]) == {"study_b"}
-    assert "does not apply to" in text and "(study_a): it has no groups" in text
+    assert "does not apply to" in text and "lupus nephritis: it has no groups" in text
     assert "hospital: it has no groups" in text
 
 

@@ -40,10 +40,10 @@ def test_derived_from_published_counts():
 def test_assumed_names_its_assumption():
     marker = Marker(A)
     assert marker.mark(58.0, "response", "percent", "tacrolimus", "CR", "3y") == " †"
-    assert any(note.startswith("† unknown_split:") for note in marker.footnotes())
+    assert any(note.startswith("† PR (and so overall response) at 1 and 2 years;") for note in marker.footnotes())
     other = Marker(A)
     assert other.mark(25.0, "response", "percent", "tacrolimus", "PR", "1y") == " †"
-    assert any(note.startswith("† unknown_split:") for note in other.footnotes())
+    assert any(note.startswith("† PR (and so overall response) at 1 and 2 years;") for note in other.footnotes())
 
 
 def test_legend_lists_only_the_marks_used_and_their_sources():
@@ -60,7 +60,8 @@ def test_another_sources_value_is_noted():
     marker = Marker(B)
     assert marker.mark(29, "n_patients", "count") == " ⇄"       # the sources give 29 and 20: a resolution
     marker.published_value("n_patients", "count")
-    assert "abstract81 gives 20 (All patients); set aside (resolution n_29_not_20)" in marker.footnotes()
+    assert ("abstract81 gives 20 (All patients); set aside: the reconstruction keeps 29 patients at baseline "
+            "(the full paper's number), 27 with a 24-week evaluation.") in marker.footnotes()
 
 
 def test_no_marks_on_a_real_cohort():

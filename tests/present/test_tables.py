@@ -66,3 +66,15 @@ def test_interval_and_p_beside():
     assert tables.interval(float("nan"), 0, 1) == ""
     assert tables.p_beside(0.0557, 0.1, 1) == "0.056"
     assert tables.p_beside(0.15497, 0.15, 2) == "0.15497"          # 0.155 would round to 0.16
+
+
+def test_a_note_is_said_once_per_chapter_and_later_tables_say_so():
+    tables.new_chapter()
+    frame = pd.DataFrame({"a": [1]})
+    first = tables.Table(frame, ["† an assumption", "Published values from: x."])._repr_html_()
+    second = tables.Table(frame, ["† an assumption", "‡ a derivation"])
+    assert "† an assumption" in first and second._repr_html_().count("ln-note") == 2
+    assert "† an assumption" not in second._repr_html_() and tables.REPEATED in second._repr_html_()
+    assert "† an assumption" in repr(second)    # the plain text keeps every note
+    tables.new_chapter()
+    assert "† an assumption" in tables.Table(frame, ["† an assumption"])._repr_html_()

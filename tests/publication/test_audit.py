@@ -24,7 +24,7 @@ def test_cohort_size_170_disagrees_with_92_plus_87():
 
 def test_five_year_figures_differ_by_one_patient():
     table = audit.related_figures(A)
-    row = table[table["quantity"].str.contains("5y")].iloc[0]
+    row = table[table["quantity"].str.contains("at 5 years")].iloc[0]
     assert "48/55 vs 47/55" in row["verdict"]
 
 
@@ -65,3 +65,13 @@ def test_with_the_unreported_flare_group_the_overall_means_can_hold():
     assert chosen.loc["24w", "flare mean ± SD needed"] == "2.74 ± 4.33"
     assert set(chosen["verdict"]) == {"possible"}
     assert (table.loc[table["partial"] == 2, "verdict"] == "IMPOSSIBLE").any()
+
+
+def test_the_book_names_each_audited_number_in_clinical_words_not_by_its_id():
+    shown = audit.in_words(A, audit.grim_percentages(A))
+    assert "id" not in shown and shown.loc[1, "published number"] == "Complete response at 6 months, tacrolimus (%)"
+    assert shown.loc[1, "source"] == "Kim et al., Korean J Intern Med 2025 (journal paper)"
+    p = audit.in_words(A, audit.p_values(A)).set_index("published number")
+    assert p.loc["Complete response at 1 year (p)", "published p"] == 0.006
+    mixtures = audit.in_words(B, audit.unreported_group(B))
+    assert "Flare after complete response mean ± SD needed" in mixtures and "24 weeks" in set(mixtures["timepoint"])

@@ -210,7 +210,7 @@ def test_three_years_is_excluded_by_follow_up_that_never_rises_or_the_neutral_sp
     assert v.kind == "not_reached"
     rising, split = v.hits
     assert (rising.test, rising.counts, rising.breaks) == ("midp", "46/61 vs 69/83", feasibility.RISE)
-    assert rising.why == "83 evaluated no_tacrolimus patients at 3y, more than the 78 at 2y"
+    assert rising.why == "83 evaluated no tacrolimus patients at 3y, more than the 78 at 2y"
     assert split.test == "response_table" and split.breaks == feasibility.SPLIT
     assert "consistent tables reach it without follow-up that never rises (Fisher mid-p on 46/61 vs 69/83 gives " \
            "0.2523" in v.text

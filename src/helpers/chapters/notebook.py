@@ -30,6 +30,7 @@ def setup() -> None:
     pd.set_option("display.max_colwidth", None)
     matplotlib.rcParams.update(FIGURE_STYLE)
     _show_figures_inline()
+    tables.new_chapter()
 
 
 # Figures are SVG, shown at their own size (book/static/ln.css: a narrow screen scrolls a figure inside its
@@ -79,7 +80,7 @@ def cohorts(data_dir: str, min_cell: int = 0, exclude: dict | None = None) -> di
     return found
 
 
-NEEDS = {"arms": "arms to compare", "groups": "groups by response before the switch (prior_response)",
+NEEDS = {"arms": "arms to compare", "groups": "groups by response before the switch",
          "any": "patients"}
 
 
@@ -146,7 +147,7 @@ def study_file(study: str):
 def title(study: str) -> str:
     """The study's title from its study file, else its name."""
     pub = study_file(study)
-    return f"{pub.title} ({study})" if pub else study
+    return pub.title if pub else study
 
 
 def audit_studies(studies: list[str] | None) -> list[str]:
@@ -312,7 +313,7 @@ def parameters_table(**values) -> tables.Table:
     if "data_dir" in values:
         values["data_dir"] = shown(values["data_dir"])
     frame = pd.DataFrame({"Parameter": list(values), "Value": [text(v) for v in values.values()]})
-    return tables.Table(frame, ["Set by the book's params file, or by papermill's -p; see Methods."])
+    return tables.Table(frame, ["Set by the book's params file, or by papermill's -p; see Methods."], code=True)
 
 
 __all__ = ["setup", "cohorts", "select", "Chosen", "timepoints_for", "followed_to", "not_followed", "design", "show",

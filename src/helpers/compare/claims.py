@@ -108,10 +108,11 @@ def statement(claim: published.Claim, measure: str, pub: published.Study, cohort
             if claim.holds == "higher":
                 shares = dict(zip(arms, (a / b for a, b in zip(k, n))))
                 other = next(a for a in arms if a != claim.higher)
-                detail += f"; higher in {claim.higher}: {'yes' if shares[claim.higher] > shares[other] else 'no'}"
+                higher = "yes" if shares[claim.higher] > shares[other] else "no"
+                detail += f"; higher in {labels.arm(claim.higher).lower()}: {higher}"
         else:
-            detail = "; ".join(f"{arm}: " + ", ".join(f"{c} {int(v)}" for c, v in counts.loc[arm].items())
-                               for arm in arms)
+            detail = "; ".join(f"{labels.arm(arm).lower()}: "
+                               + ", ".join(f"{c} {int(v)}" for c, v in counts.loc[arm].items()) for arm in arms)
         return results.row(**row, value=p, detail=detail, test="Pearson chi-square", timepoint=claim.timepoint)
     if measure in EVENT_KINDS:
         p, detail, _ = _events(cohort, EVENT_KINDS[measure], arms)

@@ -119,10 +119,10 @@ class Marker:
         first = numbers[0]
         for n in numbers[1:]:
             if n.value != first.value:
-                why = next((r.id for r in self.pub.resolutions if n.id in r.sets_aside or n.id in r.about), "")
+                kept = next((r.choice for r in self.pub.resolutions if n.id in r.sets_aside or n.id in r.about), "")
                 self.notes.setdefault(f"{n.source} gives {n.value:.{n.decimals}f}{unit} ({labels.group(n.group)})"
-                                      + (f"; set aside (resolution {why})" if n.id in self.pub.set_aside else ""),
-                                      None)
+                                      + (f"; set aside: the reconstruction keeps {kept[:1].lower() + kept[1:]}"
+                                         if n.id in self.pub.set_aside and kept else ""), None)
         return f"{first.value:.{first.decimals}f}{unit}", first.source
 
     def footnotes(self) -> list[str]:
@@ -211,7 +211,7 @@ class Marker:
         why = self._derivation(measure, statistic, group, outcome, timepoint)
         if why is None:
             assumption = self._assumption(measure, outcome, timepoint)
-            why = (f"† {assumption.id}: {assumption.what}" + (f" {assumption.rule}" if assumption.rule else "")
+            why = (f"† {assumption.what}" + (f" {assumption.rule}" if assumption.rule else "")
                    if assumption else "† not published; chosen by the reconstruction")
             self.notes.setdefault(why, None)
             return self._use("assumed")

@@ -46,28 +46,49 @@ def format_p(p, decimals: int = 3) -> str:
     return f"< {floor:.{decimals}f}" if p < floor else f"{p:.{decimals}f}"
 
 
+_SHOWN_NOTES: set[str] = set()   # the footnotes this chapter has shown (a kernel runs one chapter)
+REPEATED = "The notes under the tables above apply here too."
+
+
+def new_chapter() -> None:
+    """Forget the notes shown: the next table shows all of its notes."""
+    _SHOWN_NOTES.clear()
+
+
 class Table:
     """A table for a reader: a frame (its first column names the rows), footnotes, and a caption.
     Rendered as HTML that wraps (no row numbers, nothing cut short) and as plain text."""
 
-    def __init__(self, frame: pd.DataFrame, notes=(), caption: str = ""):
+    def __init__(self, frame: pd.DataFrame, notes=(), caption: str = "", code: bool = False):
         self.frame = frame.reset_index(drop=True)
         self.notes = [n for n in dict.fromkeys(notes) if n]
         self.caption = caption
+        self.code = code   # cells are names and values a program reads (parameters): set as code
 
     def _repr_html_(self) -> str:
         """A plain HTML table whose cells carry their column's name (data-label), so that narrow
         screens can stack each row as a card (book/static/ln.css) instead of hiding columns."""
         columns = [str(c) for c in self.frame.columns]
         head = "".join(f"<th>{literal(c, 'html')}</th>" for c in columns)
+        opened, closed = ("<code>", "</code>") if self.code else ("", "")
         body = "".join(
-            "<tr>" + "".join(f'<td data-label="{literal(c, "html")}">{literal(_cell(v), "html")}</td>'
+            "<tr>" + "".join(f'<td data-label="{literal(c, "html")}">{opened}{literal(_cell(v), "html")}{closed}</td>'
                              for c, v in zip(columns, row)) + "</tr>\n"
             for row in self.frame.itertuples(index=False))
         caption = f'<p class="ln-caption">{literal(self.caption, "html")}</p>\n' if self.caption else ""
-        notes = "".join(f'<p class="ln-note">{literal(n, "html")}</p>\n' for n in self.notes)
+        notes = "".join(f'<p class="ln-note">{literal(n, "html")}</p>\n' for n in self._notes_once())
         return (f'<div class="ln-table-wrap">\n{caption}<table class="ln-table">\n<thead><tr>{head}</tr></thead>\n'
                 f"<tbody>\n{body}</tbody>\n</table>\n{notes}</div>")
+
+    def _notes_once(self) -> list[str]:
+        """This table's notes less those an earlier table of the chapter has shown (the same sources and
+        assumptions are said once, not under every table), with a line saying so; the same for every
+        rendering of this table."""
+        if not hasattr(self, "_once"):
+            fresh = [n for n in self.notes if n not in _SHOWN_NOTES]
+            _SHOWN_NOTES.update(fresh)
+            self._once = fresh + ([REPEATED] if len(fresh) < len(self.notes) else [])
+        return self._once
 
     def __repr__(self) -> str:
         with pd.option_context("display.max_colwidth", None, "display.width", 10_000):

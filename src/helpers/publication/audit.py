@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from helpers import labels
 from helpers.publication import counts, feasibility, published
 from helpers.publication.consistency import grim_mean, mixture_splits, percent_counts, rounds_to
 
@@ -113,10 +114,11 @@ def subgroup_mixtures(pub: published.Study, n_range=range(15, 41)) -> pd.DataFra
             continue
         fits = {m: mixture_splits(overall.value, parts[0].value, parts[1].value, overall.decimals, m) for m in n_range}
         fitting = [f"{m} ({k}/{m - k})" for m, ks in fits.items() for k in ks]
+        both = " and ".join(labels.group(p.group).lower() for p in parts)
         rows.append({"measure": overall.measure, "timepoint": overall.timepoint, "overall": overall.value,
                      **{p.group: p.value for p in parts},
                      "totals that fit (split)": ", ".join(fitting[:6]) or "none",
-                     "verdict": f"the {' and '.join(p.group for p in parts)} means CANNOT mix into the overall mean "
+                     "verdict": f"the {both} means CANNOT mix into the overall mean "
                                 f"for {n_range.start}–{n_range.stop - 1} patients" if not fitting else
                                 "possible for some totals"})
     return pd.DataFrame(rows)
@@ -185,7 +187,7 @@ def related_figures(pub: published.Study) -> pd.DataFrame:
     keyed = {}
     for n in pub.numbers:
         keyed.setdefault((n.measure, n.outcome, n.timepoint, n.group, n.statistic), []).append(n)
-    for key, numbers in keyed.items():
+    for numbers in keyed.values():
         values = {n.value for n in numbers}
         if len(numbers) > 1 and len(values) > 1:
             a, b = numbers[0], numbers[1]
@@ -197,10 +199,59 @@ def related_figures(pub: published.Study) -> pd.DataFrame:
                     m = sizes[0]
                     detail = (f"at n = {m}: {percent_counts(a.value, a.decimals, m)[0]}/{m} vs "
                               f"{percent_counts(b.value, b.decimals, m)[0]}/{m}")
-            rows.append({"quantity": " ".join(str(k) for k in key if k), "values": " vs ".join(
-                f"{n.value:g} ({n.source})" for n in numbers), "verdict": "DIFFER" + (f"; {detail}" if detail else "")})
+            rows.append({"quantity": number_words(pub, a), "values": " vs ".join(
+                f"{n.value:g} ({_source(pub, n.source)})" for n in numbers),
+                "verdict": "DIFFER" + (f"; {detail}" if detail else "")})
     return pd.DataFrame(rows)
 
 
+STATISTICS = {"percent": "%", "mean": "mean", "sd": "SD", "count": "n", "median": "median",
+              "p_value": "p", "logrank_p": "log-rank p"}
+
+
+def _when(pub: published.Study, timepoint: str | None) -> str:
+    if not timepoint:
+        return ""
+    if timepoint in pub.timepoints:
+        return labels.timepoint(timepoint, pub.timepoints[timepoint])
+    return str(timepoint).replace("_", " ")
+
+
+def _source(pub: published.Study, source: str) -> str:
+    return pub.sources[source].short if source in pub.sources else source
+
+
+def number_words(pub: published.Study, n: published.Number) -> str:
+    """A published number in clinical words, as the audit's tables name it:
+    'Complete response at 6 months, tacrolimus (%)', 'Overall response (CR or PR) at 5 years (p)'."""
+    what = labels.OUTCOMES.get(n.outcome, n.outcome) if n.outcome else (
+        "Patients" if n.measure == "n_patients" else labels.measure(n.measure))
+    when = _when(pub, n.timepoint)
+    group = "" if n.group == "all" or " vs " in n.group else labels.group(n.group).lower()
+    words = what + (f" at {when}" if when else "") + (f", {group}" if group else "")
+    return f"{words} ({STATISTICS.get(n.statistic, n.statistic.replace('_', ' '))})"
+
+
+def in_words(pub: published.Study, table: pd.DataFrame) -> pd.DataFrame:
+    """An audit table as a reader reads it: each number named in clinical words (not by its id), each
+    source by its citation, groups, timepoints and measures in words. The tables above keep the codes
+    (tests and code read them); the book shows this."""
+    if table.empty:
+        return table
+    table = table.copy()
+    if "id" in table:
+        table.insert(0, "published number", [number_words(pub, pub.number(i)) for i in table.pop("id")])
+        table = table.drop(columns=[c for c in ("group", "timepoint") if c in table])
+    if "source" in table:
+        table["source"] = [_source(pub, s) for s in table["source"]]
+    if "timepoint" in table:
+        table["timepoint"] = [_when(pub, t) or "" for t in table["timepoint"]]
+    if "measure" in table:
+        table["measure"] = [labels.measure(m) for m in table["measure"]]
+    groups = {g: labels.group(g) for g in pub.subgroups}
+    return table.rename(columns=lambda c: next((groups[g] + c[len(g):] for g in groups
+                                                if c == g or c.startswith(g + " ")), c))
+
+
 __all__ = ["grim_percentages", "grim_means", "p_values", "sample_sizes", "subgroup_mixtures", "unreported_group",
-           "related_figures", "rounds_to"]
+           "related_figures", "rounds_to", "number_words", "in_words"]

@@ -43,6 +43,7 @@ from pathlib import Path
 import numpy as np
 from scipy import stats as sps
 
+from helpers import labels
 from helpers.methods import proportions
 from helpers.methods.proportions import PROPORTION_TESTS, compare_proportions
 from helpers.paths import REPO_ROOT
@@ -159,7 +160,7 @@ class Setting:
 
     def why(self, arm: int, cell: Cell) -> list[str]:
         """How a cell breaks the stated denominators, in words."""
-        name, out = self.arms[arm], []
+        name, out = labels.arm(self.arms[arm]).lower(), []
         if cell.breaks & RISE:
             out.append(f"{cell.n} evaluated {name} patients at {self.timepoint}, more than the "
                        f"{self.ceilings[arm]} at {self.previous}")
@@ -171,7 +172,8 @@ class Setting:
     def why_split(self, a: Cell, b: Cell) -> str:
         (s1, b1), (s2, b2) = (_split_of(self.split, c.n, c.cr, c.pr) for c in (a, b))
         of = "not in CR" if self.split == "PR" else "responders"
-        return (f"{self.split} in {s1} of {b1} {of} ({self.arms[0]}) and {s2} of {b2} ({self.arms[1]}): "
+        return (f"{self.split} in {s1} of {b1} {of} ({labels.arm(self.arms[0]).lower()}) and {s2} of {b2} "
+                f"({labels.arm(self.arms[1]).lower()}): "
                 f"no share common to both arms")
 
 
@@ -204,7 +206,7 @@ def setting(pub: published.Study, timepoint: str, source: str | None = None) -> 
         ceilings.append(ceiling)
         splits.append(_split(pub, timepoint, set(pcts)))
         listed = ", ".join(f"{xs[0].value:.{xs[0].decimals}f}% {o}" for o, xs in pcts.items())
-        text = f"{arm} n = {spans(sorted({c.n for c in found}))} (where {listed} {'is' if len(pcts) == 1 else 'are'}" \
+        text = f"{labels.arm(arm).lower()} n = {spans(sorted({c.n for c in found}))} (where {listed} {'is' if len(pcts) == 1 else 'are'}" \
                f" possible)"
         words.append(text + (f", {FREE[frozenset(pcts)]}" if frozenset(pcts) in FREE else ""))
     split = splits[0] if len(set(splits)) == 1 else None
@@ -506,7 +508,7 @@ def _cache_key(pub: published.Study) -> str:
     """The study file's content and the code that decides a verdict: a verdict cached under this key is
     the one this code would compute for this file."""
     digest = hashlib.sha256(pub.model_dump_json().encode())
-    for module in (counts, consistency, proportions):
+    for module in (counts, consistency, proportions, labels):
         digest.update(Path(module.__file__).read_bytes())
     digest.update(Path(__file__).read_bytes())
     return digest.hexdigest()[:32]
