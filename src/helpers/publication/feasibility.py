@@ -206,8 +206,8 @@ def setting(pub: published.Study, timepoint: str, source: str | None = None) -> 
         ceilings.append(ceiling)
         splits.append(_split(pub, timepoint, set(pcts)))
         listed = ", ".join(f"{xs[0].value:.{xs[0].decimals}f}% {o}" for o, xs in pcts.items())
-        text = f"{labels.arm(arm).lower()} n = {spans(sorted({c.n for c in found}))} (where {listed} {'is' if len(pcts) == 1 else 'are'}" \
-               f" possible)"
+        verb = "is" if len(pcts) == 1 else "are"
+        text = f"{labels.arm(arm).lower()} n = {spans(sorted({c.n for c in found}))} (where {listed} {verb} possible)"
         words.append(text + (f", {FREE[frozenset(pcts)]}" if frozenset(pcts) in FREE else ""))
     split = splits[0] if len(set(splits)) == 1 else None
     return Setting(timepoint, previous, tuple(pub.arms), tuple(cells), tuple(ceilings), split, "; ".join(words))
