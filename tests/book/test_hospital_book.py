@@ -79,7 +79,7 @@ def test_the_book_is_about_the_cohort_on_every_page(book):
                           "book/executed/02_response.html", "book/executed/03_safety_flares.html",
                           "book/executed/05_audit.html"}
     first = words(pages["book/intro.html"])
-    assert first.startswith("Lupus nephritis in hospital_x: 80 patients")
+    assert first.startswith("Introduction")   # the title heads the sidebar and every page's <title>
     assert "hospital_x : 80 patients, 40 in the arm Tac and 40 in the arm Other" in first
     assert "No patient was followed to 5 years" in first and "1 row of the data" in first
     for name, soup in pages.items():

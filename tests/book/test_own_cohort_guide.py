@@ -109,7 +109,7 @@ def test_the_guide_builds_a_book_that_knows_it_shows_a_real_cohort(guide):
                  "02_response.html", "03_safety_flares.html"):
         assert "econstruct" not in pages[name] and "synthetic" not in pages[name], name
     assert "reconstruction.html" not in pages and "scorecard.html" not in pages and "own_cohort.html" not in pages
-    assert "<title>Lupus nephritis in my_cohort: 60 patients" in first
+    assert "<title>Introduction &#8212; Lupus nephritis in my_cohort: 60 patients" in first
     response = pages["02_response.html"]
     assert "2 years" in response and "H001" not in response
 

@@ -275,10 +275,10 @@ def _title(params: config.Params) -> str:
 
 
 def _title_md(params: config.Params) -> str:
-    """The first heading of the book: a real cohort's own name and size."""
-    if config.all_reconstructed(params):
-        return "# Lupus nephritis, reproduced\n"
-    return f"# {md_words(_title(params))}\n"
+    """The first page's heading. The book's title (a real cohort's own name and size: book_title) heads the
+    sidebar, and the theme lists the first page under its heading just below it: the heading is not the
+    title again."""
+    return "# Introduction\n"
 
 
 def book_title(params: config.Params) -> str:

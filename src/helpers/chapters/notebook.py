@@ -82,6 +82,7 @@ def cohorts(data_dir: str, min_cell: int = 0, exclude: dict | None = None) -> di
 
 NEEDS = {"arms": "arms to compare", "groups": "groups by response before the switch",
          "any": "patients"}
+COLUMNS = {"arms": " (column arm)", "groups": " (column prior_response)"}   # named to the analyst, not in the chapter
 
 
 def applies(needs: str, pub=None, cohort: data.Cohort | None = None) -> bool:
@@ -134,8 +135,8 @@ def select(data_dir: str, study: str | None = None, needs: str = "any", min_cell
     candidates = [study] if study is not None else list(found)
     fitting = {s: found[s] for s in candidates if _fits(s, found[s], needs)}
     if not fitting:
-        raise NotApplicable(f"no study in {shown(data_dir)} has {NEEDS[needs]}" if study is None
-                            else f"{study} has no {NEEDS[needs]}")
+        why = NEEDS[needs] + COLUMNS.get(needs, "")
+        raise NotApplicable(f"no study in {shown(data_dir)} has {why}" if study is None else f"{study} has no {why}")
     return Chosen(fitting, {s: NEEDS[needs] for s in candidates if s not in fitting})
 
 
