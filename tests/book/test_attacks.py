@@ -401,7 +401,7 @@ def test_no_statistic_rests_on_fewer_than_min_cell_values(attacked):
     root, _ = attacked
     a = disclosure.fold_rare(data.load(root / "cohort" / "study_a"), MIN_CELL)
     table = description.describe(a, "study_a", min_cell=MIN_CELL).frame
-    for row in ("C4, mg/dL, mean (SD)", "Anti-dsDNA, IU/mL, median [Q1,Q3]"):
+    for row in ("C4, mg/dL, mean (SD)", "Anti-dsDNA, IU/mL, median [Q1, Q3]"):
         cells = table[table["Characteristic"] == row].iloc[0]
         shown = [cells[c] for c in table.columns if c.startswith(("Overall", "Tacrolimus", "No tacrolimus"))]
         assert len(shown) == 3
@@ -421,7 +421,7 @@ def test_a_dominant_patient_is_not_read_back_from_a_mean_an_sd_a_median_and_quar
     table = description.describe(five, "five", min_cell=MIN_CELL).frame
     name = next(c for c in table.columns if c.startswith("No response to induction"))   # '... (N = 5)'
     none = table.set_index("Characteristic")[name]
-    assert none["Age, years, mean (SD)"] == none["UPCR, g/g, median [Q1,Q3]"] == disclosure.HIDDEN
+    assert none["Age, years, mean (SD)"] == none["UPCR, g/g, median [Q1, Q3]"] == disclosure.HIDDEN
     assert str(table.iloc[0][name]) == "5"               # the group itself is shown
     assert disclosure.quartiles_hidden(range(9), MIN_CELL) and not disclosure.quartiles_hidden(range(10), MIN_CELL)
 

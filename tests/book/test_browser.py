@@ -391,6 +391,27 @@ def test_no_table_is_wider_than_its_column_at_1400_px(browser, server, path):
     assert page.evaluate(TABLE_WIDTHS) == [], path
 
 
+BROKEN_WORDS = """() => { const broken = [];
+  for (const cell of document.querySelectorAll('article table.ln-table th, article table.ln-table td')) {
+    const walk = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+    for (let node = walk.nextNode(); node; node = walk.nextNode()) {
+      for (const m of node.textContent.matchAll(/[A-Za-z]{4,}/g)) {
+        const range = document.createRange();
+        range.setStart(node, m.index); range.setEnd(node, m.index + m[0].length);
+        const tops = new Set([...range.getClientRects()].filter(r => r.width > 0).map(r => Math.round(r.top)));
+        if (tops.size > 1) broken.push(m[0]);
+      } } }
+  return broken; }"""
+
+
+@pytest.mark.parametrize("notebook", chapters(), ids=lambda p: p.stem)
+def test_no_word_of_a_chapter_table_is_broken_across_lines_at_1400_px(browser, server, notebook):
+    """Cells wrap between words: 'Timepoint' never reads 'Timepo / int' (book/static/ln.css)."""
+    visit = Visit(browser, server, 1400)
+    page = visit.open(f"book/executed/{notebook.stem}.html")
+    assert page.evaluate(BROKEN_WORDS) == [], notebook.stem
+
+
 IDS = re.compile(r"\b[a-z]+_[0-9a-z_]+\b")
 VISIBLE_WORDS = """() => { const a = document.querySelector('article').cloneNode(true);
   a.querySelectorAll('code, pre, .cell_input').forEach(e => e.remove());

@@ -4,7 +4,7 @@ import math
 from helpers.chapters import findings
 from helpers.compare import results
 from helpers.compare.marks import Marker
-from helpers.publication import published
+from helpers.publication import audit, published
 
 A = published.load("study_a")
 ARMS = ["tacrolimus", "no_tacrolimus"]
@@ -43,3 +43,15 @@ def test_the_tally_counts_each_role_apart():
     text = findings.tally(rows, "study_a", Marker(A))
     assert text == ("Of the 2 published numbers this chapter recomputes, 2 are reproduced: 1 target (◎, built to "
                     "match) and 1 independent check (✓, not used to build the rows).")
+
+
+def test_the_audit_says_in_words_what_the_sources_cannot_all_say():
+    a, b = published.load("study_a"), published.load("study_b")
+    said = findings.audit(a, audit.grim_percentages(a), audit.p_values(a), audit.sample_sizes(a))
+    assert "Of 15 published percentages, 2 fit the sample size their source states" in said
+    assert "2 by no count table consistent with the published percentages" in said
+    assert "(Complete response at 6 months (p) and Partial response at 6 months (p))" in said
+    assert "give 170 patients in all, which is not the sum of the arms (92 + 87 = 179)" in said
+    said = findings.audit(b, audit.grim_percentages(b), audit.p_values(b), audit.sample_sizes(b))
+    assert "7 fit no sample size up to the stated one (Female sex (%) = 82.8%: the smallest n that fits is 29)" in said
+    assert "p-value" not in said     # study B publishes none

@@ -119,6 +119,7 @@ def table_one_view(cohort, by: str, groups: list[str], marker=None, window: int 
         ["Mean (SD) or median [Q1, Q3]; n (%). One arm: all patients, no between-arm test."]
     if one_arm:
         shown = shown.rename(columns={"Overall": f"{labels.group('all')} (N = {len(frame)})"})
+    shown = _spaced(shown)
     if min_cell > 0 and shown.isin([disclosure.HIDDEN]).any().any():
         notes.append(f"{disclosure.HIDDEN}: fewer than {min_cell} patients, or hidden so that such a count cannot be "
                      f"worked out from the others (see Methods).")
@@ -126,6 +127,15 @@ def table_one_view(cohort, by: str, groups: list[str], marker=None, window: int 
 
 
 CLASS_V = "ISN/RPS class V vs other, n (%)"
+QUARTILES = re.compile(r"\[([^\[\],]+),([^\[\],]+)\]")
+
+
+def _spaced(shown: pd.DataFrame) -> pd.DataFrame:
+    """tableone's '[1.2,4.0]' and '[Q1,Q3]' as '[1.2, 4.0]' and '[Q1, Q3]': the usual print, and a place to wrap
+    (a narrow column breaks between the quartiles, not inside a number)."""
+    def space(value):
+        return QUARTILES.sub(r"[\1, \2]", value) if isinstance(value, str) else value
+    return shown.apply(lambda column: column.map(space))
 
 
 def _class_v(rows: pd.DataFrame, frame: pd.DataFrame, by: str, groups: list[str], shown_as: dict, dark: set,

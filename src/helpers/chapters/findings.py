@@ -240,3 +240,47 @@ def groups(rows: list[dict], study: str, order: list[str], timepoints: dict[str,
         out.append("No source gives each patient's pair of values, so the paired changes and their p-values rest on "
                    "an assumption of the reconstruction (†).")
     return " ".join(out)
+
+
+def audit(pub, percentages, p_values, sizes) -> str:
+    """The audit chapter's finding for one study, from its audit tables (helpers.publication.audit, the codes
+    kept): how many published percentages fit the stated sample size, fit only fewer evaluated patients, or fit
+    none up to it (with the first that does); how many published p-values are reached under the stated
+    assumptions, only without them, or by no consistent count table; and whether the sources' totals agree."""
+    from helpers.publication.audit import number_words
+    parts = []
+    if len(percentages):
+        verdicts = percentages["verdict"]
+        stated = int(verdicts.str.startswith("consistent with the stated").sum())
+        fewer = int(verdicts.str.startswith("consistent with fewer").sum())
+        bad = percentages[verdicts.str.startswith("INCONSISTENT")]
+        text = (f"Of {len(percentages)} published percentages, {stated} fit the sample size their source states "
+                f"and {fewer} fit only fewer patients evaluated (loss to follow-up)")
+        if len(bad):
+            first = bad.iloc[0]
+            what = number_words(pub, pub.number(first["id"]))
+            text += (f"; {len(bad)} fit no sample size up to the stated one ({what} = {first['published %']}%: "
+                     f"{first['verdict'].split('; ')[-1]})")
+        parts.append(text + ".")
+    if len(p_values):
+        kinds = p_values["verdict"].str.split(":").str[0]
+        counted = {k: int((kinds == k).sum()) for k in ("Reached under the stated assumptions",
+                                                        "Not reached under the stated assumptions", "Infeasible")}
+        unknown = int(p_values["count tables"].eq(0).sum())
+        text = (f"Of {len(p_values)} published p-values, {counted['Reached under the stated assumptions']} are "
+                f"reached under the study file's stated assumptions, "
+                f"{counted['Not reached under the stated assumptions']} only without one of them, and "
+                f"{counted['Infeasible']} by no count table consistent with the published percentages under any of "
+                f"the named tests")
+        infeasible = p_values[kinds == "Infeasible"]
+        if len(infeasible):
+            text += f" ({_and([number_words(pub, pub.number(i)) for i in infeasible['id']])})"
+        parts.append(text + (f"; {unknown} rest on percentages the sources do not publish." if unknown else "."))
+    if len(sizes):
+        disagree = sizes[sizes["verdict"].str.startswith("DISAGREES")]
+        if len(disagree):
+            totals = _and(sorted({str(v) for v in disagree["stated n"]}))
+            arms = disagree["verdict"].iloc[0].split("(")[-1].rstrip(")")
+            parts.append(f"{len(disagree)} of its {len(sizes)} sources give {totals} patients in all, which is not "
+                         f"the sum of the arms ({arms}).")
+    return " ".join(parts) or "Nothing in this study's sources can be checked against itself."
