@@ -43,6 +43,12 @@ def group(code: str) -> str:
     return GROUPS.get(code, ARMS.get(code, _words(code)))
 
 
+def in_sentence(text: str) -> str:
+    """A label inside a sentence: its first letter lower-case, the rest as written ('Overall response (CR or
+    PR)' -> 'overall response (CR or PR)'; never 'cr or pr')."""
+    return text[:1].lower() + text[1:]
+
+
 def measure(code: str) -> str:
     """A measure code ('upcr', 'tacrolimus_monotherapy') in words."""
     return MEASURES.get(code, _words(code))

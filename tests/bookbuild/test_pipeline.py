@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -316,3 +317,10 @@ def test_the_first_page_gives_no_size_below_min_cell(tmp_path, valid_cohort):
     assert "(fewer than 5 patients)" in text and "3 patients" not in text
     params.write_text(f"data_dir: {valid_cohort}\nmin_cell: 0\n", encoding="utf-8")
     assert "(3 patients)" in pages._cohort_md(config.load_params(params), {})
+
+
+def test_the_criteria_table_says_each_value_in_words_not_as_python():
+    """'not applied' for a limit set to None, yes / no for a switch: never None, True or False in a page."""
+    table = pages._criteria_md(config.load_params(PARAMS / "default.yaml"))
+    assert not re.search(r"\b(None|True|False)\b", table)
+    assert "| not applied |" in table and "| yes |" in table and "| no |" in table

@@ -55,3 +55,25 @@ def test_the_audit_says_in_words_what_the_sources_cannot_all_say():
     said = findings.audit(b, audit.grim_percentages(b), audit.p_values(b), audit.sample_sizes(b))
     assert "7 fit no sample size up to the stated one (Female sex (%) = 82.8%: the smallest n that fits is 29)" in said
     assert "p-value" not in said     # study B publishes none
+
+
+def test_timepoints_not_shown_are_named_and_a_small_p_reads_p_below():
+    """A hospital book: 1 and 2 years suppressed, one timepoint shown twice never, 'p < 0.001' not 'p = < 0.001'."""
+    rows = [results.row("h", "response", "percent", 40.0, "tacrolimus", "CR", "6m", "16/40"),
+            results.row("h", "response", "percent", 2.5, "no_tacrolimus", "CR", "6m", "1/40"),
+            results.row("h", "response", "p_value", 0.00002, VS, "CR", "6m", "", "Pearson chi-square"),
+            results.row("h", "response", "percent", math.nan, "tacrolimus", "CR", "1y"),
+            results.row("h", "response", "percent", math.nan, "no_tacrolimus", "CR", "1y")]
+    text = findings.response(rows, "h", ARMS, {"6m": 183, "1y": 365}, Marker(None, reconstructed=False))
+    assert ("Complete response was higher with tacrolimus than with no tacrolimus at every timepoint shown "
+            "(6 months; not shown: 1 year): 40.0% vs 2.5% at 6 months;") in text
+    assert "p < 0.001)" in text and "= <" not in text and text.count("at 6 months") == 2
+
+
+def test_a_mixed_course_names_the_timepoints_where_one_arm_is_lower():
+    rows = [results.row("study_a", "response", "percent", v, arm, "overall", tp)
+            for tp, a, b in (("6m", 82.5, 80.0), ("1y", 50.0, 82.5)) for arm, v in (("tacrolimus", a),
+                                                                                 ("no_tacrolimus", b))]
+    text = findings.response(rows, "study_a", ARMS, {"6m": 183, "1y": 365}, Marker(None, reconstructed=False))
+    assert ("Overall response (CR or PR) was lower with tacrolimus than with no tacrolimus at 1 of the 2 timepoints "
+            "shown (50.0% vs 82.5% at 1 year) and not lower at the others") in text

@@ -53,6 +53,15 @@ def _inline(value) -> str:
     return md_code(json.dumps(value, ensure_ascii=False) if isinstance(value, (dict, list)) else value)
 
 
+def _criterion(value) -> str:
+    """A criterion's value in words: yes / no for a switch, 'not applied' for a limit set to None."""
+    if value is None:
+        return "not applied"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
 def _criteria_md(params: config.Params) -> str:
 
     default, used = Criteria(), Criteria.from_params(params.values.get("criteria", {}))
@@ -61,7 +70,8 @@ def _criteria_md(params: config.Params) -> str:
         for c in published.load(study).criteria:
             if c.source != "none":
                 quotes.setdefault(c.parameter, (md_words(c.unit), md_words(f"{c.quote} ({c.source})")))
-    rows = [{"parameter": f"`{f.name}`", "in this book": getattr(used, f.name), "default": getattr(default, f.name),
+    rows = [{"parameter": f"`{f.name}`", "in this book": _criterion(getattr(used, f.name)),
+             "default": _criterion(getattr(default, f.name)),
              "unit": quotes.get(f.name, ("", ""))[0] or CRITERIA_UNITS.get(f.name, ""),
              "published as": quotes.get(f.name, ("", "not published: a helpers.cohort.response default"))[1]}
             for f in fields(Criteria)]

@@ -24,6 +24,12 @@ def _pct(value: float) -> str:
     return f"{value:.1f}%"
 
 
+def _p(p) -> str:
+    """'p = 0.042', 'p < 0.001' (never 'p = < 0.001')."""
+    text = format_p(p)
+    return f"p {text}" if text.startswith("<") else f"p = {text}"
+
+
 def _signed(value: float) -> str:
     return f"{value:+.2f}".replace("-", "−")
 
@@ -116,22 +122,26 @@ def response(rows: list[dict], study: str, arms: list[str], timepoints: dict[str
         pairs = [p for p in pairs if p[1] is not None and p[2] is not None]
         if not pairs:
             continue
-        lower = [tp for tp, x, y, _ in pairs if x < y]
+        lower = [(tp, x, y) for tp, x, y, _ in pairs if x < y]
         name = labels.OUTCOMES[outcome]
         than = f"with {labels.arm(a).lower()} than with {labels.arm(b).lower()}"
+        unshown = [when[tp] for tp in timepoints if tp not in {p[0] for p in pairs}]
+        every = "at every timepoint" if not unshown else \
+            f"at every timepoint shown ({_and([when[p[0]] for p in pairs])}; not shown: {_and(unshown)})"
+
+        def values(chosen):
+            return _and([f"{_pct(x)} vs {_pct(y)} at {when[tp]}" for tp, x, y, *_ in chosen])
+        ends = pairs[:1] if len(pairs) == 1 else [pairs[0], pairs[-1]]
         if len(lower) == len(pairs):
-            trend = f"{name} was lower {than} at every timepoint"
+            trend = f"{name} was lower {than} {every}: {values(ends)}"
         elif not lower:
-            trend = f"{name} was higher {than} at every timepoint"
+            trend = f"{name} was higher {than} {every}: {values(ends)}"
         else:
-            trend = (f"{name} was lower with {labels.arm(a).lower()} than with {labels.arm(b).lower()} at "
-                     f"{len(lower)} of {len(pairs)} timepoints, {_and([when[tp] for tp in lower])}")
-        first, last = pairs[0], pairs[-1]
-        trend += (f": {_pct(first[1])} vs {_pct(first[2])} at {when[first[0]]}, {_pct(last[1])} vs {_pct(last[2])} at "
-                  f"{when[last[0]]}")
+            trend = (f"{name} was lower {than} at {len(lower)} of the {len(pairs)} timepoints shown "
+                     f"({values(lower)}) and not lower at the others")
         decided = {tp for tp, *_ in pairs if marker is not None and marker.assumed(outcome, tp, arms)}
         low = [(tp, x, y, p) for tp, x, y, p in pairs if p is not None and p < alpha and tp not in decided]
-        trend += ("; p < " + f"{alpha:g} at " + _and([f"{when[tp]} ({_pct(x)} vs {_pct(y)}, p = {format_p(p)})"
+        trend += ("; p < " + f"{alpha:g} at " + _and([f"{when[tp]} ({_pct(x)} vs {_pct(y)}, {_p(p)})"
                                                        for tp, x, y, p in low]) if low else
                   f"; no difference the sources decide has p < {alpha:g}")
         out.append(trend + ".")
@@ -168,9 +178,9 @@ def _impossible_p(rows, study, arms, timepoints, marker) -> list[str]:
             if all(shares):
                 own = " vs ".join(f"{s[0].value:.{s[0].decimals}f}%" for s in shares)
                 text = (f"{what}: the published p = {p.value:.{p.decimals}f} cannot come from the source's own "
-                        f"{own}; those give p = {format_p(computed)} here ({test})")
+                        f"{own}; those give {_p(computed)} here ({test})")
             else:
-                text = f"{what}: the published p = {p.value:.{p.decimals}f}; these rows give p = {format_p(computed)}"
+                text = f"{what}: the published p = {p.value:.{p.decimals}f}; these rows give {_p(computed)}"
             out.append(text + (", and no count table consistent with the sources gives it with any standard test."
                                if marker.kind(p) == "infeasible" else
                                ", and no count table under the stated assumptions gives it (see the audit)."))
@@ -190,7 +200,7 @@ def safety(rows: list[dict], study: str, arms: list[str], marker=None, alpha: fl
             continue
         text = (f"{labels.EVENTS[name]}: " + " vs ".join(f"{c} patients ({labels.arm(arm).lower()})"
                                                          for c, arm in zip(counts, arms)))
-        out.append(text + (f", log-rank p = {format_p(p)}." if p is not None else "."))
+        out.append(text + (f", log-rank {_p(p)}." if p is not None else "."))
     ae = [r for r in _of(rows, study, group=versus, statistic="p_value")
           if r["measure"].startswith("adverse_event:") and r["value"] == r["value"]]
     low = [labels.category(r["measure"].split(":", 1)[1]).lower() for r in ae if r["value"] < alpha]

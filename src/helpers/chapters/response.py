@@ -169,11 +169,11 @@ def differences_sentence(comparisons: dict[str, pd.DataFrame], alpha: float, tim
                 pinned = marker.pinned(outcome, tp)
                 higher = labels.arm(pinned.arms[0 if pinned.forced > 0 else 1]).lower() if pinned else ""
                 forced = f"; the sources force it higher with {higher}" if pinned and pinned.forced else ""
-                decided.append(f"{labels.OUTCOMES[outcome].lower()} at {when}{forced}")
+                decided.append(f"{labels.in_sentence(labels.OUTCOMES[outcome])} at {when}{forced}")
             else:
                 hits.append(when)
         if hits:
-            found.append(f"{labels.OUTCOMES[outcome].lower()} at {', '.join(hits)}")
+            found.append(f"{labels.in_sentence(labels.OUTCOMES[outcome])} at {', '.join(hits)}")
         assumed += decided
     over = " over all arms (each pair, Holm-adjusted, in the tables)" if len(arms) > 2 else ""
     text = (f"p < {alpha:g}{over} for " + "; ".join(found) + " (no correction for multiple comparisons)." if found else
