@@ -8,6 +8,7 @@
 - present/:      table and figure formatting
 - chapters/:     one module per chapter, each with the rows() its notebook writes
 - bookbuild/:    params files, papermill, generated pages, jupyter-book
+- paths, labels, text: the repository's folders; the book's words for codes; the one escaping function
 - cli:           python -m helpers
 
 The README's module map has one line per module.

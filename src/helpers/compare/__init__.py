@@ -1,2 +1,3 @@
-"""Published beside computed: the result rows (results), statements tested on rows (claims), roles
-(provenance), marks (marks), the scorecard (scorecard)."""
+"""Published beside computed: the result rows (results), statements tested on rows (claims), any
+published number recomputed from the rows (numbers), roles (provenance), marks (marks), the
+scorecard (scorecard)."""

@@ -7,6 +7,9 @@ the rows, gives the planned CR / PR / NR counts (helpers.reconstruct.plan).
 
 - builder:  the one reconstruction, driven by a study file (arms, subgroups, timepoints, targets,
             assumptions)
+- course:   the patient model: traits, smooth courses, bands whose edges are the criteria, flares,
+            declines to ESRD
+- realism:  measures of how patient-like the rows are (for tests and notes)
 - plan:     counts per timepoint and arm from the published percentages and p-values
 - fit:      groups of values fitted to published means and SDs
 - draw:     portable seeded draws on the grid of the stored precision
