@@ -77,3 +77,15 @@ def test_a_mixed_course_names_the_timepoints_where_one_arm_is_lower():
     text = findings.response(rows, "study_a", ARMS, {"6m": 183, "1y": 365}, Marker(None, reconstructed=False))
     assert ("Overall response (CR or PR) was lower with tacrolimus than with no tacrolimus at 1 of the 2 timepoints "
             "shown (50.0% vs 82.5% at 1 year) and not lower at the others") in text
+
+
+def test_the_statements_in_words_are_counted_by_role_and_a_failing_check_is_named():
+    from helpers.chapters import notebook
+    cohort = notebook.cohorts("data/reconstructed/study_a", 0, {})["study_a"]
+    said = findings.statements(notebook.statements(cohort, "study_a", ["followup"], 45)[1])
+    assert said.startswith("Of the 5 statements in words from the sources that this chapter tests on the rows, 4 hold: "
+                           "4 of 5 independent checks (could have failed); C3 (mg/dL) does not")
+    assert "p = 0.033 (Mann-Whitney U" in said and said.endswith("an independent check that fails).")
+    baseline = findings.statements(notebook.statements(cohort, "study_a", ["baseline"], 45)[1])
+    assert "18 hold: 11 targets (built to hold) and 7 repeats of them by another source (counted once)" in baseline
+    assert findings.statements(None) == ""

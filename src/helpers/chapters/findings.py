@@ -294,3 +294,34 @@ def audit(pub, percentages, p_values, sizes) -> str:
             parts.append(f"{len(disagree)} of its {len(sizes)} sources give {totals} patients in all, which is not "
                          f"the sum of the arms ({arms}).")
     return " ".join(parts) or "Nothing in this study's sources can be checked against itself."
+
+
+def statements(table) -> str:
+    """The sources' statements in words this chapter tests on the rows (the table of
+    helpers.compare.claims.view, or None): how many hold, by role, and each one that does not, with what the
+    rows give. '' when the chapter tests none (a real cohort's book)."""
+    if table is None:
+        return ""
+    frame = table.frame
+    tested = frame[frame["Agree"] != ""]
+    if not len(tested):
+        return ""
+    held = tested[tested["Agree"] == "yes"]
+    checks = tested[tested["Role"] == "check"]
+    targets = int((held["Role"] == "target").sum())
+    roles = ([f"{targets} {'target' if targets == 1 else 'targets'} (built to hold)"] if targets else []) + \
+        ([f"{int((checks['Agree'] == 'yes').sum())} of {len(checks)} independent checks (could have failed)"]
+         if len(checks) else [])
+    repeats = int((held["Role"] == "repeat").sum())
+    roles = _and(roles + ([f"{repeats} {'repeat' if repeats == 1 else 'repeats'} of them by another source "
+                           f"(counted once)"] if repeats else []))
+    text = (f"Of the {len(tested)} statements in words from the sources that this chapter tests on the rows, "
+            f"{len(held)} hold" + (f": {roles}" if roles else ""))
+    failed = tested[tested["Agree"] == "no"]
+    if len(failed):
+        def why(row) -> str:
+            role = "an independent check that fails" if row["Role"] == "check" else f"a {row['Role']}"
+            return (f"{row['Statement']} does not ({row['The source says']}; the rows give {row['The rows give']}: "
+                    f"{role})")
+        text += "; " + _and([why(row) for _, row in failed.iterrows()])
+    return text + "."
