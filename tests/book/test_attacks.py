@@ -249,6 +249,23 @@ def test_kaplan_meier_steps_gather_at_least_min_cell_events_and_hide_single_exit
     assert len(drawn) <= len(steps) + 1                                 # no step but the gathered ones
 
 
+def test_a_kaplan_meier_step_s_height_does_not_give_back_how_its_events_fell():
+    """Drawn at its exact survival, a gathered step (with the numbers at risk) gives back the events and exits
+    inside it (found by enumerating risk sets, issue 22): 1 flare in year 1 and 4 patients censored before it.
+    Two cohorts that differ only in that, one event earlier and exits later, draw the same step."""
+    def step(event):
+        days = [100, 120, 130, 140, 150, 160, 170, 175, 180] + list(range(400, 2000, 20))
+        km = stats.km_by_group(pd.Series(days), pd.Series(event + [0] * (len(days) - len(event))),
+                               pd.Series(["a"] * len(days)))
+        exact = float(km.loc[km["time"] <= 180, "survival"].iloc[-1])
+        return exact, disclosure.km_steps(km, MIN_CELL, figures.KM_MIN_AT_RISK).iloc[0]
+    (exact_early, early), (exact_late, late) = step([1, 0, 0, 0, 0, 1, 1, 1, 1]), step([0, 0, 0, 0, 1, 1, 1, 1, 1])
+    assert early["events"] == late["events"] == MIN_CELL and early["time"] == late["time"]
+    assert round(exact_early, 6) != round(exact_late, 6)                 # the exact heights differ ...
+    assert early["survival"] == late["survival"] == round(exact_early, 2)   # ... the drawn ones do not
+    assert float(disclosure.SURVIVAL_STEP) == 0.01
+
+
 def test_no_patient_line_is_drawn_for_a_real_cohort(attacked):
     root, _ = attacked
     b = data.load(root / "cohort" / "study_b")

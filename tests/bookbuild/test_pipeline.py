@@ -324,3 +324,17 @@ def test_the_criteria_table_says_each_value_in_words_not_as_python():
     table = pages._criteria_md(config.load_params(PARAMS / "default.yaml"))
     assert not re.search(r"\b(None|True|False)\b", table)
     assert "| not applied |" in table and "| yes |" in table and "| no |" in table
+
+
+def test_captions_say_what_a_figure_draws_under_disclosure_control(tmp_path):
+    """The reconstruction's Kaplan-Meier figure marks censored patients and the trajectories draw each patient;
+    under min_cell neither is drawn (disclosure rules 6 and 7), and the captions say so."""
+    for name in ("03_safety_flares", "04_refractory_multitarget"):
+        source = REPO_ROOT / "notebooks" / f"{name}.ipynb"
+        for controlled in (False, True):
+            target = tmp_path / f"{name}-{controlled}.ipynb"
+            execute.publish_notebook(source, target, reconstructed=not controlled, controlled=controlled)
+            captions = [c["metadata"]["mystnb"]["figure"]["caption"] for c in nbformat.read(target, 4).cells
+                        if "figure" in c.get("metadata", {}).get("mystnb", {})]
+            drawn = any("+ marks a censored patient" in c or "one thin line per patient" in c for c in captions)
+            assert drawn != controlled, (name, controlled, captions)

@@ -63,3 +63,10 @@ def test_a_named_study_is_the_only_one_shown(two_arm_studies, tmp_path):
     _, rows = run("02_response.ipynb", tmp_path, data_dir=str(two_arm_studies), study="hospital",
                   timepoints=TIMEPOINTS)
     assert set(rows["study"]) == {"hospital"}
+
+
+def test_a_chapter_ends_with_its_own_code_collapsed():
+    from helpers.chapters import notebook as chapter
+    block = chapter.code("02_response")._repr_html_()
+    assert block.startswith('<details class="ln-code"><summary>') and "<details open" not in block
+    assert "response.arm_response(" in block and "notebook.code(" not in block

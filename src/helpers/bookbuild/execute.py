@@ -229,18 +229,31 @@ def skipped(staging: Path, notebooks: list[Path]) -> dict[Path, str]:
 
 
 RECONSTRUCTION_ONLY = "reconstruction-only"   # a notebook cell shown only in a book of the reconstructed cohort
+# What a caption says of a figure of the reconstruction, and what the same figure draws for a real cohort (disclosure
+# control: helpers.methods.disclosure, rules 6 and 7).
+REAL_COHORT_CAPTIONS = {
+    "+ marks a censored patient; curves stop where fewer than 10 remain at risk":
+        "each step gathers several events on a 3-month grid, with no censoring marks (see Methods); curves stop "
+        "where fewer than 10 remain at risk",
+    "one thin line per patient, group means in bold": "group means only (no patient's own line)",
+}
 
 
-def publish_notebook(executed: Path, target: Path, reconstructed: bool = True) -> None:
+def publish_notebook(executed: Path, target: Path, reconstructed: bool = True, controlled: bool = False) -> None:
     """Copy an executed notebook into the book without the cell papermill injects (it repeats the
     parameters with build paths; the chapter shows the parameters in force as a table). In a real cohort's book
     (`reconstructed` False) the cells tagged RECONSTRUCTION_ONLY (the sources' statements tested on the rows, the
     words about the reconstruction) and the parameters cell (the notebook's defaults, the reconstruction's data
-    folder: what ran is in the chapter's table) are left out too."""
+    folder: what ran is in the chapter's table) are left out too. Under disclosure control (`controlled`: min_cell
+    above 0), figure captions say what the figures draw then (REAL_COHORT_CAPTIONS)."""
     book = json.loads(executed.read_text(encoding="utf-8"))
     hidden = {"injected-parameters"} | (set() if reconstructed else {RECONSTRUCTION_ONLY, "parameters"})
     for cell in book["cells"]:
         tags = cell.get("metadata", {}).get("tags", [])
         if hidden & set(tags) and "remove-cell" not in tags:
             cell["metadata"]["tags"] = [*tags, "remove-cell"]
+        figure = cell.get("metadata", {}).get("mystnb", {}).get("figure", {})
+        if controlled and "caption" in figure:
+            for drawn, controlled in REAL_COHORT_CAPTIONS.items():
+                figure["caption"] = figure["caption"].replace(drawn, controlled)
     target.write_text(json.dumps(book, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")

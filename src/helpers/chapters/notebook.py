@@ -1,6 +1,7 @@
 """Set-up shared by the notebooks: quiet, deterministic output that nbval can compare."""
 from __future__ import annotations
 
+import html
 import warnings
 
 import matplotlib
@@ -302,6 +303,20 @@ def banner(cohort: data.Cohort | dict) -> _Html | None:
                  f'<p>{literal(text, "html")}</p></div>', text)
 
 
+def code(chapter: str) -> _Html:
+    """The chapter's own code, collapsed (a <details> block a reader opens): every code cell of
+    notebooks/<chapter>.ipynb but the parameters and this one, in order, as the notebook holds it."""
+    import json
+    cells = json.loads((REPO_ROOT / "notebooks" / f"{chapter}.ipynb").read_text(encoding="utf-8"))["cells"]
+    sources = ["".join(c["source"]) for c in cells if c["cell_type"] == "code"
+               and "parameters" not in c.get("metadata", {}).get("tags", [])
+               and "notebook.code(" not in "".join(c["source"])]
+    text = f"# notebooks/{chapter}.ipynb, its code cells in order\n\n" + "\n\n".join(sources)
+    return _Html(f'<details class="ln-code"><summary>The code of this chapter</summary>'
+                 f'<pre><code>{html.escape(text)}</code></pre></details>', f"notebooks/{chapter}.ipynb: "
+                 f"{len(sources)} code cells")
+
+
 def parameters_table(**values) -> tables.Table:
     """The parameters this chapter ran with, one per row (build paths left out; data_dir as the book
     may publish it: relative to the repository, or its folder name when outside it)."""
@@ -320,4 +335,4 @@ def parameters_table(**values) -> tables.Table:
 __all__ = ["setup", "cohorts", "select", "Chosen", "timepoints_for", "followed_to", "not_followed", "design", "show",
            "arms_for", "groups_for", "criteria_for", "applies", "heading", "per_study", "say",
            "NotApplicable", "title", "audit_studies", "marker", "banner", "parameters_table", "statements",
-           "REPO_ROOT"]
+           "code", "REPO_ROOT"]

@@ -30,7 +30,9 @@ runs with 0), nothing about fewer than m patients can be read back from what the
    class, adverse-event category) and of a grouping (an arm, a group before baseline) that fewer than
    m patients have are shown as "other": a group's name is not published beside nothing else.
 6. Time to event. Kaplan-Meier curves step only where at least m events have gathered, on a
-   grid of STEP_DAYS, stop where fewer than max(m, 10) remain at risk, and show no censoring marks;
+   grid of STEP_DAYS, at their survival rounded to SURVIVAL_STEP (the exact product over the risk sets,
+   with the numbers at risk, gives back how the events and exits fell inside a step), stop where fewer
+   than max(m, 10) remain at risk, and show no censoring marks;
    a number at risk is shown only when it is at least m and fewer than m left since the last one
    shown is not readable from it; a group hidden in the book (dark_groups) shows no curve and no
    number at risk, not even at month 0 (its size).
@@ -56,6 +58,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
 import pandas as pd
@@ -68,6 +71,7 @@ FREE_TEXT = {"patients": ("induction", "maintenance", "isn_class", "arm", "prior
 GROUPINGS = ("arm", "prior_response")   # the columns a book splits its patients by
 UNSET = "(no group)"                    # patients a grouping leaves out: a part of the whole nobody sees
 STEP_DAYS = 91                 # Kaplan-Meier steps gather on a grid of 3 months
+SURVIVAL_STEP = Decimal("0.01")   # a gathered step is drawn at its survival to the percentage point
 DOMINANCE = 0.5                # rule 8: no patient more than half of a total or of a spread
 QUARTILES = 2                  # rule 8: a median and quartiles rest on at least QUARTILES * min_cell values
 
@@ -462,7 +466,7 @@ def km_steps(km_frame: pd.DataFrame, min_cell: int, stop_below: int) -> pd.DataF
     """km_by_group rows a figure may draw (rule 6). Without control: every step while at least
     `stop_below` remain at risk. With it: one step at the end of each STEP_DAYS bin in which, since
     the last step, at least min_cell events gathered, while at least max(stop_below, min_cell)
-    remain at risk; no censoring marks (censored 0)."""
+    remain at risk, drawn at its survival rounded to SURVIVAL_STEP; no censoring marks (censored 0)."""
     if min_cell <= 0:
         return km_frame[km_frame["at_risk"] >= stop_below]
     floor = max(stop_below, min_cell)
@@ -476,7 +480,8 @@ def km_steps(km_frame: pd.DataFrame, min_cell: int, stop_below: int) -> pd.DataF
             gathered += int(r.events)
             if gathered >= min_cell:
                 end = math.ceil(max(r.time, 1) / STEP_DAYS) * STEP_DAYS
-                out.append({"group": group, "time": float(end), "survival": float(r.survival),
+                survival = Decimal(repr(float(r.survival))).quantize(SURVIVAL_STEP, ROUND_HALF_UP)
+                out.append({"group": group, "time": float(end), "survival": float(survival),
                             "at_risk": int(r.at_risk), "events": gathered, "censored": 0})
                 gathered = 0
     frame = pd.DataFrame(out, columns=list(km_frame.columns))
