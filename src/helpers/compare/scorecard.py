@@ -209,6 +209,10 @@ def _why_differs(pub: published.Study, n: published.Number, role: provenance.Rol
     if role.kind == "check" and n.statistic != "p_value":
         return ("The reconstruction does not aim at it (helpers.publication.targets): the patient model and the "
                 "assumptions give this value, which the source's does not round to.")
+    if role.kind == "target":
+        return (f"Not reached by the reconstruction's draws: the build sets a target aside when its draws keep "
+                f"missing it, builds the rows without aiming at it, and says why in its message (`python -m helpers "
+                f"reconstruct --study {pub.study}`).")
     return "Differs from the published value; no documented reason."
 
 
@@ -392,11 +396,15 @@ def summary_sentence(card: pd.DataFrame) -> str:
             + "".join(f"; **{k}** {text}" for k, text in optional if k) + ".")
 
 
-def check(pub: published.Study, rows: list[dict]) -> pd.DataFrame:
+def check(pub: published.Study, rows: list[dict], not_reached: dict[str, str] | None = None) -> pd.DataFrame:
     """`python -m helpers reconstruct --check`: one row per published number and statement of `pub`, beside
     the same number recomputed from a cohort's rows by the chapters' own code (`rows`: helpers.chapters.check),
-    with the match, role and reason of the scorecard (`build`)."""
+    with the match, role and reason of the scorecard (`build`). A target the build set aside (`not_reached`:
+    {id: the build's reason}, helpers.reconstruct.record.built_from) that differs gives the build's reason."""
     card = build(pd.DataFrame(rows, columns=results.COLUMNS), [pub])
+    if not_reached:
+        said = card["id"].isin(list(not_reached)) & card["status"].eq("differs") & card["role"].eq("target")
+        card.loc[said, "reason"] = card.loc[said, "id"].map(not_reached)
     return card.assign(recomputed=card["computed"], from_rows=card["detail"],
                        match=card["status"].eq("reproduced"))
 

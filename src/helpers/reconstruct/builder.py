@@ -196,12 +196,13 @@ def requirements(pub: published.Study) -> list[str]:
     return [line.removeprefix(f"{pub.study}.yaml: ").removeprefix(f"{pub.study}: ") for line in out]
 
 
-def build(pub: published.Study, log=_warn) -> dict[str, pd.DataFrame]:
+def build(pub: published.Study, log=_warn, set_aside: dict[str, str] | None = None) -> dict[str, pd.DataFrame]:
     """patients, labs and events of `pub`'s reconstructed cohort: fresh seeded draws until every
     published mean, SD and log-rank p is met. A target that stops FAILS_TO_SET_ASIDE draws is set aside,
-    with a message (`log`), and the cohort is built without it: the check then shows how far the rows
-    are from it. At most ATTEMPTS draws in all. StudyFileError listing every requirement the study file
-    does not meet (`requirements`) before any draw."""
+    with a message (`log`; and in `set_aside`, when given: {id: the reason in words}), and the cohort is
+    built without it: the check then shows how far the rows are from it, with that reason. At most
+    ATTEMPTS draws in all. StudyFileError listing every requirement the study file does not meet
+    (`requirements`) before any draw."""
     found = requirements(pub)
     if found:
         raise StudyFileError(f"{pub.study}.yaml: {len(found)} problem(s), each with what to add:\n"
@@ -224,6 +225,9 @@ def build(pub: published.Study, log=_warn) -> dict[str, pd.DataFrame]:
             if stuck:
                 log(f"{pub.study}: {', '.join(stuck)} not reached in {FAILS_TO_SET_ASIDE} draws ({err}); built "
                     f"without aiming at it: `reconstruct --check` shows the rows' value beside it")
+                if set_aside is not None:
+                    set_aside.update({i: f"Not reached in {FAILS_TO_SET_ASIDE} draws of the reconstruction ({err}); "
+                                         f"the rows were built without aiming at it." for i in stuck})
                 aiming = _without(aiming, stuck, str(err))
     raise SolveError(f"{pub.study}: no reconstruction found in {ATTEMPTS} attempts ({last_error})")
 
