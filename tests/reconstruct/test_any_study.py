@@ -92,6 +92,7 @@ def test_the_same_study_file_gives_the_same_rows():
 # --- what a study file lacks, said at once --------------------------------------------------------
 
 def _variant(tmp_path, name: str, change) -> published.Study:
+    """Fixture `name` after `change(raw)`, as a study file in tmp_path."""
     raw = yaml.safe_load((FIXTURES / f"{name}.yaml").read_text(encoding="utf-8"))
     change(raw)
     (tmp_path / f"{name}.yaml").write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
@@ -164,3 +165,24 @@ def test_a_study_whose_recorded_egfr_is_ckd_epi_2021(tmp_path):
     base = cohort.labs[cohort.labs["day"] == 0].merge(cohort.patients, on="patient_id")
     again = renal.ckd_epi_2021(base["creatinine_mg_dl"], base["age"], base["sex"])
     assert (abs(base["egfr"] - again) <= 0.05 + 1e-9).all()                    # stored by the 2021 equation
+
+
+def test_proteinuria_in_g_per_day_is_not_expressible_in_the_reconstruction_and_says_why(tmp_path):
+    """Issue 19: a 24-hour urine protein (g/day) was an independent check with n = 0 and the reason 'the patient
+    model and the assumptions give this value'; the reconstruction writes no such column, and says so. A real
+    cohort that holds the column is still compared with it."""
+    from helpers.compare import scorecard
+
+    def in_g_per_day(raw):
+        quote = "Proteinuria was 3.5 ± 2.0 g/day at baseline."
+        raw["numbers"] += [{"id": f"prot_{s}", "source": "fixture", "measure": "proteinuria_24h", "group": "all",
+                            "statistic": s, "timepoint": "baseline", "value": v, "decimals": 1, "unit": "g/day",
+                            "quote": quote} for s, v in (("mean", 3.5), ("sd", 2.0))]
+    pub = _variant(tmp_path, "single_arm", in_g_per_day)
+    _, cohort, table = built(pub, tmp_path)
+    for id in ("prot_mean", "prot_sd"):
+        assert table.loc[id, "role"] == "not_expressible" and table.loc[id, "status"] == "not expressible", id
+        assert "The reconstruction writes no 24-hour urine protein" in table.loc[id, "reason"]
+    assert "proteinuria_g_day" not in cohort.labs.columns
+    card = scorecard.build(pd.DataFrame(check.study_rows(pub, cohort)), [pub], reconstructed=False).set_index("id")
+    assert card.loc["prot_mean", "role"] == "check"

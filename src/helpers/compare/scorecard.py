@@ -92,7 +92,7 @@ def build(results_frame: pd.DataFrame, studies, reconstructed: bool = True) -> p
         computed.setdefault(_key(r[k] for k in KEYS), []).append(r)
     rows = []
     for pub in studies:
-        roles = provenance.roles(pub)
+        roles = provenance.roles(pub, reconstructed)
         for n in pub.numbers:
             matches = computed.get(_key([pub.study, n.key, n.outcome, n.timepoint, n.group, n.statistic]), [])
             values = [float(m["value"]) for m in matches]

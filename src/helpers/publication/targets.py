@@ -18,6 +18,18 @@ from helpers.publication import counts, measures, published
 
 CATEGORIES = ("isn_class", "induction", "maintenance", "active_sediment", "active_serology")
 FITTED_LABS = ("upcr", "egfr")
+# Measures of the format the reconstruction writes no column for, each with why: a number about one is not
+# expressible in the reconstructed rows (a real cohort that holds the column is compared with it).
+NOT_BUILT = {
+    "proteinuria_24h": "The reconstruction writes no 24-hour urine protein (the format's optional column "
+                       "proteinuria_g_day): it builds UPCR, and turning a UPCR into g/day would need each patient's "
+                       "daily creatinine excretion, which no source gives. A real cohort that holds the column is "
+                       "compared with it."}
+
+
+def not_built(n) -> str | None:
+    """Why the reconstructed rows cannot give number `n` although the format can hold it (NOT_BUILT), or None."""
+    return NOT_BUILT.get(n.measure)
 
 
 def total(pub: published.Study) -> int:
