@@ -241,3 +241,21 @@ def test_a_suppressed_number_is_suppressed_never_differs(study):
         assert card["cr_a"]["status"] == card["cr_p"]["status"] == "suppressed", reconstructed
     page = scorecard.render_comparison(scorecard.build(hidden, [study], reconstructed=False), {}, {"demo": "mine"})
     assert "**2** are suppressed" in page and "| suppressed |" in page and "differs |" not in page
+
+
+def test_no_difference_on_no_events_in_either_arm_is_a_check_that_could_not_fail(study):
+    """Issue 19: 'no significant difference in renal flares' agreed with 0/92 vs 0/87 and counted as an independent
+    check that could have failed; on none against none it could not."""
+    from helpers.compare import claims
+    pub = study.model_copy(update={"claims": [published.Claim.model_validate(
+        {"id": "similar", "source": "paper", "quote": "No difference in flares or adverse events.",
+         "holds": "no_difference", "about": ["renal_flare", "adverse_event"]})]})
+    card = by_id(scorecard.build(frame(
+        results.row("demo", claims.key(pub.claims[0], "renal_flare"), "p_value", 1.0, group="a vs b",
+                    detail="0/10 vs 0/10 patients", test="Fisher exact"),
+        results.row("demo", claims.key(pub.claims[0], "adverse_event"), "p_value", 1.0, group="a vs b",
+                    detail="1/10 vs 1/10 patients", test="Fisher exact")), [pub]))
+    flares, events = card["similar:renal_flare"], card["similar:adverse_event"]
+    assert flares["status"] == "reproduced" and flares["role"] == "check" and flares["could_fail"] == "no"
+    assert "no such event in any arm" in flares["could_fail_why"]
+    assert events["could_fail"] == "yes"

@@ -186,3 +186,31 @@ def test_proteinuria_in_g_per_day_is_not_expressible_in_the_reconstruction_and_s
     assert "proteinuria_g_day" not in cohort.labs.columns
     card = scorecard.build(pd.DataFrame(check.study_rows(pub, cohort)), [pub], reconstructed=False).set_index("id")
     assert card.loc["prot_mean", "role"] == "check"
+
+
+def test_events_a_study_file_speaks_of_need_what_creates_them(tmp_path):
+    """Issue 19: without the assumptions renal_flares and adverse_events, study A built with no flare and no
+    adverse event, and 'no significant difference' passed as an independent check on 0/92 vs 0/87. Each is now a
+    missing assumption, in the same one-pass list as the others."""
+    raw = yaml.safe_load((REPO_ROOT / "data" / "published" / "study_a.yaml").read_text(encoding="utf-8"))
+    dropped = ("renal_flares", "adverse_events", "poor_outcomes", "age", "female_fraction")
+    raw["assumptions"] = [a for a in raw["assumptions"] if a["id"] not in dropped]
+    (tmp_path / "study_a.yaml").write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    published.load.cache_clear()
+    found = builder.requirements(published.load("study_a", tmp_path))
+    assert len(found) == 5 and all(any(f"no assumption '{m}'" in line for line in found) for m in dropped), found
+    flares = next(line for line in found if "'renal_flares'" in line)
+    assert "without it the rows hold no renal flares, yet the statement outcomes_similar speaks of them" in flares
+    poor = next(line for line in found if "'poor_outcomes'" in line)
+    assert "number poor_outcome_logrank_p, the statement outcomes_similar speak of them" in poor
+
+
+def test_published_event_counts_need_no_assumption(tmp_path):
+    """Adverse events of all patients by category, and renal flares of a study with one timepoint, are built from
+    their published counts."""
+    def infections(raw):
+        quote = "Infections occurred in 12 patients (60 events)."
+        raw["numbers"] += [{"id": "inf_pat", "source": "fixture", "measure": "adverse_event", "level": ["infection"],
+                            "group": "all", "statistic": "count", "value": 12, "decimals": 0, "quote": quote}]
+    assert builder.requirements(_variant(tmp_path, "single_arm", infections)) == []
+    assert builder.requirements(load("rituxilup")) == []          # relapses: 12 events in 50 patients, one timepoint

@@ -177,6 +177,11 @@ def _claim_rows(pub: published.Study, computed: dict, reconstructed: bool) -> li
             given = f"p = {value:.3f}" if first.get("statistic") == "p_value" else _text(first.get("detail"))
             reason = (f"The rows give {given} ({_text(first.get('test'))}; {_text(first.get('detail'))}), not what the "
                       f"source says ({claims.wording(claim)}).")
+        could, could_why = ("yes", "No source gives these values: the patient model draws them, never aiming at "
+                                   "the statement.") if role.kind == "check" else ("", "")
+        if role.kind == "check" and claims.no_events(measure, _text(first.get("detail"))):
+            could, could_why = "no", ("The rows hold no such event in any arm: a test on none against none cannot "
+                                      "find a difference, so agreeing with 'no difference' shows nothing.")
         out.append({"study": pub.study, "id": f"{claim.id}:{measure}", "source": claim.source, "quote": claim.quote,
                     "measure": claims.key(claim, measure), "outcome": "",
                     "timepoint": claim.timepoint if claim.timepoint != "baseline" else "",
@@ -185,9 +190,7 @@ def _claim_rows(pub: published.Study, computed: dict, reconstructed: bool) -> li
                     "decimals": 2 if claim.holds in ("no_difference", "higher") else 0, "says": claims.wording(claim),
                     "computed": value, "detail": _text(first.get("detail")), "test": _text(first.get("test")),
                     "status": status, "role": role.kind, "role_why": role.why, "reason": reason,
-                    "could_fail": "yes" if role.kind == "check" else "",
-                    "could_fail_why": "No source gives these values: the patient model draws them, never aiming at "
-                                      "the statement." if role.kind == "check" else ""})
+                    "could_fail": could, "could_fail_why": could_why})
     return out
 
 

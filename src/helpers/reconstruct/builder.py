@@ -152,8 +152,8 @@ def requirements(pub: published.Study) -> list[str]:
     """Everything the study file lacks for a reconstruction, each in words with what to add, found in one pass
     before any draw: the size of every arm, the assumptions no published number stands in for (women, age,
     ISN class, induction, maintenance, subgroups, a response split, disease duration, weight, sediment and
-    serology where numbers speak of them), response counts a definition without a partial response cannot
-    have, and adverse events no arm can hold."""
+    serology where numbers speak of them, the events numbers or statements in words speak of), response counts a
+    definition without a partial response cannot have, and adverse events no arm can hold."""
     values = _values(pub)
     try:
         sizes = counts.arm_sizes(pub)
@@ -188,12 +188,50 @@ def requirements(pub: published.Study) -> list[str]:
     for name in ("active_sediment", "active_serology"):
         if name in spoken and name not in values and targets.category_counts(pub, name) is None:
             out.append(_missing(pub, name, f"{name.replace('_', ' ')} at baseline: {{yes: patients, no: patients}}"))
+    out += _event_requirements(pub, values)
     if not published.criteria(pub).partial_response:
         out += [f"number {x.id}: a partial response, but the study's response definition has none "
                 f"(partial_response: false)" for x in pub.targets() if x.measure == "response" and x.outcome == "PR"]
     categories = events.adverse_event_categories(values.get("adverse_events")) or targets.adverse_event_counts(pub)
     out += events.adverse_event_problems(categories, sizes)
     return [line.removeprefix(f"{pub.study}.yaml: ").removeprefix(f"{pub.study}: ") for line in out]
+
+
+EVENTS_NEEDED = {   # what the study file speaks of -> (the assumption that creates those events, what it holds)
+    "renal_flare": ("renal_flares", "the patients with a renal flare, both arms together, e.g. 23 (split between the "
+                                    "arms by their sizes; with one timepoint also {patients, events})"),
+    "poor_outcome": ("poor_outcomes", "the patients with ESRD and the deaths, both arms together: {esrd: n, death: n}"),
+    "adverse_event": ("adverse_events", "the patients with an adverse event of each category, both arms together: "
+                                        "{category: patients}")}
+EVENT_WORDS = {"renal_flare": "renal flares", "poor_outcome": "poor outcomes", "esrd": "poor outcomes",
+               "death": "poor outcomes", "adverse_event": "adverse events"}
+
+
+def _event_requirements(pub: published.Study, values: dict) -> list[str]:
+    """An assumption for each kind of event the study file's numbers or statements in words speak of, unless its
+    published counts create them (renal flares of all patients with one timepoint, adverse events of all
+    patients by category): without one the rows hold none, and a statement such as 'no significant difference
+    in renal flares' would be tested on 0 vs 0."""
+    spoken: dict[str, list[str]] = {}
+    for x in pub.targets():
+        if x.measure in EVENT_WORDS and not x.not_expressible:
+            spoken.setdefault(EVENT_WORDS[x.measure], []).append(f"number {x.id}")
+    for c in pub.claims:
+        for m in c.items():
+            if m in EVENT_WORDS and m not in c.not_expressible:
+                spoken.setdefault(EVENT_WORDS[m], []).append(f"the statement {c.id}")
+    given = {"renal flares": "renal_flares" in values or (len(pub.timepoints) < 2 and
+                                                          targets.flare_counts(pub) is not None),
+             "poor outcomes": "poor_outcomes" in values,
+             "adverse events": "adverse_events" in values or bool(targets.adverse_event_counts(pub))}
+    out = []
+    for kind, (name, what) in EVENTS_NEEDED.items():
+        words = EVENT_WORDS[kind]
+        if words in spoken and not given[words]:
+            where = list(dict.fromkeys(spoken[words]))
+            out.append(_missing(pub, name, f"{what}; without it the rows hold no {words}, yet {', '.join(where)} "
+                                           f"speak{'s' if len(where) == 1 else ''} of them"))
+    return out
 
 
 def build(pub: published.Study, log=_warn, set_aside: dict[str, str] | None = None) -> dict[str, pd.DataFrame]:
