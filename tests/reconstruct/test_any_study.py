@@ -214,3 +214,34 @@ def test_published_event_counts_need_no_assumption(tmp_path):
                             "group": "all", "statistic": "count", "value": 12, "decimals": 0, "quote": quote}]
     assert builder.requirements(_variant(tmp_path, "single_arm", infections)) == []
     assert builder.requirements(load("rituxilup")) == []          # relapses: 12 events in 50 patients, one timepoint
+
+
+def test_a_p_value_over_three_arms_whose_counts_are_published_says_what_they_allow(tmp_path):
+    """Issue 19: the reason said 'The counts behind it are not published: the rows could give any p.' of a
+    p-value over three arms whose counts are published; with counts, the p is fixed, so the check could not
+    fail, and the reason says the range they allow."""
+    three = "Complete response at 12 months: 5, 8 and 11 patients."
+    raw = yaml.safe_load((FIXTURES / "single_arm.yaml").read_text(encoding="utf-8"))
+    raw.update(study="three_arms", arms=["a", "b", "c"], numbers=[
+        *({"id": f"n_{a}", "source": "fixture", "measure": "n_patients", "group": a, "statistic": "count",
+           "value": 20, "decimals": 0, "quote": "Twenty patients per arm."} for a in "abc"),
+        *({"id": f"cr_{a}", "source": "fixture", "measure": "response", "outcome": "CR", "timepoint": "12m",
+           "group": a, "statistic": "count", "value": k, "decimals": 0, "quote": three}
+          for a, k in zip("abc", (5, 8, 11))),
+        {"id": "p3", "source": "fixture", "measure": "response", "outcome": "CR", "timepoint": "12m",
+         "group": "a vs b vs c", "statistic": "p_value", "value": 0.15, "decimals": 2,
+         "quote": "Complete response at 12 months: p = 0.15 across the arms."}])
+    raw["assumptions"] = [a for a in raw["assumptions"] if a["id"] not in ("isn_class", "induction", "maintenance")]
+    raw["assumptions"] += [{"id": "isn_class", "what": "assumed", "value": {"IV": 40, "III": 20}},
+                           {"id": "induction", "what": "assumed", "value": {"mycophenolate": 60}},
+                           {"id": "maintenance", "what": "assumed", "value": {"mycophenolate": 60}},
+                           {"id": "response_split", "what": "assumed", "value": {"pr_share_of_not_cr": 0.5}}]
+    (tmp_path / "three_arms.yaml").write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False),
+                                              encoding="utf-8")
+    published.load.cache_clear()
+    _, _, table = built(published.load("three_arms", tmp_path), tmp_path)
+    row = table.loc["p3"]
+    assert row["role"] == "check" and row["status"] == "reproduced" and row["from_rows"] == "5/20 vs 8/20 vs 11/20"
+    assert "not published" not in row["could_fail_why"], row["could_fail_why"]
+    assert row["could_fail"] == "no" and "the Pearson chi-square p over all arms runs from 0.153 to 0.153, which " \
+        "rounds to the published one always" in row["could_fail_why"]

@@ -146,6 +146,12 @@ def _could_fail(pub: published.Study, n: published.Number, role: provenance.Role
     if n.statistic != "p_value":
         return "yes", "Nothing published fixes the value the rows give."
     found = feasibility.check_range(pub, n)
+    if found is None and (over := targets.arms_p_range(pub, n)) is not None:
+        low, high, some, every = over
+        return ("no" if every or not some else "yes"), (
+            f"The counts behind it are the published figures' (targets): over every count table they allow, the "
+            f"Pearson chi-square p over all arms runs from {low:.3g} to {high:.3g}, which rounds to the published "
+            f"one {'always' if every else 'sometimes' if some else 'never'}.")
     if found is None:
         return "yes", "The counts behind it are not published: the rows could give any p."
     return ("yes" if found.could_fail else "no"), found.text()
@@ -203,6 +209,10 @@ def _why_differs(pub: published.Study, n: published.Number, role: provenance.Rol
                 "from a model (adjusted for other variables) or from other counts.")
     if n.statistic == "p_value":
         found = feasibility.verdict(pub, n)
+        if found is None and (over := targets.arms_p_range(pub, n)) is not None:
+            return (f"Over every count table the published figures allow, the Pearson chi-square p over all arms runs "
+                    f"from {over[0]:.3g} to {over[1]:.3g}; the source's does not round to it: it may come from another "
+                    f"test or other counts.")
         if found is None:
             return "The percentages behind this p-value are not published."
         if found.kind == "reached":
