@@ -151,3 +151,66 @@ def test_reconstruct_and_check_a_new_study_report_what_is_expressed(tmp_path):
     assert "published numbers: 17; expressed in the rows: 7, of which reproduced 7 (targets 7 of 7" in out.stdout
     assert "not expressible: 10 (why: above)" in out.stdout
     assert "systemic_flares (not_expressible): a systemic (extra-renal) flare is not an event kind" in out.stdout
+
+
+# --- rows checked against the study file they were built from ----------------------------------------
+
+def single_arm(change=None) -> str:
+    """tests/fixtures/single_arm.yaml as text, after `change(raw)`."""
+    import yaml
+    raw = yaml.safe_load((REPO_ROOT / "tests" / "fixtures" / "single_arm.yaml").read_text(encoding="utf-8"))
+    if change:
+        change(raw)
+    return yaml.safe_dump(raw, allow_unicode=True, sort_keys=False)
+
+
+def test_a_check_after_a_failed_reconstruct_refuses_the_old_rows(tmp_path):
+    """Issue 19: a reconstruct that fails leaves the earlier rows; the check must not compare the changed study
+    file with them ('Differs ... no documented reason', exit 0), but say so, with what to do, and exit 2."""
+    root = mini_repo(tmp_path, {"single_arm": single_arm()})
+    assert run_in(root, "reconstruct", "--study", "single_arm").returncode == 0
+    first = run_in(root, "reconstruct", "--check", "--study", "single_arm")
+    assert first.returncode == 0 and "targets 5 of 5 reproduced" in first.stdout, first.stderr
+
+    def changed(raw):
+        next(n for n in raw["numbers"] if n["id"] == "cr_12m")["value"] = 50.0
+        raw["assumptions"] = [a for a in raw["assumptions"] if a["id"] != "age"]
+    (root / "data" / "published" / "single_arm.yaml").write_text(single_arm(changed), encoding="utf-8")
+    failed = run_in(root, "reconstruct", "--study", "single_arm")
+    assert failed.returncode == 2 and "no assumption 'age'" in failed.stderr
+    check = run_in(root, "reconstruct", "--check", "--study", "single_arm")
+    assert check.returncode == 2 and "Traceback" not in check.stderr, check.stderr
+    assert "single_arm: not checked: the rows in" in check.stderr and \
+        "were not built from single_arm.yaml as it is now" in check.stderr, check.stderr
+    assert "run `python -m helpers reconstruct --study single_arm` and fix any problem it reports" in check.stderr
+    assert "no assumption 'age'" in check.stderr              # what that reconstruct will ask for, said at once
+    assert "Differs" not in check.stdout and "cr_12m" not in check.stdout
+
+
+def test_rows_without_a_record_of_their_study_file_are_not_checked(tmp_path):
+    root = mini_repo(tmp_path, {"single_arm": single_arm()})
+    assert run_in(root, "reconstruct", "--study", "single_arm").returncode == 0
+    (root / "data" / "reconstructed" / ".built-from.json").unlink()
+    check = run_in(root, "reconstruct", "--check", "--study", "single_arm")
+    assert check.returncode == 2 and "Traceback" not in check.stderr
+    assert "have no record of the study file they were built from" in check.stderr, check.stderr
+
+
+def test_a_target_the_build_set_aside_is_checked_with_the_builds_reason(tmp_path):
+    """Issue 19: a mean and SD at 12 months that no draw reaches is set aside by the build ('not reached in 10
+    draws'); the check gives that reason, not 'no documented reason'."""
+    def at_12m(raw):
+        quote = "At 12 months UPCR was 0.9 ± 0.7 g/g."
+        raw["numbers"] += [{"id": "upcr_12m_mean", "source": "fixture", "measure": "upcr", "group": "all",
+                            "statistic": "mean", "timepoint": "12m", "value": 0.9, "decimals": 1, "quote": quote},
+                           {"id": "upcr_12m_sd", "source": "fixture", "measure": "upcr", "group": "all",
+                            "statistic": "sd", "timepoint": "12m", "value": 0.7, "decimals": 1, "quote": quote}]
+    root = mini_repo(tmp_path, {"single_arm": single_arm(at_12m)})
+    built = run_in(root, "reconstruct", "--study", "single_arm")
+    assert built.returncode == 0 and "upcr_12m_mean, upcr_12m_sd not reached in 10 draws" in built.stderr
+    check = run_in(root, "reconstruct", "--check", "--study", "single_arm")
+    assert check.returncode == 0, check.stderr
+    for id in ("upcr_12m_mean", "upcr_12m_sd"):
+        line = next(x for x in check.stdout.splitlines() if x.startswith(f"  {id} (target): "))
+        assert "Not reached in 10 draws of the reconstruction (upcr of all patients at 12m" in line, line
+    assert "no documented reason" not in check.stdout

@@ -47,6 +47,10 @@ def _check(args, studies=None) -> int:
         folder = Path(args.out) / study
         try:
             pub = published.load(study)
+            if folder.is_dir() and (why := _stale(study, pub, Path(args.out))):
+                print(f"{study}: not checked: {why}", file=sys.stderr)
+                status = 2
+                continue
             cohort = data.load(folder)
         except published.PublishedError as err:
             print(f"{study}: not checked: {err}", file=sys.stderr)
@@ -60,7 +64,7 @@ def _check(args, studies=None) -> int:
                   file=sys.stderr)
             status = 2
             continue
-        table = check.check(pub, cohort)
+        table = check.check(pub, cohort, not_reached=_not_reached(study, Path(args.out)))
         tables.append(table)
         print(f"\n== {study}: {pub.title}")
         print(scorecard.check_text(table))
@@ -88,6 +92,26 @@ def _check(args, studies=None) -> int:
         full.to_csv(args.csv, index=False, lineterminator="\n")
         print(f"table written to {args.csv}")
     return status
+
+
+def _stale(study: str, pub, out: Path) -> str | None:
+    """Why the rows in out/study are not from the study file as it is now (helpers.reconstruct.record.stale), with
+    the problems a reconstruct would report first (builder.requirements), or None when they are."""
+    from helpers.reconstruct import builder, record
+    why = record.stale(study, out)
+    if why is None:
+        return None
+    found = builder.requirements(pub)
+    return why + (f"; the study file has {len(found)} problem(s) now, each with what to add:\n"
+                  + "\n".join(f"  {line}" for line in found) if found else "")
+
+
+def _not_reached(study: str, out: Path) -> dict[str, str]:
+    """The targets the build of out/study set aside, each with the build's reason."""
+    from helpers.reconstruct import record
+    entry = record.built_from(out, study) or {}
+    found = entry.get("not_reached")
+    return {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else {}
 
 
 def expressed_text(table) -> str:

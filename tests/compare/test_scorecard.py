@@ -66,8 +66,18 @@ def test_reproduced_when_the_computed_value_rounds_to_the_published_one(study):
 def test_not_reproduced_just_below_the_rounding_boundary(study):
     card = by_id(scorecard.build(frame(
         results.row("demo", "response", "percent", 49.9499, group="a", outcome="CR", timepoint="6m")), [study]))
-    assert card["cr_a"]["status"] == "differs"
-    assert card["cr_a"]["reason"] == "Differs from the published value; no documented reason."
+    assert card["cr_a"]["status"] == "differs"     # a target that differs: the build set it aside (issue 19)
+    assert card["cr_a"]["reason"] == ("Not reached by the reconstruction's draws: the build sets a target aside when "
+                                      "its draws keep missing it, builds the rows without aiming at it, and says why "
+                                      "in its message (`python -m helpers reconstruct --study demo`).")
+
+
+def test_a_target_the_build_set_aside_is_checked_with_the_builds_reason(study):
+    rows = [results.row("demo", "response", "percent", 40.0, group="a", outcome="CR", timepoint="6m"),
+            results.row("demo", "response", "percent", 40.0, group="b", outcome="CR", timepoint="6m")]
+    card = by_id(scorecard.check(study, rows, {"cr_a": "Not reached in 10 draws (the reason)."}))
+    assert card["cr_a"]["reason"] == "Not reached in 10 draws (the reason)."
+    assert card["cr_b"]["reason"].startswith("Not reached by the reconstruction's draws")
 
 
 def test_not_computed_without_a_matching_row(study):
@@ -231,3 +241,21 @@ def test_a_suppressed_number_is_suppressed_never_differs(study):
         assert card["cr_a"]["status"] == card["cr_p"]["status"] == "suppressed", reconstructed
     page = scorecard.render_comparison(scorecard.build(hidden, [study], reconstructed=False), {}, {"demo": "mine"})
     assert "**2** are suppressed" in page and "| suppressed |" in page and "differs |" not in page
+
+
+def test_no_difference_on_no_events_in_either_arm_is_a_check_that_could_not_fail(study):
+    """Issue 19: 'no significant difference in renal flares' agreed with 0/92 vs 0/87 and counted as an independent
+    check that could have failed; on none against none it could not."""
+    from helpers.compare import claims
+    pub = study.model_copy(update={"claims": [published.Claim.model_validate(
+        {"id": "similar", "source": "paper", "quote": "No difference in flares or adverse events.",
+         "holds": "no_difference", "about": ["renal_flare", "adverse_event"]})]})
+    card = by_id(scorecard.build(frame(
+        results.row("demo", claims.key(pub.claims[0], "renal_flare"), "p_value", 1.0, group="a vs b",
+                    detail="0/10 vs 0/10 patients", test="Fisher exact"),
+        results.row("demo", claims.key(pub.claims[0], "adverse_event"), "p_value", 1.0, group="a vs b",
+                    detail="1/10 vs 1/10 patients", test="Fisher exact")), [pub]))
+    flares, events = card["similar:renal_flare"], card["similar:adverse_event"]
+    assert flares["status"] == "reproduced" and flares["role"] == "check" and flares["could_fail"] == "no"
+    assert "no such event in any arm" in flares["could_fail_why"]
+    assert events["could_fail"] == "yes"

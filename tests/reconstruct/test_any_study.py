@@ -92,6 +92,7 @@ def test_the_same_study_file_gives_the_same_rows():
 # --- what a study file lacks, said at once --------------------------------------------------------
 
 def _variant(tmp_path, name: str, change) -> published.Study:
+    """Fixture `name` after `change(raw)`, as a study file in tmp_path."""
     raw = yaml.safe_load((FIXTURES / f"{name}.yaml").read_text(encoding="utf-8"))
     change(raw)
     (tmp_path / f"{name}.yaml").write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
@@ -164,3 +165,83 @@ def test_a_study_whose_recorded_egfr_is_ckd_epi_2021(tmp_path):
     base = cohort.labs[cohort.labs["day"] == 0].merge(cohort.patients, on="patient_id")
     again = renal.ckd_epi_2021(base["creatinine_mg_dl"], base["age"], base["sex"])
     assert (abs(base["egfr"] - again) <= 0.05 + 1e-9).all()                    # stored by the 2021 equation
+
+
+def test_proteinuria_in_g_per_day_is_not_expressible_in_the_reconstruction_and_says_why(tmp_path):
+    """Issue 19: a 24-hour urine protein (g/day) was an independent check with n = 0 and the reason 'the patient
+    model and the assumptions give this value'; the reconstruction writes no such column, and says so. A real
+    cohort that holds the column is still compared with it."""
+    from helpers.compare import scorecard
+
+    def in_g_per_day(raw):
+        quote = "Proteinuria was 3.5 ± 2.0 g/day at baseline."
+        raw["numbers"] += [{"id": f"prot_{s}", "source": "fixture", "measure": "proteinuria_24h", "group": "all",
+                            "statistic": s, "timepoint": "baseline", "value": v, "decimals": 1, "unit": "g/day",
+                            "quote": quote} for s, v in (("mean", 3.5), ("sd", 2.0))]
+    pub = _variant(tmp_path, "single_arm", in_g_per_day)
+    _, cohort, table = built(pub, tmp_path)
+    for id in ("prot_mean", "prot_sd"):
+        assert table.loc[id, "role"] == "not_expressible" and table.loc[id, "status"] == "not expressible", id
+        assert "The reconstruction writes no 24-hour urine protein" in table.loc[id, "reason"]
+    assert "proteinuria_g_day" not in cohort.labs.columns
+    card = scorecard.build(pd.DataFrame(check.study_rows(pub, cohort)), [pub], reconstructed=False).set_index("id")
+    assert card.loc["prot_mean", "role"] == "check"
+
+
+def test_events_a_study_file_speaks_of_need_what_creates_them(tmp_path):
+    """Issue 19: without the assumptions renal_flares and adverse_events, study A built with no flare and no
+    adverse event, and 'no significant difference' passed as an independent check on 0/92 vs 0/87. Each is now a
+    missing assumption, in the same one-pass list as the others."""
+    raw = yaml.safe_load((REPO_ROOT / "data" / "published" / "study_a.yaml").read_text(encoding="utf-8"))
+    dropped = ("renal_flares", "adverse_events", "poor_outcomes", "age", "female_fraction")
+    raw["assumptions"] = [a for a in raw["assumptions"] if a["id"] not in dropped]
+    (tmp_path / "study_a.yaml").write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    published.load.cache_clear()
+    found = builder.requirements(published.load("study_a", tmp_path))
+    assert len(found) == 5 and all(any(f"no assumption '{m}'" in line for line in found) for m in dropped), found
+    flares = next(line for line in found if "'renal_flares'" in line)
+    assert "without it the rows hold no renal flares, yet the statement outcomes_similar speaks of them" in flares
+    poor = next(line for line in found if "'poor_outcomes'" in line)
+    assert "number poor_outcome_logrank_p, the statement outcomes_similar speak of them" in poor
+
+
+def test_published_event_counts_need_no_assumption(tmp_path):
+    """Adverse events of all patients by category, and renal flares of a study with one timepoint, are built from
+    their published counts."""
+    def infections(raw):
+        quote = "Infections occurred in 12 patients (60 events)."
+        raw["numbers"] += [{"id": "inf_pat", "source": "fixture", "measure": "adverse_event", "level": ["infection"],
+                            "group": "all", "statistic": "count", "value": 12, "decimals": 0, "quote": quote}]
+    assert builder.requirements(_variant(tmp_path, "single_arm", infections)) == []
+    assert builder.requirements(load("rituxilup")) == []          # relapses: 12 events in 50 patients, one timepoint
+
+
+def test_a_p_value_over_three_arms_whose_counts_are_published_says_what_they_allow(tmp_path):
+    """Issue 19: the reason said 'The counts behind it are not published: the rows could give any p.' of a
+    p-value over three arms whose counts are published; with counts, the p is fixed, so the check could not
+    fail, and the reason says the range they allow."""
+    three = "Complete response at 12 months: 5, 8 and 11 patients."
+    raw = yaml.safe_load((FIXTURES / "single_arm.yaml").read_text(encoding="utf-8"))
+    raw.update(study="three_arms", arms=["a", "b", "c"], numbers=[
+        *({"id": f"n_{a}", "source": "fixture", "measure": "n_patients", "group": a, "statistic": "count",
+           "value": 20, "decimals": 0, "quote": "Twenty patients per arm."} for a in "abc"),
+        *({"id": f"cr_{a}", "source": "fixture", "measure": "response", "outcome": "CR", "timepoint": "12m",
+           "group": a, "statistic": "count", "value": k, "decimals": 0, "quote": three}
+          for a, k in zip("abc", (5, 8, 11))),
+        {"id": "p3", "source": "fixture", "measure": "response", "outcome": "CR", "timepoint": "12m",
+         "group": "a vs b vs c", "statistic": "p_value", "value": 0.15, "decimals": 2,
+         "quote": "Complete response at 12 months: p = 0.15 across the arms."}])
+    raw["assumptions"] = [a for a in raw["assumptions"] if a["id"] not in ("isn_class", "induction", "maintenance")]
+    raw["assumptions"] += [{"id": "isn_class", "what": "assumed", "value": {"IV": 40, "III": 20}},
+                           {"id": "induction", "what": "assumed", "value": {"mycophenolate": 60}},
+                           {"id": "maintenance", "what": "assumed", "value": {"mycophenolate": 60}},
+                           {"id": "response_split", "what": "assumed", "value": {"pr_share_of_not_cr": 0.5}}]
+    (tmp_path / "three_arms.yaml").write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False),
+                                              encoding="utf-8")
+    published.load.cache_clear()
+    _, _, table = built(published.load("three_arms", tmp_path), tmp_path)
+    row = table.loc["p3"]
+    assert row["role"] == "check" and row["status"] == "reproduced" and row["from_rows"] == "5/20 vs 8/20 vs 11/20"
+    assert "not published" not in row["could_fail_why"], row["could_fail_why"]
+    assert row["could_fail"] == "no" and "the Pearson chi-square p over all arms runs from 0.153 to 0.153, which " \
+        "rounds to the published one always" in row["could_fail_why"]

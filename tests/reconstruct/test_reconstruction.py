@@ -417,4 +417,23 @@ def test_reconstruction_is_byte_identical_on_every_kernel_and_committed(tmp_path
 def test_write_replaces_the_folder_only_when_complete(tmp_path):
     target = reconstruct.write("study_b", tmp_path)
     assert sorted(p.name for p in target.iterdir()) == sorted(schema.FILES)
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == [".built-from.json"]   # no temp left
+
+
+def test_write_records_the_study_file_the_rows_are_built_from(tmp_path):
+    from helpers.reconstruct import record
+    reconstruct.write("study_b", tmp_path)
+    assert record.built_from(tmp_path, "study_b")["sha256"] == record.study_file_hash("study_b")
+    assert record.stale("study_b", tmp_path) is None
+    changed = tmp_path / "published"
+    changed.mkdir()
+    (changed / "study_b.yaml").write_text((paths.PUBLISHED_DIR / "study_b.yaml").read_text(encoding="utf-8")
+                                          + "\n# changed\n", encoding="utf-8")
+    assert "were not built from study_b.yaml as it is now" in record.stale("study_b", tmp_path, changed)
+    assert "no record" in record.stale("study_a", tmp_path)
+
+
+def test_the_committed_rows_are_recorded_as_built_from_the_committed_study_files():
+    from helpers.reconstruct import record
+    for study in STUDIES:
+        assert record.stale(study) is None, f"{study}: run `make data`"

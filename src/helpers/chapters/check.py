@@ -23,6 +23,8 @@ def study_rows(pub: published.Study, cohort, criteria: Criteria | None = None, w
     return out
 
 
-def check(pub: published.Study, cohort, criteria: Criteria | None = None, window: int = WINDOW):
-    """compare.scorecard.check on these rows: every published number and statement beside its recomputed value."""
-    return scorecard.check(pub, study_rows(pub, cohort, criteria, window))
+def check(pub: published.Study, cohort, criteria: Criteria | None = None, window: int = WINDOW,
+          not_reached: dict[str, str] | None = None):
+    """compare.scorecard.check on these rows: every published number and statement beside its recomputed value
+    (`not_reached`: the targets the build set aside, with its reason)."""
+    return scorecard.check(pub, study_rows(pub, cohort, criteria, window), not_reached)

@@ -16,6 +16,7 @@ A statement the rows cannot test (`not_expressible`, `holds: text`) has no row; 
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -65,6 +66,12 @@ def _events(cohort, kinds: tuple[str, ...], arms: list[str]) -> tuple[float, str
     (k1, n1), (k2, n2) = counts
     p = float(sps.fisher_exact(np.array([[k1, n1 - k1], [k2, n2 - k2]]))[1])
     return p, f"{k1}/{n1} vs {k2}/{n2} patients", counts
+
+
+def no_events(measure: str, detail: str) -> bool:
+    """Does an event statement's result (`_events`' detail, '0/92 vs 0/87 patients') count no patient with the
+    event in any arm? Then its test cannot find a difference, whatever the data."""
+    return measure in EVENT_KINDS and re.fullmatch(r"0/\d+( vs 0/\d+)+ patients", detail or "") is not None
 
 
 def statement(claim: published.Claim, measure: str, pub: published.Study, cohort, visits: pd.DataFrame,

@@ -31,8 +31,9 @@ class Role:
     why: str    # how the reconstruction uses it, the proof, or the resolution's reason
 
 
-def roles(pub: published.Study) -> dict[str, Role]:
-    """The role of every published number of `pub`, by id."""
+def roles(pub: published.Study, reconstructed: bool = True) -> dict[str, Role]:
+    """The role of every published number of `pub`, by id: in the reconstructed rows (`reconstructed`), a
+    number about a measure the reconstruction writes no column for (targets.NOT_BUILT) is not expressible."""
     from helpers.compare.numbers import why_not
     set_aside = {i: r for r in pub.resolutions for i in r.sets_aside}
     built = _built_from(pub)
@@ -40,7 +41,7 @@ def roles(pub: published.Study) -> dict[str, Role]:
     aimed = targets.aimed(pub)
     out = {}
     for n in pub.numbers:
-        if (reason := why_not(pub, n)) is not None:
+        if (reason := why_not(pub, n) or (targets.not_built(n) if reconstructed else None)) is not None:
             out[n.id] = Role("not_expressible", reason)
         elif n.same_as is not None:
             first = pub.number(n.same_as)

@@ -92,7 +92,7 @@ def build(results_frame: pd.DataFrame, studies, reconstructed: bool = True) -> p
         computed.setdefault(_key(r[k] for k in KEYS), []).append(r)
     rows = []
     for pub in studies:
-        roles = provenance.roles(pub)
+        roles = provenance.roles(pub, reconstructed)
         for n in pub.numbers:
             matches = computed.get(_key([pub.study, n.key, n.outcome, n.timepoint, n.group, n.statistic]), [])
             values = [float(m["value"]) for m in matches]
@@ -146,6 +146,12 @@ def _could_fail(pub: published.Study, n: published.Number, role: provenance.Role
     if n.statistic != "p_value":
         return "yes", "Nothing published fixes the value the rows give."
     found = feasibility.check_range(pub, n)
+    if found is None and (over := targets.arms_p_range(pub, n)) is not None:
+        low, high, some, every = over
+        return ("no" if every or not some else "yes"), (
+            f"The counts behind it are the published figures' (targets): over every count table they allow, the "
+            f"Pearson chi-square p over all arms runs from {low:.3g} to {high:.3g}, which rounds to the published "
+            f"one {'always' if every else 'sometimes' if some else 'never'}.")
     if found is None:
         return "yes", "The counts behind it are not published: the rows could give any p."
     return ("yes" if found.could_fail else "no"), found.text()
@@ -177,6 +183,11 @@ def _claim_rows(pub: published.Study, computed: dict, reconstructed: bool) -> li
             given = f"p = {value:.3f}" if first.get("statistic") == "p_value" else _text(first.get("detail"))
             reason = (f"The rows give {given} ({_text(first.get('test'))}; {_text(first.get('detail'))}), not what the "
                       f"source says ({claims.wording(claim)}).")
+        could, could_why = ("yes", "No source gives these values: the patient model draws them, never aiming at "
+                                   "the statement.") if role.kind == "check" else ("", "")
+        if role.kind == "check" and claims.no_events(measure, _text(first.get("detail"))):
+            could, could_why = "no", ("The rows hold no such event in any arm: a test on none against none cannot "
+                                      "find a difference, so agreeing with 'no difference' shows nothing.")
         out.append({"study": pub.study, "id": f"{claim.id}:{measure}", "source": claim.source, "quote": claim.quote,
                     "measure": claims.key(claim, measure), "outcome": "",
                     "timepoint": claim.timepoint if claim.timepoint != "baseline" else "",
@@ -185,9 +196,7 @@ def _claim_rows(pub: published.Study, computed: dict, reconstructed: bool) -> li
                     "decimals": 2 if claim.holds in ("no_difference", "higher") else 0, "says": claims.wording(claim),
                     "computed": value, "detail": _text(first.get("detail")), "test": _text(first.get("test")),
                     "status": status, "role": role.kind, "role_why": role.why, "reason": reason,
-                    "could_fail": "yes" if role.kind == "check" else "",
-                    "could_fail_why": "No source gives these values: the patient model draws them, never aiming at "
-                                      "the statement." if role.kind == "check" else ""})
+                    "could_fail": could, "could_fail_why": could_why})
     return out
 
 
@@ -200,6 +209,10 @@ def _why_differs(pub: published.Study, n: published.Number, role: provenance.Rol
                 "from a model (adjusted for other variables) or from other counts.")
     if n.statistic == "p_value":
         found = feasibility.verdict(pub, n)
+        if found is None and (over := targets.arms_p_range(pub, n)) is not None:
+            return (f"Over every count table the published figures allow, the Pearson chi-square p over all arms runs "
+                    f"from {over[0]:.3g} to {over[1]:.3g}; the source's does not round to it: it may come from another "
+                    f"test or other counts.")
         if found is None:
             return "The percentages behind this p-value are not published."
         if found.kind == "reached":
@@ -209,6 +222,10 @@ def _why_differs(pub: published.Study, n: published.Number, role: provenance.Rol
     if role.kind == "check" and n.statistic != "p_value":
         return ("The reconstruction does not aim at it (helpers.publication.targets): the patient model and the "
                 "assumptions give this value, which the source's does not round to.")
+    if role.kind == "target":
+        return (f"Not reached by the reconstruction's draws: the build sets a target aside when its draws keep "
+                f"missing it, builds the rows without aiming at it, and says why in its message (`python -m helpers "
+                f"reconstruct --study {pub.study}`).")
     return "Differs from the published value; no documented reason."
 
 
@@ -392,11 +409,15 @@ def summary_sentence(card: pd.DataFrame) -> str:
             + "".join(f"; **{k}** {text}" for k, text in optional if k) + ".")
 
 
-def check(pub: published.Study, rows: list[dict]) -> pd.DataFrame:
+def check(pub: published.Study, rows: list[dict], not_reached: dict[str, str] | None = None) -> pd.DataFrame:
     """`python -m helpers reconstruct --check`: one row per published number and statement of `pub`, beside
     the same number recomputed from a cohort's rows by the chapters' own code (`rows`: helpers.chapters.check),
-    with the match, role and reason of the scorecard (`build`)."""
+    with the match, role and reason of the scorecard (`build`). A target the build set aside (`not_reached`:
+    {id: the build's reason}, helpers.reconstruct.record.built_from) that differs gives the build's reason."""
     card = build(pd.DataFrame(rows, columns=results.COLUMNS), [pub])
+    if not_reached:
+        said = card["id"].isin(list(not_reached)) & card["status"].eq("differs") & card["role"].eq("target")
+        card.loc[said, "reason"] = card.loc[said, "id"].map(not_reached)
     return card.assign(recomputed=card["computed"], from_rows=card["detail"],
                        match=card["status"].eq("reproduced"))
 

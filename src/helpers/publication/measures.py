@@ -73,8 +73,9 @@ MEASURES: dict[str, Measure] = {
                                "anti-dsDNA, as the source defines it)", "category", column="active_serology"),
     "tacrolimus_monotherapy": Measure("tacrolimus_monotherapy", "Tacrolimus alone as maintenance", "category",
                                       column="maintenance", note="maintenance 'tacrolimus'"),
-    **{name: Measure(name, label, "lab", next(iter(units)), column, units) for name, (label, column, units) in
-       _LAB.items()},
+    **{name: Measure(name, label, "lab", next(iter(units)), column, units,
+                     "the reconstruction does not build it (not expressible there); a real cohort's column is compared"
+                     if name == "proteinuria_24h" else "") for name, (label, column, units) in _LAB.items()},
     "egfr_ckd_epi_2009": Measure("egfr_ckd_epi_2009", "eGFR, CKD-EPI 2009 (from creatinine, age, sex)", "kidney",
                                  EGFR_UNIT, None, _units(EGFR_UNIT)),
     "egfr_ckd_epi_2021": Measure("egfr_ckd_epi_2021", "eGFR, CKD-EPI 2021 race-free (from creatinine, age, sex)",

@@ -13,11 +13,24 @@ patients, as patients or events; tacrolimus alone as maintenance (study A, by it
 from __future__ import annotations
 
 import itertools
+import math
 
 from helpers.publication import counts, measures, published
 
 CATEGORIES = ("isn_class", "induction", "maintenance", "active_sediment", "active_serology")
 FITTED_LABS = ("upcr", "egfr")
+# Measures of the format the reconstruction writes no column for, each with why: a number about one is not
+# expressible in the reconstructed rows (a real cohort that holds the column is compared with it).
+NOT_BUILT = {
+    "proteinuria_24h": "The reconstruction writes no 24-hour urine protein (the format's optional column "
+                       "proteinuria_g_day): it builds UPCR, and turning a UPCR into g/day would need each patient's "
+                       "daily creatinine excretion, which no source gives. A real cohort that holds the column is "
+                       "compared with it."}
+
+
+def not_built(n) -> str | None:
+    """Why the reconstructed rows cannot give number `n` although the format can hold it (NOT_BUILT), or None."""
+    return NOT_BUILT.get(n.measure)
 
 
 def total(pub: published.Study) -> int:
@@ -165,3 +178,37 @@ def effect_range(pub: published.Study, n: published.Number) -> tuple[float, floa
         values.append(value)
     agree = [n.agrees(v) for v in values]
     return min(values), max(values), any(agree), all(agree)
+
+
+def arms_p_range(pub: published.Study, n: published.Number) -> tuple[float, float, bool, bool] | None:
+    """For a p-value of the response over three or more arms (the book's Pearson chi-square on the arms x 2
+    table) when every arm's figure of its outcome and timepoint is published: (lowest, highest) p over every
+    count table those figures allow at the reconstruction's numbers of evaluated patients, whether some and
+    whether every table gives a p that rounds to the published one. None otherwise."""
+    import numpy as np
+    from scipy import stats as sps
+    arms = n.group.split(" vs ")
+    if n.measure != "response" or n.statistic != "p_value" or len(arms) < 3 or arms != list(pub.arms):
+        return None
+    by_cell = counts.percents_by_cell(pub, pub.targets())
+    sizes = counts.consistent_denominators(pub)[1]
+    options = []
+    for arm in arms:
+        numbers = by_cell.get((n.timepoint, arm), {}).get(n.outcome)
+        if not numbers or (n.timepoint, arm) not in sizes:
+            return None
+        size = sizes[n.timepoint, arm]
+        options.append([(k, size) for k in sorted(set.intersection(*(set(counts.allowed_counts(x, size))
+                                                                      for x in numbers)))])
+    if not all(options) or math.prod(len(o) for o in options) > 100_000:
+        return None
+    values = []
+    for table in itertools.product(*options):
+        observed = np.array([[k, size - k] for k, size in table])
+        values.append(math.nan if (observed.sum(axis=0) == 0).any() else
+                      float(sps.chi2_contingency(observed, correction=False)[1]))
+    agree = [v == v and n.agrees(v) for v in values]
+    known = [v for v in values if v == v]
+    if not known:
+        return None
+    return min(known), max(known), any(agree), all(agree)

@@ -152,8 +152,8 @@ def requirements(pub: published.Study) -> list[str]:
     """Everything the study file lacks for a reconstruction, each in words with what to add, found in one pass
     before any draw: the size of every arm, the assumptions no published number stands in for (women, age,
     ISN class, induction, maintenance, subgroups, a response split, disease duration, weight, sediment and
-    serology where numbers speak of them), response counts a definition without a partial response cannot
-    have, and adverse events no arm can hold."""
+    serology where numbers speak of them, the events numbers or statements in words speak of), response counts a
+    definition without a partial response cannot have, and adverse events no arm can hold."""
     values = _values(pub)
     try:
         sizes = counts.arm_sizes(pub)
@@ -188,6 +188,7 @@ def requirements(pub: published.Study) -> list[str]:
     for name in ("active_sediment", "active_serology"):
         if name in spoken and name not in values and targets.category_counts(pub, name) is None:
             out.append(_missing(pub, name, f"{name.replace('_', ' ')} at baseline: {{yes: patients, no: patients}}"))
+    out += _event_requirements(pub, values)
     if not published.criteria(pub).partial_response:
         out += [f"number {x.id}: a partial response, but the study's response definition has none "
                 f"(partial_response: false)" for x in pub.targets() if x.measure == "response" and x.outcome == "PR"]
@@ -196,12 +197,50 @@ def requirements(pub: published.Study) -> list[str]:
     return [line.removeprefix(f"{pub.study}.yaml: ").removeprefix(f"{pub.study}: ") for line in out]
 
 
-def build(pub: published.Study, log=_warn) -> dict[str, pd.DataFrame]:
+EVENTS_NEEDED = {   # what the study file speaks of -> (the assumption that creates those events, what it holds)
+    "renal_flare": ("renal_flares", "the patients with a renal flare, both arms together, e.g. 23 (split between the "
+                                    "arms by their sizes; with one timepoint also {patients, events})"),
+    "poor_outcome": ("poor_outcomes", "the patients with ESRD and the deaths, both arms together: {esrd: n, death: n}"),
+    "adverse_event": ("adverse_events", "the patients with an adverse event of each category, both arms together: "
+                                        "{category: patients}")}
+EVENT_WORDS = {"renal_flare": "renal flares", "poor_outcome": "poor outcomes", "esrd": "poor outcomes",
+               "death": "poor outcomes", "adverse_event": "adverse events"}
+
+
+def _event_requirements(pub: published.Study, values: dict) -> list[str]:
+    """An assumption for each kind of event the study file's numbers or statements in words speak of, unless its
+    published counts create them (renal flares of all patients with one timepoint, adverse events of all
+    patients by category): without one the rows hold none, and a statement such as 'no significant difference
+    in renal flares' would be tested on 0 vs 0."""
+    spoken: dict[str, list[str]] = {}
+    for x in pub.targets():
+        if x.measure in EVENT_WORDS and not x.not_expressible:
+            spoken.setdefault(EVENT_WORDS[x.measure], []).append(f"number {x.id}")
+    for c in pub.claims:
+        for m in c.items():
+            if m in EVENT_WORDS and m not in c.not_expressible:
+                spoken.setdefault(EVENT_WORDS[m], []).append(f"the statement {c.id}")
+    given = {"renal flares": "renal_flares" in values or (len(pub.timepoints) < 2 and
+                                                          targets.flare_counts(pub) is not None),
+             "poor outcomes": "poor_outcomes" in values,
+             "adverse events": "adverse_events" in values or bool(targets.adverse_event_counts(pub))}
+    out = []
+    for kind, (name, what) in EVENTS_NEEDED.items():
+        words = EVENT_WORDS[kind]
+        if words in spoken and not given[words]:
+            where = list(dict.fromkeys(spoken[words]))
+            out.append(_missing(pub, name, f"{what}; without it the rows hold no {words}, yet {', '.join(where)} "
+                                           f"speak{'s' if len(where) == 1 else ''} of them"))
+    return out
+
+
+def build(pub: published.Study, log=_warn, set_aside: dict[str, str] | None = None) -> dict[str, pd.DataFrame]:
     """patients, labs and events of `pub`'s reconstructed cohort: fresh seeded draws until every
     published mean, SD and log-rank p is met. A target that stops FAILS_TO_SET_ASIDE draws is set aside,
-    with a message (`log`), and the cohort is built without it: the check then shows how far the rows
-    are from it. At most ATTEMPTS draws in all. StudyFileError listing every requirement the study file
-    does not meet (`requirements`) before any draw."""
+    with a message (`log`; and in `set_aside`, when given: {id: the reason in words}), and the cohort is
+    built without it: the check then shows how far the rows are from it, with that reason. At most
+    ATTEMPTS draws in all. StudyFileError listing every requirement the study file does not meet
+    (`requirements`) before any draw."""
     found = requirements(pub)
     if found:
         raise StudyFileError(f"{pub.study}.yaml: {len(found)} problem(s), each with what to add:\n"
@@ -224,6 +263,9 @@ def build(pub: published.Study, log=_warn) -> dict[str, pd.DataFrame]:
             if stuck:
                 log(f"{pub.study}: {', '.join(stuck)} not reached in {FAILS_TO_SET_ASIDE} draws ({err}); built "
                     f"without aiming at it: `reconstruct --check` shows the rows' value beside it")
+                if set_aside is not None:
+                    set_aside.update({i: f"Not reached in {FAILS_TO_SET_ASIDE} draws of the reconstruction ({err}); "
+                                         f"the rows were built without aiming at it." for i in stuck})
                 aiming = _without(aiming, stuck, str(err))
     raise SolveError(f"{pub.study}: no reconstruction found in {ATTEMPTS} attempts ({last_error})")
 

@@ -1,4 +1,5 @@
-"""Build a study's reconstructed cohort and write its three CSV files."""
+"""Build a study's reconstructed cohort, write its three CSV files, and record what they were built from
+(helpers.reconstruct.record)."""
 from __future__ import annotations
 
 import os
@@ -12,14 +13,15 @@ from helpers.cohort import schema
 from helpers.cohort.response import WINDOW, classify, summarise
 from helpers.paths import RECONSTRUCTED_DIR
 from helpers.publication import published
-from helpers.reconstruct import builder
+from helpers.reconstruct import builder, record
 
 
-def build(study: str) -> dict[str, pd.DataFrame]:
+def build(study: str, set_aside: dict[str, str] | None = None) -> dict[str, pd.DataFrame]:
     """The three tables of `study`, columns in the format's order (a column the format lets a table leave out
-    only where the study has values for it), checked against the plan."""
+    only where the study has values for it), checked against the plan. `set_aside`, when given, receives the
+    targets the build did not reach, each with the build's reason."""
     pub = published.load(study)
-    tables = builder.build(pub)
+    tables = builder.build(pub, set_aside=set_aside)
     tables = {name: tables[name][[f.name for f in fields if not f.may_be_absent or f.name in tables[name]]]
               for name, fields in schema.FILES.items()}
     _check_response(pub, tables)
@@ -44,8 +46,10 @@ def _check_response(pub: published.Study, tables: dict[str, pd.DataFrame]) -> No
 
 def write(study: str, out_dir: Path = RECONSTRUCTED_DIR) -> Path:
     """Build `study` and write its three CSVs to out_dir/study, replacing the folder
-    only once every file is written."""
-    tables = build(study)
+    only once every file is written; then record what they were built from (record.note)."""
+    set_aside: dict[str, str] = {}
+    digest = record.study_file_hash(study)
+    tables = build(study, set_aside)
     target = Path(out_dir) / study
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{study}-", dir=target.parent))
@@ -63,4 +67,5 @@ def write(study: str, out_dir: Path = RECONSTRUCTED_DIR) -> Path:
             os.replace(tmp, target)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    record.note(target.parent, study, {"study_file": f"{study}.yaml", "sha256": digest, "not_reached": set_aside})
     return target
