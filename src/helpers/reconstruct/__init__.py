@@ -17,6 +17,7 @@ the rows, gives the planned CR / PR / NR counts (helpers.reconstruct.plan).
 - labs:     laboratory values for a planned response, with interior slack
 - events:   the exact log-rank statistic behind a published p; flares and adverse events
 - write:    the CSV files, replaced only once complete
+- record:   what the rows were built from (data/reconstructed/.built-from.json), read by the check
 - record:   what the rows were built from (the study file's hash, the targets set aside), for `--check`
 """
 from helpers.reconstruct.write import build, write
