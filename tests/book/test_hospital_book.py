@@ -104,6 +104,15 @@ def test_the_response_chapter_gives_the_arm_sizes_and_names_the_timepoint_none_r
     assert "0/0" not in chapter and "not estimable" not in chapter
 
 
+def test_a_zero_shown_is_said_to_be_allowed_where_the_rule_is_stated(book):
+    """0/40 is shown (it describes no patient): the first page, Methods and the note under the table say so."""
+    pages = book["pages"]
+    chapter = words(pages["book/executed/02_response.html"])
+    assert "0/40" in chapter
+    for name in ("book/intro.html", "book/methods.html", "book/executed/02_response.html"):
+        assert "a count of 0 is shown: it describes no patient" in words(pages[name]).lower(), name
+
+
 def test_the_comparison_is_joined_in_the_paper_s_words(book):
     card = pd.read_csv(STAGING / "scorecard.csv").set_index("id")
     results = pd.read_csv(STAGING / "results" / "02_response.csv", dtype=str)

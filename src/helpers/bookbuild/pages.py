@@ -363,7 +363,7 @@ def _real_cohort_md(params: config.Params, left_out: dict, matched: dict, exclud
             "threshold a parameter. ")
     if min_cell:
         text += (f"Nothing about fewer than {min_cell} patients is shown: such a number, and any number it could be "
-                 "worked out from, reads \"suppressed\". ")
+                 f"worked out from, reads \"suppressed\" ({disclosure.ZERO_SHOWN}). ")
     if excluded:
         text += (f"{excluded} row{'s' * (excluded != 1)} of the data with an impossible timeline (dated after the "
                  f"patient's death or last follow-up) {'was' if excluded == 1 else 'were'} left out, as the params "
