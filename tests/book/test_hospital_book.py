@@ -102,6 +102,8 @@ def test_the_response_chapter_gives_the_arm_sizes_and_names_the_timepoint_none_r
         or "hospital_x: 80 patients, 40 in the arm Tac and 40 in the arm Other" in chapter
     assert chapter.count("No patient was followed to 5 years") == 1
     assert "0/0" not in chapter and "not estimable" not in chapter
+    # 2 years: every number hidden (one patient of Other was not evaluated): said once, without telling why
+    assert chapter.count("At 2 years every number is suppressed, the numbers of patients evaluated included") == 1
 
 
 def test_a_zero_shown_is_said_to_be_allowed_where_the_rule_is_stated(book):
