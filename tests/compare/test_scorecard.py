@@ -170,6 +170,28 @@ def test_p_values_printed_with_few_decimals_are_also_shown_at_three():
     assert scorecard.shown(3.061, 3.06, 2, "mean") == "3.06"
 
 
+def test_a_p_value_below_0_001_reads_the_same_whatever_the_published_decimals():
+    assert scorecard.shown(7.7e-06, 0.308, 3, "p_value") == "< 0.001"      # not '0.000'
+    assert scorecard.shown(7.7e-06, 0.15, 2, "p_value") == "< 0.001"       # not '0.00 (< 0.001)'
+    assert scorecard.shown(2e-05, 0.1, 1, "logrank_p") == "< 0.001"
+    assert scorecard.shown(5e-05, 0.0001, 4, "p_value") == "< 0.0001" and scorecard.shown(4e-04, 4e-04, 4,
+                                                                                         "p_value") == "0.0004"
+    assert scorecard.shown(2e-05, 0.5, 1, "mean") == "0.0"                # only p-values
+
+
+def test_a_real_cohort_s_comparison_says_what_the_sources_say_not_how_the_reconstruction_uses_it():
+    pub = published.load("study_a")
+    card = scorecard.build(pd.DataFrame(columns=results.COLUMNS), [pub], reconstructed=False)
+    page = scorecard.render_comparison(card, {}, {"study_a": "hospital_x"})
+    notes = page[page.index("What the sources' own numbers say"):].replace("\\", "")   # literal() escapes
+    assert "`or_5y_non`" in notes                                                # the resolution is there
+    assert "would explain neither printed p." in notes and "Infeasible" not in notes
+    assert "No count table consistent with the published numbers gives p = 0.308" in notes
+    assert not scorecard.RECONSTRUCTION_WORDS.search(page), scorecard.RECONSTRUCTION_WORDS.search(page)
+    assert scorecard.of_the_sources("Kept; both p-values become targets of this choice.") == "Kept."
+    assert scorecard.of_the_sources("Multi-target therapy; kept.") == "Multi-target therapy; kept."
+
+
 def test_the_input_frame_is_not_modified(study):
     data = frame(results.row("demo", "n_patients", "count", 10, group="a"))
     before = data.copy()

@@ -28,7 +28,7 @@ import pandas as pd
 
 from helpers.compare import claims, provenance, results
 from helpers.methods import disclosure
-from helpers.present.tables import p_beside
+from helpers.present.tables import format_p, p_beside
 from helpers.publication import feasibility, published, targets
 from helpers.text import literal
 
@@ -267,6 +267,9 @@ def shown(value: float, published_value: float, decimals: int, statistic: str) -
     0.056 and 0.1 from 0.149 are told apart."""
     if math.isnan(value):
         return ""
+    places = max(decimals, 3)
+    if statistic in ("p_value", "logrank_p") and value < 10.0 ** -places:
+        return format_p(value, places)      # '< 0.001', as every table of the book prints it
     text = f"{value:.{decimals}f}"
     if statistic in ("p_value", "logrank_p") and decimals < 3:
         text += f" ({p_beside(value, published_value, decimals)})"
@@ -353,12 +356,28 @@ def render_comparison(card: pd.DataFrame, titles: dict[str, str], cohorts: dict[
         reasons: dict[str, list[str]] = {}
         for r in rows.itertuples():
             if r.role in ("infeasible", "resolution", "repeat", "not_expressible"):
-                reasons.setdefault(r.role_why, []).append(f"`{r.id}`")
+                reasons.setdefault(of_the_sources(r.role_why), []).append(f"`{r.id}`")
         if reasons:
             parts.append("What the sources' own numbers say:\n")
             parts += [f"- {', '.join(ids)}: {marked(text)}" for text, ids in reasons.items()]
             parts.append("")
     return "\n".join(parts)
+
+
+RECONSTRUCTION_WORDS = re.compile(r"(?<!-)\btargets?\b|independent checks?|reconstruct|synthetic|build the rows|"
+                                  r"built to", re.I)   # 'multi-target' is a therapy, not a role
+
+
+def of_the_sources(reason: str) -> str:
+    """A reason as what the sources' own numbers say, for a real cohort's comparison: without the role's label
+    ('Infeasible: ') and without a sentence or clause about how the reconstruction uses the number (a resolution's
+    'both p-values become targets of this choice'), which a real cohort's book has no part in."""
+    text = re.sub(r"^Infeasible: (\w)", lambda m: m.group(1).upper(), str(reason))
+    pieces = re.split(r"(?<=[.;])\s+", text)
+    dropped = [bool(RECONSTRUCTION_WORDS.search(p)) for p in pieces] + [True]
+    kept = [p[:-1] + "." if p.endswith(";") and dropped[i + 1] else p     # a clause left before a dropped one
+            for i, p in enumerate(pieces) if not dropped[i]]
+    return " ".join(kept)
 
 
 def comparison_sentence(card: pd.DataFrame, cohort: str) -> str:
