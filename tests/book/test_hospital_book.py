@@ -83,6 +83,9 @@ def test_the_book_is_about_the_cohort_on_every_page(book):
     assert first.startswith("Introduction")   # the title heads the sidebar and every page's <title>
     assert "hospital_x : 80 patients, 40 in the arm Tac and 40 in the arm Other" in first
     assert "No patient was followed to 5 years" in first and "1 row of the data" in first
+    assert ("Response by group before baseline : no study in the data folder cohort has groups by response before "
+            "the switch (column prior_response)") in first
+    assert pages["book/intro.html"].find("code", string="cohort") is not None    # the folder's name set as code
     for name, soup in pages.items():
         if name == "index.html":
             continue

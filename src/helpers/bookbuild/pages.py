@@ -237,7 +237,7 @@ def _cohort_md(params: config.Params, left_out: dict) -> str:
             "cohort was built and what that can and cannot show.")
     if left_out:
         text += "\n\nChapters that do not apply to this cohort, and why:\n\n" + "\n".join(
-            f"- *{_chapter_title(nb)}*: {md_words(reason)}." for nb, reason in left_out.items())
+            f"- *{_chapter_title(nb)}*: {scorecard.marked(reason)}." for nb, reason in left_out.items())
     return text + "\n"
 
 
@@ -380,7 +380,7 @@ def _real_cohort_md(params: config.Params, left_out: dict, matched: dict, exclud
     text += f"\n\nBuilt with the params file {md_code(shown(params.path))}; Methods lists its parameters."
     if left_out:
         text += "\n\nChapters that do not apply to this cohort, and why:\n\n" + "\n".join(
-            f"- *{_chapter_title(nb)}*: {md_words(reason)}." for nb, reason in left_out.items())
+            f"- *{_chapter_title(nb)}*: {scorecard.marked(reason)}." for nb, reason in left_out.items())
     return text + "\n"
 
 
