@@ -137,6 +137,19 @@ def test_the_comparison_is_joined_in_the_paper_s_words(book):
     assert "Infeasible" not in page and "would explain neither printed p." in page
 
 
+def test_the_build_s_closing_line_counts_the_comparison_as_its_page_does(book):
+    card = pd.read_csv(STAGING / "scorecard.csv", keep_default_na=False)
+    numbers = card[card["says"] == ""]["status"].value_counts().to_dict()
+    statements = card[card["says"] != ""]["status"].value_counts().to_dict()
+    line = next(x for x in book["built"].stdout.splitlines() if x.startswith("comparison: "))
+    assert line.startswith(f"comparison: of {sum(numbers.values())} published numbers, {numbers.get('reproduced', 0)} "
+                           f"the same in this cohort, {numbers['differs']} differ, {numbers['suppressed']} suppressed "
+                           f"and {numbers['not computed']} not computed; of {sum(statements.values())} statements in "
+                           f"words, {statements['not computed']} not tested")
+    page = words(book["pages"]["book/scorecard.html"])
+    assert f"{numbers['differs']} differ" in page and f"Of {sum(numbers.values())} published numbers" in page
+
+
 def test_the_lab_after_death_is_left_out_as_the_params_file_asks_and_reported_outside_the_book(book):
     report = pd.read_csv(STAGING / "logs" / "exclusions.csv")
     assert report.to_dict("records") == [{

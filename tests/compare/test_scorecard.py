@@ -253,3 +253,19 @@ def test_a_suppressed_number_is_suppressed_never_differs(study):
         assert card["cr_a"]["status"] == card["cr_p"]["status"] == "suppressed", reconstructed
     page = scorecard.render_comparison(scorecard.build(hidden, [study], reconstructed=False), {}, {"demo": "mine"})
     assert "**2** are suppressed" in page and "| suppressed |" in page and "differs |" not in page
+
+
+def test_the_build_s_closing_line_for_a_comparison_adds_up_as_its_page_counts():
+    pub = published.load("study_a")
+    card = scorecard.build(pd.DataFrame(columns=results.COLUMNS), [pub], reconstructed=False)
+    numbers = card.index[card["says"].astype(str) == ""]
+    card.loc[numbers[:12], "status"], card.loc[numbers[12:19], "status"] = "differs", "suppressed"
+    line = scorecard.comparison_line(card)
+    assert line == (f"of {len(numbers)} published numbers, 0 the same in this cohort, 12 differ, 7 suppressed and "
+                    f"{len(numbers) - 19} not computed; of {len(card) - len(numbers)} statements in words, "
+                    f"{len(card) - len(numbers) - 1} not tested and 1 not expressible in the patient-level format")
+    counts = scorecard.comparison_counts(card)
+    assert sum(counts[s] for s in scorecard.STATUSES) == counts["published"] == len(numbers)
+    page = scorecard.comparison_sentence(card, "hospital_x")
+    assert f"Of **{len(numbers)}** published numbers" in page and "**12** differ" in page \
+        and "**7** are suppressed" in page and f"**{len(numbers) - 19}** are not computed" in page

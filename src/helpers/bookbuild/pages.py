@@ -155,7 +155,8 @@ def _reconstruction_md() -> str:
 def write_generated(params: config.Params, default: config.Params, results_dir: Path, staging: Path,
                     left_out: dict | None, generated: Path, excluded: int = 0) -> dict:
     """Write the generated pieces (`generated`: the book's source folder's book/generated/*.md) and
-    staging/scorecard.csv; returns the scorecard's total counts.
+    staging/scorecard.csv; returns the scorecard's total counts (scorecard.summary) and, on a real cohort, the
+    comparison's counts in words ('comparison': scorecard.comparison_line, as its page counts them).
     On the reconstructed cohort every study file is scored; on a real cohort only the studies that
     `compare_with` names, each against the cohort's study it maps, its rows in the published study's words
     (scorecard.as_published: names of arms, their order). `excluded`: rows the params file's `exclude` left out."""
@@ -202,7 +203,8 @@ def write_generated(params: config.Params, default: config.Params, results_dir: 
     for name, text in texts.items():
         (generated / name).write_text(text, encoding="utf-8")
     shutil.copytree(results_dir, folders.inside(generated / "results", generated))   # chapters' downloads
-    return scorecard.summary(card).iloc[-1].to_dict()
+    return scorecard.summary(card).iloc[-1].to_dict() | ({} if reconstructed else
+                                                        {"comparison": scorecard.comparison_line(card)})
 
 
 def banner(params: config.Params, default: config.Params) -> str:

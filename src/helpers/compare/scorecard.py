@@ -383,15 +383,48 @@ def of_the_sources(reason: str) -> str:
 def comparison_sentence(card: pd.DataFrame, cohort: str) -> str:
     """One sentence of counts (published numbers, not statements in words) for a real cohort compared with a
     publication."""
-    numbers = card[card["says"].astype(str) == ""]
-    count = {status: int((numbers["status"] == status).sum())
-             for status in ("reproduced", "differs", "suppressed", "not computed")}
+    count = comparison_counts(card)
     parts = [f"**{count['reproduced']}** are the same in {cohort} (at the published rounding)",
              f"**{count['differs']}** differ"]
     parts += [f"**{count[k]}** {text}" for k, text in (("suppressed", "are suppressed (too few patients to show)"),
-                                                       ("not computed", "are not computed for this cohort"))
+                                                       ("not computed", "are not computed for this cohort"),
+                                                       ("not expressible", "speak of what the patient-level format "
+                                                                           "does not hold"))
               if count[k]]
-    return f"Of **{len(numbers)}** published numbers, " + ", ".join(parts[:-1]) + " and " + parts[-1] + "."
+    return f"Of **{count['published']}** published numbers, " + ", ".join(parts[:-1]) + " and " + parts[-1] + "."
+
+
+STATUSES = ("reproduced", "differs", "suppressed", "not computed", "not expressible")   # a real cohort's: one each
+
+
+def comparison_counts(card: pd.DataFrame, claims: bool = False) -> dict[str, int]:
+    """The published numbers (or, with `claims`, the statements in words) of a real cohort's comparison by status:
+    'published' and one count per STATUSES, which add up to it."""
+    said = card["says"].astype(str) != ""
+    rows = card[said if claims else ~said]
+    return {"published": len(rows), **{status: int((rows["status"] == status).sum()) for status in STATUSES}}
+
+
+def _counted(count: dict, words: dict, always=()) -> str:
+    parts = [f"{count[s]} {words[s]}" for s in STATUSES if count[s] or s in always]
+    return ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else "".join(parts)
+
+
+def comparison_line(card: pd.DataFrame) -> str:
+    """The build's closing line for a real cohort compared with publications, counted as the comparison page
+    counts: 'of 30 published numbers, 0 the same in this cohort, 12 differ, 7 suppressed and 11 not computed;
+    of 27 statements in words, 26 not tested and 1 not expressible in the patient-level format'. Each part adds
+    up to its whole."""
+    n, s = comparison_counts(card), comparison_counts(card, claims=True)
+    text = f"of {n['published']} published numbers, " + _counted(
+        n, {"reproduced": "the same in this cohort", "differs": "differ", "suppressed": "suppressed",
+            "not computed": "not computed", "not expressible": "not expressible in the patient-level format"},
+        always=STATUSES[:4])
+    if s["published"]:
+        text += f"; of {s['published']} statements in words, " + _counted(
+            s, {"reproduced": "hold as published", "differs": "do not", "suppressed": "suppressed",
+                "not computed": "not tested", "not expressible": "not expressible in the patient-level format"})
+    return text
 
 
 def summary_sentence(card: pd.DataFrame) -> str:
