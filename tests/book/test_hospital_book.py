@@ -110,6 +110,16 @@ def test_the_response_chapter_gives_the_arm_sizes_and_names_the_timepoint_none_r
     assert chapter.count("At 2 years every number is suppressed, the numbers of patients evaluated included") == 1
 
 
+def test_the_stacked_response_figure_labels_its_suppressed_bars(book):
+    """Fig. 4 draws no bar where the table hides a count (1 year: CR and PR; 2 years: everything): each such place
+    reads 'suppressed', with no number (its SVG keeps text as text)."""
+    soup = book["pages"]["book/executed/02_response.html"]
+    figure = next(f for f in soup.select("figure") if "Complete, partial and no response" in f.get_text())
+    svg = (BOOK / "book" / "executed" / figure.find("img")["src"]).resolve().read_text(encoding="utf-8")
+    texts = [" ".join(BeautifulSoup(t, "html.parser").get_text().split()) for t in re.findall(r"<text[^>]*>[^<]*", svg)]
+    assert texts.count("suppressed") == 4, texts               # Tac and Other at 1 year and at 2 years
+
+
 def test_a_zero_shown_is_said_to_be_allowed_where_the_rule_is_stated(book):
     """0/40 is shown (it describes no patient): the first page, Methods and the note under the table say so."""
     pages = book["pages"]
