@@ -34,7 +34,8 @@ BOOK = REPO_ROOT / "_build" / "variants" / NAME / "html"
 STAGING = REPO_ROOT / "_build" / "staging" / NAME
 SCREENSHOTS = REPO_ROOT / "_build" / "screenshots" / "hospital"
 CHROMIUM = "/usr/bin/chromium"
-RECONSTRUCTION_WORDS = re.compile(r"reconstruct|synthetic|study A\b|study B\b", re.I)
+RECONSTRUCTION_WORDS = re.compile(r"reconstruct|synthetic|study A\b|study B\b|(?<!-)\btargets?\b|independent checks?\b",
+                                  re.I)   # a target: a number the reconstruction was built to match (not multi-target)
 REPR = re.compile(r"^None$|^<[\w.]+ object at 0x|^\{\}$|^\[\]$|^''$")
 
 
@@ -82,6 +83,9 @@ def test_the_book_is_about_the_cohort_on_every_page(book):
     assert first.startswith("Introduction")   # the title heads the sidebar and every page's <title>
     assert "hospital_x : 80 patients, 40 in the arm Tac and 40 in the arm Other" in first
     assert "No patient was followed to 5 years" in first and "1 row of the data" in first
+    assert ("Response by group before baseline : no study in the data folder cohort has groups by response before "
+            "the switch (column prior_response)") in first
+    assert pages["book/intro.html"].find("code", string="cohort") is not None    # the folder's name set as code
     for name, soup in pages.items():
         if name == "index.html":
             continue
@@ -102,6 +106,27 @@ def test_the_response_chapter_gives_the_arm_sizes_and_names_the_timepoint_none_r
         or "hospital_x: 80 patients, 40 in the arm Tac and 40 in the arm Other" in chapter
     assert chapter.count("No patient was followed to 5 years") == 1
     assert "0/0" not in chapter and "not estimable" not in chapter
+    # 2 years: every number hidden (one patient of Other was not evaluated): said once, without telling why
+    assert chapter.count("At 2 years every number is suppressed, the numbers of patients evaluated included") == 1
+
+
+def test_the_stacked_response_figure_labels_its_suppressed_bars(book):
+    """Fig. 4 draws no bar where the table hides a count (1 year: CR and PR; 2 years: everything): each such place
+    reads 'suppressed', with no number (its SVG keeps text as text)."""
+    soup = book["pages"]["book/executed/02_response.html"]
+    figure = next(f for f in soup.select("figure") if "Complete, partial and no response" in f.get_text())
+    svg = (BOOK / "book" / "executed" / figure.find("img")["src"]).resolve().read_text(encoding="utf-8")
+    texts = [" ".join(BeautifulSoup(t, "html.parser").get_text().split()) for t in re.findall(r"<text[^>]*>[^<]*", svg)]
+    assert texts.count("suppressed") == 4, texts               # Tac and Other at 1 year and at 2 years
+
+
+def test_a_zero_shown_is_said_to_be_allowed_where_the_rule_is_stated(book):
+    """0/40 is shown (it describes no patient): the first page, Methods and the note under the table say so."""
+    pages = book["pages"]
+    chapter = words(pages["book/executed/02_response.html"])
+    assert "0/40" in chapter
+    for name in ("book/intro.html", "book/methods.html", "book/executed/02_response.html"):
+        assert "a count of 0 is shown: it describes no patient" in words(pages[name]).lower(), name
 
 
 def test_the_comparison_is_joined_in_the_paper_s_words(book):
@@ -118,6 +143,21 @@ def test_the_comparison_is_joined_in_the_paper_s_words(book):
     assert not (card["role"] == "target").any()
     page = words(book["pages"]["book/scorecard.html"])
     assert "Comparison with published studies" in page and "or_1y_p" in page and "suppressed" in page
+    assert "0.000" not in page and "0.00 (" not in page and "< 0.001" in page   # one p format: format_p's
+    assert "Infeasible" not in page and "would explain neither printed p." in page
+
+
+def test_the_build_s_closing_line_counts_the_comparison_as_its_page_does(book):
+    card = pd.read_csv(STAGING / "scorecard.csv", keep_default_na=False)
+    numbers = card[card["says"] == ""]["status"].value_counts().to_dict()
+    statements = card[card["says"] != ""]["status"].value_counts().to_dict()
+    line = next(x for x in book["built"].stdout.splitlines() if x.startswith("comparison: "))
+    assert line.startswith(f"comparison: of {sum(numbers.values())} published numbers, {numbers.get('reproduced', 0)} "
+                           f"the same in this cohort, {numbers['differs']} differ, {numbers['suppressed']} suppressed "
+                           f"and {numbers['not computed']} not computed; of {sum(statements.values())} statements in "
+                           f"words, {statements['not computed']} not tested")
+    page = words(book["pages"]["book/scorecard.html"])
+    assert f"{numbers['differs']} differ" in page and f"Of {sum(numbers.values())} published numbers" in page
 
 
 def test_the_lab_after_death_is_left_out_as_the_params_file_asks_and_reported_outside_the_book(book):

@@ -1,9 +1,12 @@
 """helpers.chapters.notebook: what a comparison of arms rests on, said once at the top of a chapter (arm sizes, the
 timepoints read, those no patient was followed to), and no output at all when a chapter has nothing to say."""
+import hospital_cohort
 import pandas as pd
+import pytest
 
 from helpers.chapters import notebook
 from helpers.cohort.data import Cohort
+from helpers.compare import scorecard
 
 
 def cohort(arms: dict[str, int], last: int = 760) -> Cohort:
@@ -37,3 +40,16 @@ def test_nothing_to_say_shows_nothing(monkeypatch):
     assert shown == []
     notebook.show(None, notebook.say("a sentence"))
     assert [repr(p) for p in shown[0]] == ["a sentence"]
+
+
+def test_a_chapter_that_does_not_apply_names_the_data_folder_as_a_folder(tmp_path):
+    """The reason the first page gives for a chapter left out reads right whatever the folder is called (here
+    'cohort', which could be read as a missing word), the name set as code."""
+    written = hospital_cohort.write(tmp_path / "cohort")
+    with pytest.raises(notebook.NotApplicable) as raised:
+        notebook.select(str(tmp_path / "cohort"), needs="groups", min_cell=5, exclude={"labs": [written["lab_row"]]})
+    reason = str(raised.value)
+    assert reason == ("no study in the data folder `cohort` has groups by response before the switch "
+                      "(column prior_response)")
+    assert scorecard.marked(reason).startswith("no study in the data folder ` cohort ` has groups")   # a code span
+    assert notebook.data_folder("/x/odd`name") == "the data folder odd`name"   # a backtick in the name: left bare

@@ -180,6 +180,28 @@ def test_p_values_printed_with_few_decimals_are_also_shown_at_three():
     assert scorecard.shown(3.061, 3.06, 2, "mean") == "3.06"
 
 
+def test_a_p_value_below_0_001_reads_the_same_whatever_the_published_decimals():
+    assert scorecard.shown(7.7e-06, 0.308, 3, "p_value") == "< 0.001"      # not '0.000'
+    assert scorecard.shown(7.7e-06, 0.15, 2, "p_value") == "< 0.001"       # not '0.00 (< 0.001)'
+    assert scorecard.shown(2e-05, 0.1, 1, "logrank_p") == "< 0.001"
+    assert scorecard.shown(5e-05, 0.0001, 4, "p_value") == "< 0.0001" and scorecard.shown(4e-04, 4e-04, 4,
+                                                                                         "p_value") == "0.0004"
+    assert scorecard.shown(2e-05, 0.5, 1, "mean") == "0.0"                # only p-values
+
+
+def test_a_real_cohort_s_comparison_says_what_the_sources_say_not_how_the_reconstruction_uses_it():
+    pub = published.load("study_a")
+    card = scorecard.build(pd.DataFrame(columns=results.COLUMNS), [pub], reconstructed=False)
+    page = scorecard.render_comparison(card, {}, {"study_a": "hospital_x"})
+    notes = page[page.index("What the sources' own numbers say"):].replace("\\", "")   # literal() escapes
+    assert "`or_5y_non`" in notes                                                # the resolution is there
+    assert "would explain neither printed p." in notes and "Infeasible" not in notes
+    assert "No count table consistent with the published numbers gives p = 0.308" in notes
+    assert not scorecard.RECONSTRUCTION_WORDS.search(page), scorecard.RECONSTRUCTION_WORDS.search(page)
+    assert scorecard.of_the_sources("Kept; both p-values become targets of this choice.") == "Kept."
+    assert scorecard.of_the_sources("Multi-target therapy; kept.") == "Multi-target therapy; kept."
+
+
 def test_the_input_frame_is_not_modified(study):
     data = frame(results.row("demo", "n_patients", "count", 10, group="a"))
     before = data.copy()
@@ -259,3 +281,19 @@ def test_no_difference_on_no_events_in_either_arm_is_a_check_that_could_not_fail
     assert flares["status"] == "reproduced" and flares["role"] == "check" and flares["could_fail"] == "no"
     assert "no such event in any arm" in flares["could_fail_why"]
     assert events["could_fail"] == "yes"
+
+
+def test_the_build_s_closing_line_for_a_comparison_adds_up_as_its_page_counts():
+    pub = published.load("study_a")
+    card = scorecard.build(pd.DataFrame(columns=results.COLUMNS), [pub], reconstructed=False)
+    numbers = card.index[card["says"].astype(str) == ""]
+    card.loc[numbers[:12], "status"], card.loc[numbers[12:19], "status"] = "differs", "suppressed"
+    line = scorecard.comparison_line(card)
+    assert line == (f"of {len(numbers)} published numbers, 0 the same in this cohort, 12 differ, 7 suppressed and "
+                    f"{len(numbers) - 19} not computed; of {len(card) - len(numbers)} statements in words, "
+                    f"{len(card) - len(numbers) - 1} not tested and 1 not expressible in the patient-level format")
+    counts = scorecard.comparison_counts(card)
+    assert sum(counts[s] for s in scorecard.STATUSES) == counts["published"] == len(numbers)
+    page = scorecard.comparison_sentence(card, "hospital_x")
+    assert f"Of **{len(numbers)}** published numbers" in page and "**12** differ" in page \
+        and "**7** are suppressed" in page and f"**{len(numbers) - 19}** are not computed" in page

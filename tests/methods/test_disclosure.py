@@ -72,6 +72,20 @@ def test_effect_sizes_and_p_are_hidden_beside_small_counts():
     row = table.frame.iloc[0]
     assert row["A, n/N (%)"] == "suppressed/40" and row["Difference, % points (95% CI)"] == ""
     assert row["p"] == "suppressed"
+    assert any("suppressed: fewer than 5 patients" in n and "a count of 0 is shown: it describes no patient" in n
+               for n in table.notes)                       # the 0 PR it would show is said to be allowed
+
+
+def test_every_page_that_states_the_threshold_says_a_zero_is_shown():
+    """A count of 0 is let through (rules 1 and 2: `small` is false for 0), so every place the book states the
+    threshold says so: the guide, both Methods pages, and the note under a table that shows 'suppressed'."""
+    from helpers.paths import REPO_ROOT
+    assert not disclosure.small(0, 5)
+    assert not disclosure.share_hidden(0, 40, 5) and not disclosure.share_hidden(40, 40, 5)
+    for page in ("book/own_cohort.md", "book/methods.md", "book/cohort/methods.md"):
+        text = " ".join((REPO_ROOT / page).read_text(encoding="utf-8").split())
+        assert "a count of 0 is shown: it describes no patient" in text.lower(), page
+    assert disclosure.ZERO_SHOWN in disclosure.hidden_note(5)
 
 
 @settings(max_examples=200, deadline=None)

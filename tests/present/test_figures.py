@@ -57,6 +57,19 @@ def test_response_bars_stack_to_100(summary):
     assert tops[-1] == 100.0
 
 
+def test_response_bars_label_a_suppressed_bar_and_draw_no_number_there(summary):
+    hidden = summary.copy()
+    hidden.loc[(hidden["timepoint"] == "12m") & (hidden["arm"] == "a"), ["n", "CR", "PR", "NR", "overall"]] = np.nan
+    fig = figures.response_bars(hidden, ["a", "b"], TIMEPOINTS, min_cell=5)
+    ax = fig.axes[0]
+    assert len(ax.patches) == 0      # 6 months: 1 PR in a and in b (below 5); 12 months: a hidden
+    texts = [t.get_text() for t in ax.texts]
+    assert texts.count("suppressed") == 3 and not any(c.isdigit() for t in texts for c in t)
+    assert sorted(t for t in texts if t != "suppressed") == ["A", "A", "B"]   # b at 12 months: nobody evaluated
+    assert ax.get_xlim() == (-0.5, 1.5)        # the last timepoint in view, bars or not
+    assert plt.get_fignums() == []
+
+
 def test_forest_draws_one_interval_per_comparison(summary):
     comparison = stats.response_comparison(summary, "CR", ["a", "b"])
     fig = figures.forest({"CR": comparison}, ["a", "b"], TIMEPOINTS)

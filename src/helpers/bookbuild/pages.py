@@ -155,7 +155,8 @@ def _reconstruction_md() -> str:
 def write_generated(params: config.Params, default: config.Params, results_dir: Path, staging: Path,
                     left_out: dict | None, generated: Path, excluded: int = 0) -> dict:
     """Write the generated pieces (`generated`: the book's source folder's book/generated/*.md) and
-    staging/scorecard.csv; returns the scorecard's total counts.
+    staging/scorecard.csv; returns the scorecard's total counts (scorecard.summary) and, on a real cohort, the
+    comparison's counts in words ('comparison': scorecard.comparison_line, as its page counts them).
     On the reconstructed cohort every study file is scored; on a real cohort only the studies that
     `compare_with` names, each against the cohort's study it maps, its rows in the published study's words
     (scorecard.as_published: names of arms, their order). `excluded`: rows the params file's `exclude` left out."""
@@ -202,7 +203,8 @@ def write_generated(params: config.Params, default: config.Params, results_dir: 
     for name, text in texts.items():
         (generated / name).write_text(text, encoding="utf-8")
     shutil.copytree(results_dir, folders.inside(generated / "results", generated))   # chapters' downloads
-    return scorecard.summary(card).iloc[-1].to_dict()
+    return scorecard.summary(card).iloc[-1].to_dict() | ({} if reconstructed else
+                                                        {"comparison": scorecard.comparison_line(card)})
 
 
 def banner(params: config.Params, default: config.Params) -> str:
@@ -237,7 +239,7 @@ def _cohort_md(params: config.Params, left_out: dict) -> str:
             "cohort was built and what that can and cannot show.")
     if left_out:
         text += "\n\nChapters that do not apply to this cohort, and why:\n\n" + "\n".join(
-            f"- *{_chapter_title(nb)}*: {md_words(reason)}." for nb, reason in left_out.items())
+            f"- *{_chapter_title(nb)}*: {scorecard.marked(reason)}." for nb, reason in left_out.items())
     return text + "\n"
 
 
@@ -363,7 +365,7 @@ def _real_cohort_md(params: config.Params, left_out: dict, matched: dict, exclud
             "threshold a parameter. ")
     if min_cell:
         text += (f"Nothing about fewer than {min_cell} patients is shown: such a number, and any number it could be "
-                 "worked out from, reads \"suppressed\". ")
+                 f"worked out from, reads \"suppressed\" ({disclosure.ZERO_SHOWN}). ")
     if excluded:
         text += (f"{excluded} row{'s' * (excluded != 1)} of the data with an impossible timeline (dated after the "
                  f"patient's death or last follow-up) {'was' if excluded == 1 else 'were'} left out, as the params "
@@ -380,7 +382,7 @@ def _real_cohort_md(params: config.Params, left_out: dict, matched: dict, exclud
     text += f"\n\nBuilt with the params file {md_code(shown(params.path))}; Methods lists its parameters."
     if left_out:
         text += "\n\nChapters that do not apply to this cohort, and why:\n\n" + "\n".join(
-            f"- *{_chapter_title(nb)}*: {md_words(reason)}." for nb, reason in left_out.items())
+            f"- *{_chapter_title(nb)}*: {scorecard.marked(reason)}." for nb, reason in left_out.items())
     return text + "\n"
 
 

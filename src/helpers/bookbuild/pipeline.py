@@ -98,9 +98,7 @@ def run(params_path: str | Path, notebooks_dir: Path = uptodate.NOTEBOOKS_DIR, j
         if not totals["published"]:
             print("scorecard: none (the cohort is compared with no publication; see compare_with)", flush=True)
         elif not config.all_reconstructed(params):
-            print(f"comparison: of {totals['published']} published numbers, {totals['checks reproduced']} the same in "
-                  f"this cohort, {totals['suppressed']} suppressed, {totals['not computed']} not computed (numbers and "
-                  f"statements) ({uptodate.relative(staging / 'scorecard.csv')})", flush=True)
+            print(f"comparison: {totals['comparison']} ({uptodate.relative(staging / 'scorecard.csv')})", flush=True)
         else:
             print(f"scorecard: targets {totals['targets reproduced']} of {totals['targets']} reproduced, independent "
                   f"checks {totals['checks reproduced']} of {totals['checks']} ({totals['checks that could fail']} "

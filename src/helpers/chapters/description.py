@@ -121,8 +121,7 @@ def table_one_view(cohort, by: str, groups: list[str], marker=None, window: int 
         shown = shown.rename(columns={"Overall": f"{labels.group('all')} (N = {len(frame)})"})
     shown = _spaced(shown)
     if min_cell > 0 and shown.isin([disclosure.HIDDEN]).any().any():
-        notes.append(f"{disclosure.HIDDEN}: fewer than {min_cell} patients, or hidden so that such a count cannot be "
-                     f"worked out from the others (see Methods).")
+        notes.append(disclosure.hidden_note(min_cell))
     return tables.Table(shown, notes + (marker.footnotes() if marker else []))
 
 

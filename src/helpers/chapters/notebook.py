@@ -125,6 +125,13 @@ class Chosen(dict):
                             self.left_out.items()))
 
 
+def data_folder(data_dir: str) -> str:
+    """'the data folder `cohort`': a folder named as what it is, whatever its name (a page sets the backticked
+    name as code: scorecard.marked); a name holding a backtick is left bare."""
+    name = shown(data_dir)
+    return f"the data folder {name}" if "`" in name else f"the data folder `{name}`"
+
+
 def select(data_dir: str, study: str | None = None, needs: str = "any", min_cell: int = 0,
            exclude: dict | None = None) -> Chosen:
     """The studies of the chapter with their cohorts: `study` alone when named, else every study in
@@ -132,12 +139,13 @@ def select(data_dir: str, study: str | None = None, needs: str = "any", min_cell
     then says so); min_cell and exclude as in `cohorts`."""
     found = cohorts(data_dir, min_cell, exclude)
     if study is not None and study not in found:
-        raise NotApplicable(f"{study} is not in {shown(data_dir)} (it holds {', '.join(found) or 'nothing'})")
+        raise NotApplicable(f"{study} is not in {data_folder(data_dir)} (it holds {', '.join(found) or 'nothing'})")
     candidates = [study] if study is not None else list(found)
     fitting = {s: found[s] for s in candidates if _fits(s, found[s], needs)}
     if not fitting:
         why = NEEDS[needs] + COLUMNS.get(needs, "")
-        raise NotApplicable(f"no study in {shown(data_dir)} has {why}" if study is None else f"{study} has no {why}")
+        raise NotApplicable(f"no study in {data_folder(data_dir)} has {why}" if study is None
+                            else f"{study} has no {why}")
     return Chosen(fitting, {s: NEEDS[needs] for s in candidates if s not in fitting})
 
 
@@ -333,6 +341,6 @@ def parameters_table(**values) -> tables.Table:
 
 
 __all__ = ["setup", "cohorts", "select", "Chosen", "timepoints_for", "followed_to", "not_followed", "design", "show",
-           "arms_for", "groups_for", "criteria_for", "applies", "heading", "per_study", "say",
+           "data_folder", "arms_for", "groups_for", "criteria_for", "applies", "heading", "per_study", "say",
            "NotApplicable", "title", "audit_studies", "marker", "banner", "parameters_table", "statements",
            "code", "REPO_ROOT"]

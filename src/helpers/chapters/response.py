@@ -122,6 +122,7 @@ def outcome_table(comparison: pd.DataFrame, outcome: str, arms, timepoints: dict
     table = comparison_table(comparison, arms, "Timepoint", lambda tp: labels.timepoint(tp, timepoints[tp]),
                              mark if marker else None, None, min_cell, p_text=p_text,
                              effect_mark=effect_mark if marker else None)
+    table.notes += [note for note in (silent_note(comparison, arms, timepoints, min_cell),) if note]
     if marker:
         table.notes += marker.footnotes()
         table.notes += [text for tp in comparison["timepoint"].astype(str) if marker.assumed(outcome, tp, arms)
@@ -131,6 +132,26 @@ def outcome_table(comparison: pd.DataFrame, outcome: str, arms, timepoints: dict
             table.notes.append(f"{labels.OUTCOMES[outcome]} is here the study's own grade: {name} (its definition: "
                                f"the study file's response criteria).")
     return table
+
+
+def silent_timepoints(comparison: pd.DataFrame, arms) -> list[str]:
+    """The timepoints at which disclosure control hides every number, the number evaluated in every arm
+    included (NaN there in the comparison: arm_response), so that no table or figure shows anything there."""
+    return [str(r["timepoint"]) for r in comparison.to_dict("records")
+            if all(r[f"{arm}_n"] != r[f"{arm}_n"] for arm in arms)]
+
+
+def silent_note(comparison: pd.DataFrame, arms, timepoints: dict[str, int], min_cell: int) -> str:
+    """'At 2 years every number is suppressed, ...': why a timepoint the chapter reads shows nothing, in words that
+    do not tell a small count from one hidden to protect it ('' when every timepoint shows something). The same
+    for every outcome's table (a number evaluated is the same for all), so a chapter says it once."""
+    silent = silent_timepoints(comparison, list(arms)) if min_cell > 0 else []
+    if not silent:
+        return ""
+    names = [labels.timepoint(tp, timepoints[tp]) for tp in silent]
+    where = ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0]
+    return (f"At {where} every number is {disclosure.HIDDEN}, the numbers of patients evaluated included: shown, "
+            f"they would give away a count of fewer than {min_cell} patients (see Methods).")
 
 
 def assumed_points(marker, outcome: str, arms, timepoints) -> set[tuple[str, str]]:

@@ -28,7 +28,7 @@ import pandas as pd
 
 from helpers.compare import claims, provenance, results
 from helpers.methods import disclosure
-from helpers.present.tables import p_beside
+from helpers.present.tables import format_p, p_beside
 from helpers.publication import feasibility, published, targets
 from helpers.text import literal
 
@@ -284,6 +284,9 @@ def shown(value: float, published_value: float, decimals: int, statistic: str) -
     0.056 and 0.1 from 0.149 are told apart."""
     if math.isnan(value):
         return ""
+    places = max(decimals, 3)
+    if statistic in ("p_value", "logrank_p") and value < 10.0 ** -places:
+        return format_p(value, places)      # '< 0.001', as every table of the book prints it
     text = f"{value:.{decimals}f}"
     if statistic in ("p_value", "logrank_p") and decimals < 3:
         text += f" ({p_beside(value, published_value, decimals)})"
@@ -370,7 +373,7 @@ def render_comparison(card: pd.DataFrame, titles: dict[str, str], cohorts: dict[
         reasons: dict[str, list[str]] = {}
         for r in rows.itertuples():
             if r.role in ("infeasible", "resolution", "repeat", "not_expressible"):
-                reasons.setdefault(r.role_why, []).append(f"`{r.id}`")
+                reasons.setdefault(of_the_sources(r.role_why), []).append(f"`{r.id}`")
         if reasons:
             parts.append("What the sources' own numbers say:\n")
             parts += [f"- {', '.join(ids)}: {marked(text)}" for text, ids in reasons.items()]
@@ -378,18 +381,67 @@ def render_comparison(card: pd.DataFrame, titles: dict[str, str], cohorts: dict[
     return "\n".join(parts)
 
 
+RECONSTRUCTION_WORDS = re.compile(r"(?<!-)\btargets?\b|independent checks?|reconstruct|synthetic|build the rows|"
+                                  r"built to", re.I)   # 'multi-target' is a therapy, not a role
+
+
+def of_the_sources(reason: str) -> str:
+    """A reason as what the sources' own numbers say, for a real cohort's comparison: without the role's label
+    ('Infeasible: ') and without a sentence or clause about how the reconstruction uses the number (a resolution's
+    'both p-values become targets of this choice'), which a real cohort's book has no part in."""
+    text = re.sub(r"^Infeasible: (\w)", lambda m: m.group(1).upper(), str(reason))
+    pieces = re.split(r"(?<=[.;])\s+", text)
+    dropped = [bool(RECONSTRUCTION_WORDS.search(p)) for p in pieces] + [True]
+    kept = [p[:-1] + "." if p.endswith(";") and dropped[i + 1] else p     # a clause left before a dropped one
+            for i, p in enumerate(pieces) if not dropped[i]]
+    return " ".join(kept)
+
+
 def comparison_sentence(card: pd.DataFrame, cohort: str) -> str:
     """One sentence of counts (published numbers, not statements in words) for a real cohort compared with a
     publication."""
-    numbers = card[card["says"].astype(str) == ""]
-    count = {status: int((numbers["status"] == status).sum())
-             for status in ("reproduced", "differs", "suppressed", "not computed")}
+    count = comparison_counts(card)
     parts = [f"**{count['reproduced']}** are the same in {cohort} (at the published rounding)",
              f"**{count['differs']}** differ"]
     parts += [f"**{count[k]}** {text}" for k, text in (("suppressed", "are suppressed (too few patients to show)"),
-                                                       ("not computed", "are not computed for this cohort"))
+                                                       ("not computed", "are not computed for this cohort"),
+                                                       ("not expressible", "speak of what the patient-level format "
+                                                                           "does not hold"))
               if count[k]]
-    return f"Of **{len(numbers)}** published numbers, " + ", ".join(parts[:-1]) + " and " + parts[-1] + "."
+    return f"Of **{count['published']}** published numbers, " + ", ".join(parts[:-1]) + " and " + parts[-1] + "."
+
+
+STATUSES = ("reproduced", "differs", "suppressed", "not computed", "not expressible")   # a real cohort's: one each
+
+
+def comparison_counts(card: pd.DataFrame, claims: bool = False) -> dict[str, int]:
+    """The published numbers (or, with `claims`, the statements in words) of a real cohort's comparison by status:
+    'published' and one count per STATUSES, which add up to it."""
+    said = card["says"].astype(str) != ""
+    rows = card[said if claims else ~said]
+    return {"published": len(rows), **{status: int((rows["status"] == status).sum()) for status in STATUSES}}
+
+
+def _counted(count: dict, words: dict, always=()) -> str:
+    parts = [f"{count[s]} {words[s]}" for s in STATUSES if count[s] or s in always]
+    return ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else "".join(parts)
+
+
+def comparison_line(card: pd.DataFrame) -> str:
+    """The build's closing line for a real cohort compared with publications, counted as the comparison page
+    counts: 'of 30 published numbers, 0 the same in this cohort, 12 differ, 7 suppressed and 11 not computed;
+    of 27 statements in words, 26 not tested and 1 not expressible in the patient-level format'. Each part adds
+    up to its whole."""
+    n, s = comparison_counts(card), comparison_counts(card, claims=True)
+    text = f"of {n['published']} published numbers, " + _counted(
+        n, {"reproduced": "the same in this cohort", "differs": "differ", "suppressed": "suppressed",
+            "not computed": "not computed", "not expressible": "not expressible in the patient-level format"},
+        always=STATUSES[:4])
+    if s["published"]:
+        text += f"; of {s['published']} statements in words, " + _counted(
+            s, {"reproduced": "hold as published", "differs": "do not", "suppressed": "suppressed",
+                "not computed": "not tested", "not expressible": "not expressible in the patient-level format"})
+    return text
 
 
 def summary_sentence(card: pd.DataFrame) -> str:

@@ -76,6 +76,16 @@ DOMINANCE = 0.5                # rule 8: no patient more than half of a total or
 QUARTILES = 2                  # rule 8: a median and quartiles rest on at least QUARTILES * min_cell values
 
 
+ZERO_SHOWN = "a count of 0 is shown: it describes no patient"   # said wherever the threshold is stated
+
+
+def hidden_note(min_cell: int, more: str = "") -> str:
+    """The note under a table that shows HIDDEN: what it stands for (`more` adds what else it hides), and that a
+    0 is shown (rules 1 and 2 let it through: it is about nobody)."""
+    return (f"{HIDDEN}: fewer than {min_cell} patients, or hidden so that such a count cannot be worked out from the "
+            f"others{more} (see Methods); {ZERO_SHOWN}.")
+
+
 def small(k, min_cell: int) -> bool:
     """Is k a count of patients below the threshold (and not 0)?"""
     return min_cell > 0 and k == k and 0 < k < min_cell

@@ -157,7 +157,7 @@ def response_bars(summary: pd.DataFrame, arms, timepoints: dict[str, int], min_c
                   fig: FigureBase | None = None) -> Figure:
     """CR, PR and no response as stacked percentages of the evaluated patients, per arm and timepoint; a bar
     in `assumed` ((timepoint, arm) whose split no source publishes) hatched. With min_cell > 0, a bar with
-    any count below min_cell is left out."""
+    any count below min_cell (or hidden upstream, NaN) is not drawn: its place reads 'suppressed', no number."""
     arms = list(arms)
     assumed = set(assumed)
     table = _table(summary, arms, timepoints, ["CR", "PR", "NR", "n"])
@@ -169,19 +169,23 @@ def response_bars(summary: pd.DataFrame, arms, timepoints: dict[str, int], min_c
         for i, tp in enumerate(timepoints):
             row = table.loc[(tp, arm)]
             n = row["n"]
-            if not n or any(disclosure.share_hidden(row[o], n, min_cell) for o in ("CR", "PR", "NR")):
+            if not n:
+                continue
+            x = i + (j - (len(arms) - 1) / 2) * width
+            if len(arms) > 1:
+                ax.text(x, -4, short[arm], ha="center", va="top")
+            if any(disclosure.share_hidden(row[o], n, min_cell) for o in ("CR", "PR", "NR")):
+                ax.text(x, 2, disclosure.HIDDEN, rotation=90, ha="center", va="bottom", color="0.35")
                 continue
             bottom = 0.0
-            x = i + (j - (len(arms) - 1) / 2) * width
             for outcome in ("CR", "PR", "NR"):
                 height = 100 * row[outcome] / n
                 ax.bar(x, height, width * 0.92, bottom=bottom, color=RESPONSE_COLOURS[outcome],
                        edgecolor="white", hatch="//" if (tp, arm) in assumed and outcome != "NR" else None,
                        label=labels.OUTCOMES[outcome] if (i, j) == (0, 0) else None)
                 bottom += height
-            if len(arms) > 1:
-                ax.text(x, -4, short[arm], ha="center", va="top")
     ax.set_xticks(range(len(timepoints)), [_timepoint(tp, d) for tp, d in timepoints.items()])
+    ax.set_xlim(-0.5, len(timepoints) - 0.5)   # every timepoint, with or without bars
     ax.tick_params(axis="x", pad=22 if len(arms) > 1 else 4, length=0)
     ax.set_ylim(0, 100)
     ax.set_ylabel("% of evaluated patients")

@@ -167,8 +167,7 @@ def comparison_table(comparison: pd.DataFrame, arms, key_label: str, key_text=No
         test_notes.insert(0, f"p: {named.iloc[0] if len(named) else 'none shown'}; {arms_text(arms)}.")
         frame = frame.drop(columns="Test")
     if (frame.get("p", pd.Series(dtype=str)) == disclosure.HIDDEN).any():
-        test_notes.append(f"{disclosure.HIDDEN}: fewer than {min_cell} patients, or hidden so that such a count "
-                          f"cannot be worked out from the others; no effect or p beside it (see Methods).")
+        test_notes.append(disclosure.hidden_note(min_cell, "; no effect or p beside it"))
     return Table(frame, [*test_notes, *notes])
 
 
