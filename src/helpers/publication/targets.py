@@ -155,16 +155,9 @@ def effect_range(pub: published.Study, n: published.Number) -> tuple[float, floa
     arms = n.group.split(" vs ")
     if len(arms) != 2 or not set(arms) <= set(pub.arms):
         return None
-    by_cell = counts.percents_by_cell(pub, pub.targets())
-    sizes = counts.consistent_denominators(pub)[1]
-    options = []
-    for arm in arms:
-        numbers = by_cell.get((n.timepoint, arm), {}).get(n.outcome)
-        if not numbers:
-            return None
-        size = sizes[n.timepoint, arm]
-        ks = set.intersection(*(set(counts.allowed_counts(x, size)) for x in numbers))
-        options.append([(k, size) for k in sorted(ks)])
+    options = _count_options(pub, n, arms)
+    if options is None:
+        return None
     suffix = n.statistic.removeprefix(base)
     values = []
     for (k1, n1), (k2, n2) in itertools.product(*options):
@@ -180,16 +173,9 @@ def effect_range(pub: published.Study, n: published.Number) -> tuple[float, floa
     return min(values), max(values), any(agree), all(agree)
 
 
-def arms_p_range(pub: published.Study, n: published.Number) -> tuple[float, float, bool, bool] | None:
-    """For a p-value of the response over three or more arms (the book's Pearson chi-square on the arms x 2
-    table) when every arm's figure of its outcome and timepoint is published: (lowest, highest) p over every
-    count table those figures allow at the reconstruction's numbers of evaluated patients, whether some and
-    whether every table gives a p that rounds to the published one. None otherwise."""
-    import numpy as np
-    from scipy import stats as sps
-    arms = n.group.split(" vs ")
-    if n.measure != "response" or n.statistic != "p_value" or len(arms) < 3 or arms != list(pub.arms):
-        return None
+def _count_options(pub: published.Study, n: published.Number, arms: list[str]) -> list[list[tuple[int, int]]] | None:
+    """For each arm, the (count, evaluated) pairs its published figures of n's outcome and timepoint allow at the
+    reconstruction's number of evaluated patients; None when an arm's figure or size is not known."""
     by_cell = counts.percents_by_cell(pub, pub.targets())
     sizes = counts.consistent_denominators(pub)[1]
     options = []
@@ -200,7 +186,21 @@ def arms_p_range(pub: published.Study, n: published.Number) -> tuple[float, floa
         size = sizes[n.timepoint, arm]
         options.append([(k, size) for k in sorted(set.intersection(*(set(counts.allowed_counts(x, size))
                                                                       for x in numbers)))])
-    if not all(options) or math.prod(len(o) for o in options) > 100_000:
+    return options
+
+
+def arms_p_range(pub: published.Study, n: published.Number) -> tuple[float, float, bool, bool] | None:
+    """For a p-value of the response over three or more arms (the book's Pearson chi-square on the arms x 2
+    table) when every arm's figure of its outcome and timepoint is published: (lowest, highest) p over every
+    count table those figures allow at the reconstruction's numbers of evaluated patients, whether some and
+    whether every table gives a p that rounds to the published one. None otherwise."""
+    import numpy as np
+    from scipy import stats as sps
+    arms = n.group.split(" vs ")
+    if n.measure != "response" or n.statistic != "p_value" or len(arms) < 3 or arms != list(pub.arms):
+        return None
+    options = _count_options(pub, n, arms)
+    if options is None or not all(options) or math.prod(len(o) for o in options) > 100_000:
         return None
     values = []
     for table in itertools.product(*options):
