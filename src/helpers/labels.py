@@ -43,6 +43,12 @@ def group(code: str) -> str:
     return GROUPS.get(code, ARMS.get(code, _words(code)))
 
 
+def listed(words, last: str = "and") -> str:
+    """'a, b and c' ('a or b' with last='or'); one word as it is; '' for none."""
+    words = list(words)
+    return ", ".join(words[:-1]) + f" {last} " + words[-1] if len(words) > 1 else "".join(words)
+
+
 def in_sentence(text: str) -> str:
     """A label inside a sentence: its first letter lower-case, the rest as written ('Overall response (CR or
     PR)' -> 'overall response (CR or PR)'; never 'cr or pr')."""

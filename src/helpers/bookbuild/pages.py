@@ -267,8 +267,7 @@ def _size(patients: pd.DataFrame, min_cell: int) -> tuple[str, list[str]]:
 
 
 def _names(params: config.Params) -> str:
-    studies = list(_real_studies(params))
-    return ", ".join(studies[:-1]) + " and " + studies[-1] if len(studies) > 1 else "".join(studies)
+    return labels.listed(_real_studies(params))
 
 
 PLAIN_NAME = re.compile(r"[\w .,()/'+-]+")   # a study label that may stand in the book's title as it is
@@ -323,15 +322,10 @@ def _real_timepoints_md(params: config.Params) -> str:
         rows += [{"study": md_code(study), "timepoint": md_code(name), "nominal day": day,
                   "in words": labels.timepoint(name, day)}
                  for name, day in points.items() if labels.timepoint(name, day) not in none]
-        missed += [f"No patient of {md_code(study)} was followed to {_and(none, 'or')}."] if none else []
+        missed += [f"No patient of {md_code(study)} was followed to {labels.listed(none, 'or')}."] if none else []
     if not rows and not missed:
         return "No timepoints: set `timepoints` in the params file, e.g. `timepoints: {6m: 182, 1y: 365}`.\n"
     return (_md_table(rows) if rows else "") + ("\n" + " ".join(missed) + "\n" if missed else "")
-
-
-def _and(words: list[str], last: str = "and") -> str:
-    """'a, b and c'."""
-    return ", ".join(words[:-1]) + f" {last} " + words[-1] if len(words) > 1 else "".join(words)
 
 
 def _format_md(params: config.Params) -> str:
@@ -352,11 +346,11 @@ def _real_cohort_md(params: config.Params, left_out: dict, matched: dict, exclud
     for study, patients in _real_studies(params).items():
         size, arms = _size(patients, min_cell)
         points, none = _reached(study, patients, params)
-        text = f"**{md_words(study)}**: {size} patients, " + _and(arms) + "."
+        text = f"**{md_words(study)}**: {size} patients, " + labels.listed(arms) + "."
         if points:
-            text += f" Renal response is read at {_and(points)}."
+            text += f" Renal response is read at {labels.listed(points)}."
         if none:
-            text += f" No patient was followed to {_and(none, 'or')}."
+            text += f" No patient was followed to {labels.listed(none, 'or')}."
         parts.append(text)
     text = ("This book describes a real cohort of patients with lupus nephritis, from its patient-level rows:\n\n"
             + "\n".join(f"- {p}" for p in parts) + "\n\n"

@@ -16,10 +16,6 @@ OTHER_WORDS = {"differs": "differ{s}", "infeasible": "{are} infeasible for any d
                "not_reached": "{are} reached by no data under the stated assumptions"}
 
 
-def _and(words: list[str]) -> str:
-    return ", ".join(words[:-1]) + " and " + words[-1] if len(words) > 1 else "".join(words)
-
-
 def _pct(value: float) -> str:
     return f"{value:.1f}%"
 
@@ -68,10 +64,10 @@ def tally(rows: list[dict], study: str, marker) -> str:
     reproduced = sum(seen.get(k, 0) for k in ROLE_WORDS)
     text = ((f"The one published number this chapter recomputes is {'' if reproduced else 'not '}reproduced"
              if total == 1 else f"Of the {total} published numbers this chapter recomputes, {reproduced} "
-             f"{'is' if reproduced == 1 else 'are'} reproduced") + (f": {_and(done)}" if done else "") + ".")
+             f"{'is' if reproduced == 1 else 'are'} reproduced") + (f": {labels.listed(done)}" if done else "") + ".")
     rest = [f"{seen[k]} " + OTHER_WORDS[k].format(s="s" if seen[k] == 1 else "", are="is" if seen[k] == 1 else "are")
             + f" ({SYMBOLS[k]})" for k in OTHER_WORDS if seen.get(k)]
-    return text + (f" Of the others, {_and(rest)}." if rest else "")
+    return text + (f" Of the others, {labels.listed(rest)}." if rest else "")
 
 
 def cohort(rows: list[dict], study: str, groups: list[str], marker=None) -> str:
@@ -89,13 +85,13 @@ def cohort(rows: list[dict], study: str, groups: list[str], marker=None) -> str:
         parts.append(f"{labels.group(g).lower()} {int(size)}" + (f" ({_pct(female)} women" if female is not None
                                                                   else "")
                      + (f", mean age {age:.1f} years)" if age is not None else ")" if female is not None else ""))
-    text = f"{int(n)} patients" + (f": {_and(parts)}." if parts else ".")
+    text = f"{int(n)} patients" + (f": {labels.listed(parts)}." if parts else ".")
     said = _of(rows, study, statistic="p_value")
     similar = [r for r in said if r["measure"].startswith("claim:") and r["value"] == r["value"]]
     low = [r for r in similar if r["value"] < 0.05]
     if similar:
         text += (" At baseline the groups differ with p < 0.05 in " +
-                 _and([labels.MEASURES.get(r["measure"].rsplit(":", 1)[-1], r["measure"].rsplit(":", 1)[-1])
+                 labels.listed([labels.MEASURES.get(r["measure"].rsplit(":", 1)[-1], r["measure"].rsplit(":", 1)[-1])
                        for r in low]) + "." if low else
                  " The baseline characteristics the sources compare do not differ between the groups (every p ≥ 0.05).")
     return " ".join(x for x in (text, tally(rows, study, marker)) if x)
@@ -126,11 +122,12 @@ def response(rows: list[dict], study: str, arms: list[str], timepoints: dict[str
         name = labels.OUTCOMES[outcome]
         than = f"with {labels.arm(a).lower()} than with {labels.arm(b).lower()}"
         unshown = [when[tp] for tp in timepoints if tp not in {p[0] for p in pairs}]
+        shown = labels.listed([when[p[0]] for p in pairs])
         every = "at every timepoint" if not unshown else \
-            f"at every timepoint shown ({_and([when[p[0]] for p in pairs])}; not shown: {_and(unshown)})"
+            f"at every timepoint shown ({shown}; not shown: {labels.listed(unshown)})"
 
         def values(chosen):
-            return _and([f"{_pct(x)} vs {_pct(y)} at {when[tp]}" for tp, x, y, *_ in chosen])
+            return labels.listed([f"{_pct(x)} vs {_pct(y)} at {when[tp]}" for tp, x, y, *_ in chosen])
         ends = pairs[:1] if len(pairs) == 1 else [pairs[0], pairs[-1]]
         if len(lower) == len(pairs):
             trend = f"{name} was lower {than} {every}: {values(ends)}"
@@ -141,7 +138,7 @@ def response(rows: list[dict], study: str, arms: list[str], timepoints: dict[str
                      f"({values(lower)}) and not lower at the others")
         decided = {tp for tp, *_ in pairs if marker is not None and marker.assumed(outcome, tp, arms)}
         low = [(tp, x, y, p) for tp, x, y, p in pairs if p is not None and p < alpha and tp not in decided]
-        trend += ("; p < " + f"{alpha:g} at " + _and([f"{when[tp]} ({_pct(x)} vs {_pct(y)}, {_p(p)})"
+        trend += ("; p < " + f"{alpha:g} at " + labels.listed([f"{when[tp]} ({_pct(x)} vs {_pct(y)}, {_p(p)})"
                                                        for tp, x, y, p in low]) if low else
                   f"; no difference the sources decide has p < {alpha:g}")
         out.append(trend + ".")
@@ -151,9 +148,9 @@ def response(rows: list[dict], study: str, arms: list[str], timepoints: dict[str
     assumed = [f"{labels.OUTCOMES[o].split(' (')[0].lower()} at {when[tp]}" for o in ("CR", "PR") for tp in timepoints
                if marker is not None and marker.assumed(o, tp, arms)]
     if assumed:
-        out.append(f"No source publishes {_and(assumed)}: an assumption of the reconstruction (the same in both arms "
-                   f"wherever the sources allow) decides them. They are drawn hollow, marked †, and no difference "
-                   f"there is evidence about the treatment.")
+        out.append(f"No source publishes {labels.listed(assumed)}: an assumption of the reconstruction (the same in "
+                   f"both arms wherever the sources allow) decides them. They are drawn hollow, marked †, and no "
+                   f"difference there is evidence about the treatment.")
     return " ".join(out)
 
 
@@ -205,9 +202,9 @@ def safety(rows: list[dict], study: str, arms: list[str], marker=None, alpha: fl
           if r["measure"].startswith("adverse_event:") and r["value"] == r["value"]]
     low = [labels.category(r["measure"].split(":", 1)[1]).lower() for r in ae if r["value"] < alpha]
     if ae:
-        out.append(f"Of {len(ae)} adverse-event categories, " + (f"{_and(low)} differ with p < {alpha:g} (not adjusted "
-                                                                 f"for multiple comparisons)." if low else
-                                                                 f"none differs between the arms with p < {alpha:g}."))
+        differ = (f"{labels.listed(low)} differ with p < {alpha:g} (not adjusted for multiple comparisons)." if low
+                  else f"none differs between the arms with p < {alpha:g}.")
+        out.append(f"Of {len(ae)} adverse-event categories, " + differ)
     if (said := tally(rows, study, marker)):
         out.append(said)
     if marker is not None and marker.active and len(arms) == 2 and not marker.published("renal_flare", "percent",
@@ -230,7 +227,7 @@ def groups(rows: list[dict], study: str, order: list[str], timepoints: dict[str,
             if k is not None:
                 per.append(f"{labels.group(g).lower()} {k} ({_pct(v)})")
         if per:
-            out.append(f"At {when}, overall response (CR or PR): {_and(per)}.")
+            out.append(f"At {when}, overall response (CR or PR): {labels.listed(per)}.")
         before = _value(rows, study, measure="upcr", statistic="mean", group="all", timepoint="baseline")
         after = _value(rows, study, measure="upcr", statistic="mean", group="all", timepoint=tp)
         change = next((r for r in _of(rows, study, measure="upcr", statistic="mean_change", group="all", timepoint=tp)
@@ -284,12 +281,12 @@ def audit(pub, percentages, p_values, sizes) -> str:
                 f"the named tests")
         infeasible = p_values[kinds == "Infeasible"]
         if len(infeasible):
-            text += f" ({_and([number_words(pub, pub.number(i)) for i in infeasible['id']])})"
+            text += f" ({labels.listed([number_words(pub, pub.number(i)) for i in infeasible['id']])})"
         parts.append(text + (f"; {unknown} rest on percentages the sources do not publish." if unknown else "."))
     if len(sizes):
         disagree = sizes[sizes["verdict"].str.startswith("DISAGREES")]
         if len(disagree):
-            totals = _and(sorted({str(v) for v in disagree["stated n"]}))
+            totals = labels.listed(sorted({str(v) for v in disagree["stated n"]}))
             arms = disagree["verdict"].iloc[0].split("(")[-1].rstrip(")")
             parts.append(f"{len(disagree)} of its {len(sizes)} sources give {totals} patients in all, which is not "
                          f"the sum of the arms ({arms}).")
@@ -313,7 +310,7 @@ def statements(table) -> str:
         ([f"{int((checks['Agree'] == 'yes').sum())} of {len(checks)} independent checks (could have failed)"]
          if len(checks) else [])
     repeats = int((held["Role"] == "repeat").sum())
-    roles = _and(roles + ([f"{repeats} {'repeat' if repeats == 1 else 'repeats'} of them by another source "
+    roles = labels.listed(roles + ([f"{repeats} {'repeat' if repeats == 1 else 'repeats'} of them by another source "
                            f"(counted once)"] if repeats else []))
     text = (f"Of the {len(tested)} statements in words from the sources that this chapter tests on the rows, "
             f"{len(held)} hold" + (f": {roles}" if roles else ""))
@@ -323,5 +320,5 @@ def statements(table) -> str:
             role = "an independent check that fails" if row["Role"] == "check" else f"a {row['Role']}"
             return (f"{row['Statement']} does not ({row['The source says']}; the rows give {row['The rows give']}: "
                     f"{role})")
-        text += "; " + _and([why(row) for _, row in failed.iterrows()])
+        text += "; " + labels.listed([why(row) for _, row in failed.iterrows()])
     return text + "."

@@ -196,11 +196,7 @@ def not_followed(cohort: data.Cohort, timepoints: dict[str, int], window: int = 
     """'No patient was followed to 5 years.' for the timepoints no patient reached; '' when every one was."""
     reached = response.followed_to(cohort, timepoints, window)
     missed = [labels.timepoint(name, day) for name, day in timepoints.items() if name not in reached]
-    return f"No patient was followed to {_and(missed, 'or')}." if missed else ""
-
-
-def _and(words: list[str], last: str = "and") -> str:
-    return ", ".join(words[:-1]) + f" {last} " + words[-1] if len(words) > 1 else "".join(words)
+    return f"No patient was followed to {labels.listed(missed, 'or')}." if missed else ""
 
 
 def design(study: str, cohort: data.Cohort, arms: list[str], timepoints: dict[str, int], window: int = 45,
@@ -213,8 +209,8 @@ def design(study: str, cohort: data.Cohort, arms: list[str], timepoints: dict[st
     reached = response.followed_to(cohort, timepoints, window)
     points = [labels.timepoint(name, day) for name, day in reached.items()]
     text = (f"{title(study)}: {size['all']} patients, "
-            + _and([f"{size[arm]} in the arm {labels.arm(arm)}" for arm in arms]) + "; "
-            + (f"response read at {_and(points)} (the visit closest to each, within {window} days)." if points
+            + labels.listed([f"{size[arm]} in the arm {labels.arm(arm)}" for arm in arms]) + "; "
+            + (f"response read at {labels.listed(points)} (the visit closest to each, within {window} days)." if points
                else "no timepoint to read response at."))
     missed = not_followed(cohort, timepoints, window)
     return say(f"{text} {missed}" if missed else text)

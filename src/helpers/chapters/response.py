@@ -149,7 +149,7 @@ def silent_note(comparison: pd.DataFrame, arms, timepoints: dict[str, int], min_
     if not silent:
         return ""
     names = [labels.timepoint(tp, timepoints[tp]) for tp in silent]
-    where = ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0]
+    where = labels.listed(names)
     return (f"At {where} every number is {disclosure.HIDDEN}, the numbers of patients evaluated included: shown, "
             f"they would give away a count of fewer than {min_cell} patients (see Methods).")
 

@@ -26,6 +26,7 @@ import re
 
 import pandas as pd
 
+from helpers import labels
 from helpers.compare import claims, provenance, results
 from helpers.methods import disclosure
 from helpers.present.tables import format_p, p_beside
@@ -408,7 +409,7 @@ def comparison_sentence(card: pd.DataFrame, cohort: str) -> str:
                                                        ("not expressible", "speak of what the patient-level format "
                                                                            "does not hold"))
               if count[k]]
-    return f"Of **{count['published']}** published numbers, " + ", ".join(parts[:-1]) + " and " + parts[-1] + "."
+    return f"Of **{count['published']}** published numbers, " + labels.listed(parts) + "."
 
 
 STATUSES = ("reproduced", "differs", "suppressed", "not computed", "not expressible")   # a real cohort's: one each
@@ -424,7 +425,7 @@ def comparison_counts(card: pd.DataFrame, claims: bool = False) -> dict[str, int
 
 def _counted(count: dict, words: dict, always=()) -> str:
     parts = [f"{count[s]} {words[s]}" for s in STATUSES if count[s] or s in always]
-    return ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else "".join(parts)
+    return labels.listed(parts)
 
 
 def comparison_line(card: pd.DataFrame) -> str:
