@@ -239,14 +239,16 @@ REAL_COHORT_CAPTIONS = {
 }
 
 
-def publish_notebook(executed: Path, target: Path, reconstructed: bool = True, controlled: bool = False) -> None:
+def publish_notebook(executed: Path, target: Path, reconstructed: bool = True) -> None:
     """Copy an executed notebook into the book without the cell papermill injects (it repeats the
     parameters with build paths; the chapter shows the parameters in force as a table). In a real cohort's book
     (`reconstructed` False) the cells tagged RECONSTRUCTION_ONLY (the sources' statements tested on the rows, the
     words about the reconstruction) and the parameters cell (the notebook's defaults, the reconstruction's data
-    folder: what ran is in the chapter's table) are left out too. Under disclosure control (`controlled`: min_cell
-    above 0), figure captions say what the figures draw then (REAL_COHORT_CAPTIONS)."""
+    folder: what ran is in the chapter's table) are left out too. Under disclosure control (the min_cell the
+    notebook ran with, as papermill recorded it, above 0), figure captions say what the figures draw then
+    (REAL_COHORT_CAPTIONS)."""
     book = json.loads(executed.read_text(encoding="utf-8"))
+    controlled = book.get("metadata", {}).get("papermill", {}).get("parameters", {}).get("min_cell", 0) > 0
     hidden = {"injected-parameters"} | (set() if reconstructed else {RECONSTRUCTION_ONLY, "parameters"})
     for cell in book["cells"]:
         tags = cell.get("metadata", {}).get("tags", [])

@@ -111,9 +111,8 @@ def run(params_path: str | Path, notebooks_dir: Path = uptodate.NOTEBOOKS_DIR, j
             folders.fresh(executed, source)
             for nb in notebooks:
                 if nb not in left_out:
-                    min_cell = params.notebooks.get(nb.stem, {}).get("min_cell", params.settings.min_cell_in_force())
                     execute.publish_notebook(staging / "notebooks" / nb.name, executed / nb.name,
-                                             config.all_reconstructed(params), controlled=min_cell > 0)
+                                             config.all_reconstructed(params))
         if book:
             key, stored, target = publish.book_key(params, default), staging / "book.key", publish.book_target(params)
             if not force and stored.exists() and stored.read_text() == key and (target / "index.html").exists():
