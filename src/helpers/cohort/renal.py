@@ -53,10 +53,19 @@ def ckd_epi_2009_exact(creatinine_mg_dl, age, sex: str) -> Decimal:
         age = Decimal(repr(age) if isinstance(age, float) else age)
         if creatinine <= 0:
             raise ValueError(f"creatinine must be positive, not {creatinine}")
+        return _creatinine_term_2009(creatinine, sex) * _AGE_BASE ** age
+
+
+@cache
+def _creatinine_term_2009(creatinine: Decimal, sex: str) -> Decimal:
+    """The equation's factor times its two creatinine powers (30 digits): the slow part (fractional powers),
+    the same for every age, so computed once per creatinine and sex."""
+    with localcontext() as ctx:
+        ctx.prec = 30
         r = creatinine / _KAPPA[sex]
         low = min(r, Decimal(1)) ** _ALPHA[sex]
         high = max(r, Decimal(1)) ** _SLOPE
-        return _FACTOR[sex] * low * high * _AGE_BASE ** age
+        return _FACTOR[sex] * low * high
 
 
 @cache
@@ -96,9 +105,16 @@ def ckd_epi_2021_exact(creatinine_mg_dl, age, sex: str) -> Decimal:
         age = Decimal(repr(age) if isinstance(age, float) else age)
         if creatinine <= 0:
             raise ValueError(f"creatinine must be positive, not {creatinine}")
+        return _creatinine_term_2021(creatinine, sex) * _AGE_BASE_2021 ** age
+
+
+@cache
+def _creatinine_term_2021(creatinine: Decimal, sex: str) -> Decimal:
+    """As _creatinine_term_2009, for CKD-EPI 2021."""
+    with localcontext() as ctx:
+        ctx.prec = 30
         r = creatinine / _KAPPA_2021[sex]
-        return (_FACTOR_2021[sex] * min(r, Decimal(1)) ** _ALPHA_2021[sex] * max(r, Decimal(1)) ** _SLOPE_2021
-                * _AGE_BASE_2021 ** age)
+        return _FACTOR_2021[sex] * min(r, Decimal(1)) ** _ALPHA_2021[sex] * max(r, Decimal(1)) ** _SLOPE_2021
 
 
 def cockcroft_gault(creatinine_mg_dl, age, sex, weight_kg):

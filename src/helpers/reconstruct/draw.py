@@ -11,6 +11,7 @@ Values live on the integer grid of their stored precision: a UPCR of 2.35 g/g is
 from __future__ import annotations
 
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
+from functools import lru_cache
 
 import numpy as np
 
@@ -44,7 +45,7 @@ class Draws:
     def normal(self) -> float:
         """An approximately standard normal number: the Irwin-Hall sum of 12 uniforms minus 6
         (mean 0, SD 1, within +/- 6), computed exactly from integers."""
-        total = sum(int(v) for v in self.rng.integers(0, 2 ** _IRWIN_HALL_BITS, size=12))
+        total = int(self.rng.integers(0, 2 ** _IRWIN_HALL_BITS, size=12).sum())   # int64: exact, 12 * 2**bits < 2**63
         return (total - 6 * 2 ** _IRWIN_HALL_BITS) / 2 ** _IRWIN_HALL_BITS
 
     # --- values on a grid, truncated by rejection (never clipped to a bound) -------------
@@ -75,6 +76,7 @@ def exp(x: float) -> Decimal:
         return Decimal(repr(x)).exp()
 
 
+@lru_cache(maxsize=None, typed=True)
 def ln(x) -> float:
     """The natural logarithm in decimal arithmetic, returned as the nearest float."""
     with localcontext() as ctx:
