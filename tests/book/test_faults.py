@@ -56,8 +56,15 @@ def start(params: Path, *extra: str) -> tuple[subprocess.Popen, str]:
     token its processes carry."""
     token = uuid.uuid4().hex
     process = subprocess.Popen(command(params, *extra), cwd=REPO_ROOT, env={**os.environ, TOKEN: token},
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                               preexec_fn=_as_from_a_terminal)
     return process, token
+
+
+def _as_from_a_terminal():
+    """SIGINT handled as in a terminal: a shell starts a background job (`make test &`, CI runners) with SIGINT
+    ignored, every child inherits that, and the build would then never see the Ctrl-C the test sends."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def build(params: Path, *extra: str) -> subprocess.CompletedProcess:

@@ -337,24 +337,25 @@ def test_a_missing_value_in_a_parquet_integer_column_is_missing(valid_cohort):
     assert load(valid_cohort).labs["c3_mg_dl"].isna().tolist() == [False] * 4 + [True, False]
 
 
-# --------------------------------------------------------------------------- ten million rows
+# --------------------------------------------------------------------------- a million rows
 
-LIMIT = int(3.5 * 2**30)   # address space: see the test
+LIMIT = int(2 * 2**30)   # address space: see the test
 
 
 @pytest.mark.slow
-def test_ten_million_lab_rows_validate_under_a_memory_limit(tmp_path):
-    """`validate` on 10^7 lab rows (454 MB of CSV) in a process whose address space is limited
-    (RLIMIT_AS). Address space is not memory: pyarrow's allocator reserves a 1 GiB arena at its
-    first use and the imports take ~0.4 GB more, ~1.4 GB of address space for 0.14 GB resident; a
-    limit of 3.5 GB holds the resident memory to about 2 GB (1.8 GB measured)."""
+def test_a_million_lab_rows_validate_in_bounded_memory(tmp_path):
+    """`validate` on 10^6 lab rows (45 MB of CSV) in a process whose address space is limited
+    (RLIMIT_AS), its peak resident memory under the 500 MB of the registry-scale target. Address space
+    is not memory: pyarrow's allocator reserves a 1 GiB arena at its first use and the imports take
+    ~0.4 GB more. The 10^7-row figure (target 2 GB, 60 s) is `make bench`'s (bench/bench_validate.py),
+    not a test's: it takes 45 s."""
     from bench_validate import write_cohort
-    folder = write_cohort(tmp_path / "cohort", 10**7)
+    folder = write_cohort(tmp_path / "cohort", 10**6)
     report = "import resource; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=__import__('sys').stderr)"
     code = f"from helpers.cli import main\ncode = main(['validate', {str(folder)!r}])\n{report}\nraise SystemExit(code)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=900,
                          preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (LIMIT, LIMIT)))
     assert out.returncode == 0, out.stderr[-3000:]
-    assert "valid: 1000000 patients, 10000000 lab rows, 100000 events" in out.stdout
+    assert "valid: 100000 patients, 1000000 lab rows, 10000 events" in out.stdout, out.stdout
     peak_mb = int(out.stderr.split()[-1]) / 1024
-    assert peak_mb < 2200, f"peak resident memory {peak_mb:,.0f} MB"
+    assert peak_mb < 500, f"peak resident memory {peak_mb:,.0f} MB"
