@@ -3,7 +3,8 @@
 tests/fixtures/study_c.yaml (one arm, two subgroups of its own, 6 and 12 months, more patients
 evaluated at 12 months than at 6, and an overall response of 53.9% that is the sum of two rounded
 percentages) is dropped into data/published/ of a copy of the repository. There, as an analyst
-would: the reconstruction is written, checked, and a book is built on it.
+would: the reconstruction is written, checked, and a book is built on it. study_d and three published studies of other
+shapes are reconstructed and checked each alone, then built as one book of several studies (one build, not four).
 """
 import os
 import shutil
@@ -93,42 +94,58 @@ def test_a_book_is_built_on_it_with_its_own_scorecard(built, copy):
     assert not (copy / "_build" / "variants" / "study_c" / "html" / "book" / "executed" / "02_response.html").exists()
 
 
-def test_a_two_arm_study_with_subgroups_is_reconstructed_checked_and_built(copy):
+@pytest.fixture(scope="module")
+def several(copy):
+    """study_d and the published studies of other shapes, each reconstructed and checked alone, then one book
+    on the whole data/reconstructed/ folder (one sub-folder per study), as an analyst holding several studies
+    would build it: {study: (reconstruct, check, check's csv)}, and the book's run under "book"."""
+    steps = {}
+    for study in ["study_d", *PUBLISHED]:
+        csv = copy / f"{study}-check.csv"
+        steps[study] = (run(copy, "-m", "helpers", "reconstruct", "--study", study),
+                        run(copy, "-m", "helpers", "reconstruct", "--check", "--study", study, "--csv", str(csv)), csv)
+    (copy / "params" / "several.yaml").write_text("data_dir: data/reconstructed\n", encoding="utf-8")
+    steps["book"] = run(copy, "-m", "helpers", "book", "--params", "params/several.yaml", timeout=900)
+    return steps
+
+
+def several_page(copy, page: str) -> str:
+    return (copy / "_build" / "variants" / "several" / "html" / "book" / "executed" / page).read_text(encoding="utf-8")
+
+
+def test_a_two_arm_study_with_subgroups_is_reconstructed_checked_and_built(several, copy):
     """tests/fixtures/study_d.yaml: two arms, each with two subgroups of its own labels."""
-    assert run(copy, "-m", "helpers", "reconstruct", "--study", "study_d").returncode == 0
-    check = run(copy, "-m", "helpers", "reconstruct", "--check", "--study", "study_d")
+    reconstructed, check, _ = several["study_d"]
+    assert reconstructed.returncode == 0, reconstructed.stderr[-3000:]
     assert check.returncode == 0, check.stdout[-3000:]
     assert "study_d: 6 numbers and 0 statements in words; targets 6 of 6" in check.stdout, check.stdout[-3000:]
     patients = pd.read_csv(copy / "data" / "reconstructed" / "study_d" / "patients.csv")
     assert patients.groupby(["arm", "prior_response"]).size().to_dict() == {
         ("add_on", "new_onset"): 10, ("add_on", "relapse"): 10, ("standard", "new_onset"): 10,
         ("standard", "relapse"): 10}
-    (copy / "params" / "study_d.yaml").write_text("data_dir: data/reconstructed/study_d\n", encoding="utf-8")
-    book = run(copy, "-m", "helpers", "book", "--params", "params/study_d.yaml", timeout=900)
+    book = several["book"]
     assert book.returncode == 0, book.stdout[-3000:] + book.stderr[-3000:]
-    executed = copy / "_build" / "variants" / "study_d" / "html" / "book" / "executed"
-    assert "Add-on therapy" in (executed / "02_response.html").read_text(encoding="utf-8")      # by arm
-    assert "New onset" in (executed / "04_refractory_multitarget.html").read_text(encoding="utf-8")  # by group
+    assert "Add-on therapy" in several_page(copy, "02_response.html")               # by arm
+    assert "New onset" in several_page(copy, "04_refractory_multitarget.html")      # by group
 
 
 @pytest.mark.parametrize("study", list(PUBLISHED))
-def test_published_studies_of_other_shapes_are_reconstructed_checked_and_built(copy, study):
+def test_published_studies_of_other_shapes_are_reconstructed_checked_and_built(several, copy, study):
     """A randomized trial with its own grades and effect sizes, a single-arm cohort in SI units, a cohort published
     as class shares: each its study file alone, no code change. The book's scorecard says of every number what
     the check says."""
     said, page, words = PUBLISHED[study]
-    assert run(copy, "-m", "helpers", "reconstruct", "--study", study).returncode == 0
-    csv = copy / f"{study}-check.csv"
-    check = run(copy, "-m", "helpers", "reconstruct", "--check", "--study", study, "--csv", str(csv))
+    reconstructed, check, csv = several[study]
+    assert reconstructed.returncode == 0, reconstructed.stderr[-3000:]
     assert check.returncode == 0 and said in check.stdout, check.stdout[-3000:] + check.stderr[-2000:]
     assert "Traceback" not in check.stderr
-    (copy / "params" / f"{study}.yaml").write_text(f"data_dir: data/reconstructed/{study}\n", encoding="utf-8")
-    book = run(copy, "-m", "helpers", "book", "--params", f"params/{study}.yaml", timeout=900)
+    book = several["book"]
     assert book.returncode == 0, book.stdout[-3000:] + book.stderr[-3000:]
-    card = pd.read_csv(copy / "_build" / "staging" / study / "scorecard.csv").set_index("id")
+    card = pd.read_csv(copy / "_build" / "staging" / "several" / "scorecard.csv")
+    card = card[card["study"] == study].set_index("id")
     checked = pd.read_csv(csv).set_index("id")
-    assert card["status"].to_dict() == checked["status"].to_dict()          # the book computes what the check does
-    executed = copy / "_build" / "variants" / study / "html" / "book" / "executed"
-    assert words in (executed / page).read_text(encoding="utf-8")
-    reference = (copy / "_build" / "variants" / study / "html" / "book" / "study_file.html").read_text(encoding="utf-8")
+    # the book computes what the check does
+    assert not card.empty and card["status"].to_dict() == checked["status"].to_dict()
+    assert words in several_page(copy, page)
+    reference = several_page(copy, "../study_file.html")
     assert "not_expressible" in reference and "kdigo_2024" in reference
