@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import pandas as pd
+import pytest
 
 from helpers import paths
 from helpers.paths import REPO_ROOT
@@ -93,6 +94,11 @@ def test_the_check_and_the_book_compute_the_same_numbers():
 
 # --- a study file the command line cannot use: said in words, never a traceback ----------------------
 
+# Each of these copies the package into a folder of its own and runs it there, a command at a time (1.5 s
+# of start-up each, and a reconstruction): left out of `make test-fast`, run by `make test`.
+SLOW = pytest.mark.slow
+
+
 def mini_repo(tmp_path, files: dict):
     """The package and the given study files (name -> text) in a folder of their own."""
     import shutil
@@ -111,6 +117,7 @@ def run_in(root, *args):
                           timeout=300)
 
 
+@SLOW
 def test_five_missing_assumptions_in_one_report_and_a_check_without_a_cohort(tmp_path):
     import yaml
     raw = yaml.safe_load((REPO_ROOT / "tests" / "fixtures" / "rituxilup.yaml").read_text(encoding="utf-8"))
@@ -127,6 +134,7 @@ def test_five_missing_assumptions_in_one_report_and_a_check_without_a_cohort(tmp
         in check.stderr
 
 
+@SLOW
 def test_a_malformed_study_file_is_one_list_of_problems(tmp_path):
     import yaml
     raw = yaml.safe_load((REPO_ROOT / "tests" / "fixtures" / "korea_ln_cohort.yaml").read_text(encoding="utf-8"))
@@ -142,6 +150,7 @@ def test_a_malformed_study_file_is_one_list_of_problems(tmp_path):
         assert "numbers[10] (id cr_6m): unit 'furlongs'" in out.stderr
 
 
+@SLOW
 def test_reconstruct_and_check_a_new_study_report_what_is_expressed(tmp_path):
     text = (REPO_ROOT / "tests" / "fixtures" / "rituxilup.yaml").read_text(encoding="utf-8")
     root = mini_repo(tmp_path, {"rituxilup": text})
@@ -164,6 +173,7 @@ def single_arm(change=None) -> str:
     return yaml.safe_dump(raw, allow_unicode=True, sort_keys=False)
 
 
+@SLOW
 def test_a_check_after_a_failed_reconstruct_refuses_the_old_rows(tmp_path):
     """Issue 19: a reconstruct that fails leaves the earlier rows; the check must not compare the changed study
     file with them ('Differs ... no documented reason', exit 0), but say so, with what to do, and exit 2."""
@@ -187,6 +197,7 @@ def test_a_check_after_a_failed_reconstruct_refuses_the_old_rows(tmp_path):
     assert "Differs" not in check.stdout and "cr_12m" not in check.stdout
 
 
+@SLOW
 def test_rows_without_a_record_of_their_study_file_are_not_checked(tmp_path):
     root = mini_repo(tmp_path, {"single_arm": single_arm()})
     assert run_in(root, "reconstruct", "--study", "single_arm").returncode == 0
@@ -196,6 +207,7 @@ def test_rows_without_a_record_of_their_study_file_are_not_checked(tmp_path):
     assert "have no record of the study file they were built from" in check.stderr, check.stderr
 
 
+@SLOW
 def test_a_target_the_build_set_aside_is_checked_with_the_builds_reason(tmp_path):
     """Issue 19: a mean and SD at 12 months that no draw reaches is set aside by the build ('not reached in 10
     draws'); the check gives that reason, not 'no documented reason'."""

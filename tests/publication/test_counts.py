@@ -52,6 +52,7 @@ def test_the_studies_shipped_have_no_infeasible_mean_or_sd():
     assert all(counts.infeasible_moments(published.load(s)) == {} for s in paths.studies())
 
 
+@pytest.mark.slow   # builds study A ten times (5 s): left out of `make test-fast`
 def test_a_log_rank_p_the_draws_cannot_reach_is_set_aside_with_a_message_not_an_exception():
     pub = published.load("study_a")
     numbers = [n.model_copy(update={"value": 0.0001, "decimals": 4}) if n.statistic == "logrank_p" else n
