@@ -1,7 +1,7 @@
 """The loader at registry size: tables past the documented limits refused in one line before
 their rows are read; progress on long runs; a day column of dates said once; days computed from
 dates named by their date column and shown as written; the same result whatever the chunk size;
-and (marked slow) ten million lab rows validated under a memory limit."""
+and (marked slow) a million lab rows validated in bounded memory (ten million: make bench)."""
 from __future__ import annotations
 
 import copy
