@@ -110,7 +110,8 @@ def several(copy):
 
 
 def several_page(copy, page: str) -> str:
-    return (copy / "_build" / "variants" / "several" / "html" / "book" / "executed" / page).read_text(encoding="utf-8")
+    """A page of the book of several studies, by its path under book/."""
+    return (copy / "_build" / "variants" / "several" / "html" / "book" / page).read_text(encoding="utf-8")
 
 
 def test_a_two_arm_study_with_subgroups_is_reconstructed_checked_and_built(several, copy):
@@ -125,8 +126,8 @@ def test_a_two_arm_study_with_subgroups_is_reconstructed_checked_and_built(sever
         ("standard", "relapse"): 10}
     book = several["book"]
     assert book.returncode == 0, book.stdout[-3000:] + book.stderr[-3000:]
-    assert "Add-on therapy" in several_page(copy, "02_response.html")               # by arm
-    assert "New onset" in several_page(copy, "04_refractory_multitarget.html")      # by group
+    assert "Add-on therapy" in several_page(copy, "executed/02_response.html")               # by arm
+    assert "New onset" in several_page(copy, "executed/04_refractory_multitarget.html")      # by group
 
 
 @pytest.mark.parametrize("study", list(PUBLISHED))
@@ -146,6 +147,6 @@ def test_published_studies_of_other_shapes_are_reconstructed_checked_and_built(s
     checked = pd.read_csv(csv).set_index("id")
     # the book computes what the check does
     assert not card.empty and card["status"].to_dict() == checked["status"].to_dict()
-    assert words in several_page(copy, page)
-    reference = several_page(copy, "../study_file.html")
+    assert words in several_page(copy, f"executed/{page}")
+    reference = several_page(copy, "study_file.html")
     assert "not_expressible" in reference and "kdigo_2024" in reference
