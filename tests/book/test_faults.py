@@ -4,8 +4,8 @@ folder named like an HTML attack (outside the repository, so a real cohort to th
 - its parameters reach the pages only escaped, and no absolute path of this machine reaches the book;
 - Ctrl-C (SIGINT to the build's process group, as a terminal sends it), while the pool workers start
   or while notebooks run, stops a build with one line and exit code 130, leaving no process behind;
-- kill -9 of a build while notebooks run or while jupyter-book builds leaves no process behind, the
-  book in place whole throughout, and the next build runs at once (taking over the dead build's lock);
+- kill -9 of a build while notebooks run, then of the next while jupyter-book builds, leaves no process behind,
+  the book in place whole throughout, and each next build runs at once (taking over the dead build's lock);
 - a lock whose owner is gone is taken over, a live owner's is not;
 - an unreadable data file, a read-only _build or book/ (and, simulated, a full disk) are one line on stderr
   and exit code 1.
@@ -210,23 +210,28 @@ def test_ctrl_c_stops_the_build_with_one_line_and_exit_code_130(variant, moment)
     assert not survivors(token)
 
 
-@pytest.mark.parametrize("moment", ["ipykernel", "jupyter-book build"], ids=["notebooks running", "book building"])
-def test_a_build_killed_mid_way_leaves_no_process_and_the_book_whole(variant, moment):
+def test_builds_killed_mid_way_leave_no_process_and_the_book_whole(variant):
+    """kill -9 of a build while notebooks run, then of the next build while jupyter-book builds; one rebuild after
+    both (each later build takes over the lock of the one killed before it)."""
     params, _, _ = variant
     before = os.readlink(VARIANT)
     watcher = BookWatcher(VARIANT)
     watcher.start()
-    process, token = start(params, "--force")
-    running = wait_for(token, moment)
-    assert len(running) >= 2, running   # the build and its pool workers and kernels, or jupyter-book
-    process.kill()
-    process.wait(timeout=10)
-    left = survivors(token)
+    killed = []
+    for moment in ("ipykernel", "jupyter-book build"):
+        process, token = start(params, "--force")
+        running = wait_for(token, moment)
+        assert len(running) >= 2, (moment, running)   # the build and its pool workers and kernels, or jupyter-book
+        process.kill()
+        process.wait(timeout=10)
+        killed.append((process, survivors(token)))
     again = build(params)
     problems = watcher.stop()
-    assert not left, left
+    (first, first_left), (second, second_left) = killed
+    assert not first_left and not second_left, (first_left, second_left)
+    assert f"taking over the lock of an earlier run that did not finish (PID {first.pid}, gone)" in second.stdout.read()
     assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
-    assert f"taking over the lock of an earlier run that did not finish (PID {process.pid}, gone)" in again.stdout
+    assert f"taking over the lock of an earlier run that did not finish (PID {second.pid}, gone)" in again.stdout
     assert os.readlink(VARIANT) != before, "the rebuild swapped in a new book"
     assert not problems and watcher.reads > 100, (watcher.reads, problems[:5])
     versions = sorted(p.name for p in VARIANT.parent.iterdir())

@@ -1,4 +1,5 @@
-"""helpers.bookbuild: params files, the parameters each notebook receives, and one real notebook run."""
+"""helpers.bookbuild: params files, the parameters each notebook receives, the swap of a built book. The real
+notebook runs under params/strict_cr.yaml are in test_variant.py."""
 from __future__ import annotations
 
 import errno
@@ -9,17 +10,14 @@ import sys
 from pathlib import Path
 
 import nbformat
-import pandas as pd
 import pytest
 import yaml
 
 from helpers.bookbuild import config, execute, folders, pages, pipeline, publish
 from helpers.cohort.response import WINDOW
-from helpers.compare import results
 from helpers.paths import REPO_ROOT
 
 PARAMS = REPO_ROOT / "params"
-RESPONSE_NOTEBOOK = REPO_ROOT / "notebooks" / "02_response.ipynb"
 
 
 def write(path: Path, text: str) -> Path:
@@ -111,31 +109,6 @@ def test_a_per_notebook_override_the_notebook_does_not_define_is_an_error(tmp_pa
 def test_the_default_run_has_one_source_for_its_window_and_data_folder():
     default = config.load_params(PARAMS / "default.yaml").values
     assert default["window"] == WINDOW and default["data_dir"] == config.DEFAULT_DATA_DIR
-
-
-# --- one real notebook run ----------------------------------------------------------
-
-def cr_counts(results_dir: Path) -> pd.Series:
-    """CR count (k of the 'k/n' detail) per study, timepoint and group."""
-    rows = results.read_all(results_dir)
-    cr = rows[(rows["measure"] == "response") & (rows["outcome"] == "CR") & (rows["statistic"] == "percent")]
-    return cr.set_index(["study", "timepoint", "group"])["detail"].str.split("/").str[0].astype(int)
-
-
-@pytest.mark.slow
-def test_strict_cr_params_lower_the_cr_counts(tmp_path):
-    """02_response run by the pipeline's notebook stage under params/default.yaml and params/strict_cr.yaml."""
-    if not RESPONSE_NOTEBOOK.exists():
-        pytest.skip(f"{RESPONSE_NOTEBOOK.relative_to(REPO_ROOT)} does not exist yet")
-    counts = {}
-    for name in ("default", "strict_cr"):
-        params = config.load_params(PARAMS / f"{name}.yaml")
-        counts[name] = cr_counts(execute.run_notebooks(params, [RESPONSE_NOTEBOOK], tmp_path / name, jobs=1))
-    default, strict = counts["default"], counts["strict_cr"]
-    assert len(default) > 0, "02_response wrote no CR percent rows"
-    assert default.index.equals(strict.index)
-    assert (strict <= default).all()
-    assert strict.sum() < default.sum()
 
 
 # --- the swap: a failed build never replaces a good book ------------------------------

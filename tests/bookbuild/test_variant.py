@@ -1,5 +1,6 @@
 """A variant book differs from the default exactly where its parameters say: under
-params/strict_cr.yaml the CR and PR rows move, every other result stays the same."""
+params/strict_cr.yaml (01_cohort_description and 02_response run by the pipeline's notebook stage) the CR and
+PR rows move, CR counts only fall, every other result stays the same."""
 import pandas as pd
 import pytest
 
@@ -26,3 +27,13 @@ def test_strict_cr_variant_changes_only_cr_and_pr(tmp_path):
     assert set(moved) == {"CR", "PR"}, changed[changed]
     overall = default.xs("overall", level="outcome", drop_level=False)
     pd.testing.assert_frame_equal(overall, strict.loc[overall.index])    # CR -> PR keeps overall response
+    default_cr, strict_cr = cr_counts(default), cr_counts(strict)
+    assert len(default_cr) > 0, "02_response wrote no CR percent rows"
+    assert default_cr.index.equals(strict_cr.index)
+    assert (strict_cr <= default_cr).all() and strict_cr.sum() < default_cr.sum()
+
+
+def cr_counts(table: pd.DataFrame) -> pd.Series:
+    """CR count (k of the 'k/n' detail) per study, timepoint and group."""
+    cr = table.xs(("response", "CR", "percent"), level=("measure", "outcome", "statistic"))
+    return cr["detail"].str.split("/").str[0].astype(int)
