@@ -14,7 +14,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 help:
 	@echo "make test    set up .venv (and chromium), build the book, run every test"
-	@echo "make test-fast  unit tests and nbval: no browser, no whole-book builds (about a minute)"
+	@echo "make test-fast  unit tests and nbval: no browser, no whole-book builds (about 30 s on 2 cores)"
 	@echo "make lint    ruff (configured in pyproject.toml)"
 	@echo "make book    set up .venv and build the book into _build/html"
 	@echo "             make book PARAMS=params/strict_cr.yaml  ->  _build/variants/strict_cr/html"
@@ -59,15 +59,16 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_validate.py
 
 # The whole suite, against a freshly built default book: LN_REQUIRE_BOOK makes the
-# browser test fail (instead of skip) if the book is missing.
+# browser test fail (instead of skip) if the book is missing. One worker per core
+# (pytest-xdist), each file whole in one worker (tests/conftest.py).
 test: override PARAMS = params/default.yaml
 test: $(STAMP) $(CHROMIUM) book
-	LN_REQUIRE_BOOK=1 $(BIN)/python -m pytest
+	LN_REQUIRE_BOOK=1 $(BIN)/python -m pytest -n auto
 
 # The inner loop: unit tests and the notebooks' stored outputs (nbval), without the
 # tests marked `slow` (whole books, whole chapters, the browser, every BLAS kernel).
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -m "not slow" -q
+	$(BIN)/python -m pytest -m "not slow" -q -n auto
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

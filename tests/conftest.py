@@ -1,10 +1,38 @@
-"""Shared fixtures; bench/ on the path, for the tests of the benchmarks' own code (table1, registry), and
+"""Shared fixtures and the grouping of tests for `pytest -n` (pytest-xdist); bench/ on the
+path, for the tests of the benchmarks' own code (table1, registry), and
 tests/ itself, for the helpers the tests share (attack_cohort, grid_oracle). The tests mirror the package:
 tests/<wing>/test_<module>.py; whole-book tests (attacks, faults, browser, new study, own cohort) in tests/book/."""
 import sys
 from pathlib import Path
 
 import pytest
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """Under `pytest -n 2` (make test) each file runs whole in one worker, in order (a notebook's nbval cells share
+    its kernel; a module's fixtures are built once), and the files that share the real-cohort book
+    (real_cohort_book.FILES) run together in one worker, so that book is built once. (xdist's own `--dist
+    loadgroup` does not group under pytest 9, which no longer reads the node id it rewrites.)"""
+    from real_cohort_book import FILES, GROUP
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByFile(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::")[0]
+            return GROUP if path in FILES else path
+
+    return ByFile(config, log)
+
+
+def pytest_collection_modifyitems(items):
+    """A file that uses the real-cohort book must be one of real_cohort_book.FILES (else `pytest -n` would build it
+    again in another worker, beside the first)."""
+    from real_cohort_book import FILES
+    users = {item.nodeid.split("::")[0] for item in items
+             if "real_cohort_book_built" in getattr(item, "fixturenames", ())}
+    if users - set(FILES):
+        raise pytest.UsageError(f"add {sorted(users - set(FILES))} to FILES in tests/real_cohort_book.py")
+
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))

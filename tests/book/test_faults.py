@@ -1,5 +1,6 @@
-"""Builds that survive faults, on one variant book built from a copy of the reconstructed cohort in a
-folder named like an HTML attack (outside the repository, so a real cohort to the pipeline):
+"""Builds that survive faults, on the real-cohort book of tests/real_cohort_book.py (the reconstructed cohorts
+copied outside the repository, so a real cohort to the pipeline, in a folder named like an HTML attack), shared
+with test_own_cohort.py:
 
 - its parameters reach the pages only escaped, and no absolute path of this machine reaches the book;
 - Ctrl-C (SIGINT to the build's process group, as a terminal sends it), while the pool workers start
@@ -19,7 +20,6 @@ import errno
 import html
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -29,18 +29,18 @@ import uuid
 from pathlib import Path
 
 import pytest
+import real_cohort_book
 from markdown_it import MarkdownIt
 
 from helpers import cli
 from helpers.bookbuild import pages, pipeline, publish
-from helpers.paths import RECONSTRUCTED_DIR, REPO_ROOT, shown
+from helpers.paths import REPO_ROOT, shown
 
 pytestmark = pytest.mark.slow   # builds whole books: left out of `make test-fast`
 
 NAME = f"faults_test_{os.getpid()}"
-VARIANT = REPO_ROOT / "_build" / "variants" / NAME / "html"
-STAGING = REPO_ROOT / "_build" / "staging" / NAME
-PAYLOAD = "<img src=x onerror=alert(1)>"
+VARIANT = real_cohort_book.VARIANT
+PAYLOAD = real_cohort_book.PAYLOAD
 TOKEN = "LN_FAULTS_TEST_BUILD"
 # As root, permissions do not stop reads or writes: the build then runs without the two capabilities
 # that bypass them (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH).
@@ -142,20 +142,10 @@ def one_line_error(result) -> str:
 
 
 @pytest.fixture(scope="module")
-def variant(tmp_path_factory):
-    """The variant book, built once; returns its params file, cohort folder and generated pages."""
-    root = tmp_path_factory.mktemp("faults")
-    cohort = root / PAYLOAD
-    shutil.copytree(RECONSTRUCTED_DIR, cohort)
-    params = root / f"{NAME}.yaml"
-    params.write_text(f"data_dir: {json.dumps(str(cohort))}\n", encoding="utf-8")
-    result = build(params)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    pieces = STAGING / "source" / "book" / "generated"
-    generated = {p.name: p.read_text(encoding="utf-8") for p in pieces.glob("*.md")}
-    yield params, cohort, generated
-    shutil.rmtree(VARIANT.parent, ignore_errors=True)
-    shutil.rmtree(STAGING, ignore_errors=True)
+def variant(real_cohort_book_built):
+    """The shared real-cohort book: its params file, cohort folder and generated pages."""
+    book = real_cohort_book_built
+    return book.params, book.cohort, book.generated
 
 
 # --- what the pages show ----------------------------------------------------------------------
