@@ -9,8 +9,8 @@ import pytest
 
 
 def pytest_xdist_make_scheduler(config, log):
-    """Under `pytest -n 2` (make test) each file runs whole in one worker, in order (a notebook's nbval cells share
-    its kernel; a module's fixtures are built once), and the files that share the real-cohort book
+    """Under `pytest -n` (make test: -n auto) each file runs whole in one worker, in order (a notebook's nbval
+    cells share its kernel; a module's fixtures are built once), and the files that share the real-cohort book
     (real_cohort_book.FILES) run together in one worker, so that book is built once. (xdist's own `--dist
     loadgroup` does not group under pytest 9, which no longer reads the node id it rewrites.)"""
     from real_cohort_book import FILES, GROUP
