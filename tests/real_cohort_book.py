@@ -59,9 +59,9 @@ def params_text(cohort: Path) -> str:
     return f"data_dir: {json.dumps(str(cohort))}\nmin_cell: {MIN_CELL}\n"
 
 
-def build(params: Path, *extra: str, command_prefix: tuple = ()) -> subprocess.CompletedProcess:
-    return subprocess.run([*command_prefix, sys.executable, "-m", "helpers", "book", "--params", str(params), *extra],
-                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
+def build(params: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "helpers", "book", "--params", str(params)], cwd=REPO_ROOT,
+                          capture_output=True, text=True, timeout=600)
 
 
 def built(root: Path):
