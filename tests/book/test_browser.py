@@ -54,9 +54,6 @@ if not (BOOK / "index.html").exists():
         pytest.fail(f"LN_REQUIRE_BOOK is set but the book is not built: {BOOK} (run `make book`)", pytrace=False)
     pytest.skip(f"the book is not built ({BOOK} missing): run `make book`, or `make test`, which builds it",
                 allow_module_level=True)
-if not Path(CHROMIUM).exists():
-    pytest.fail(f"{CHROMIUM} is missing: `apt-get install -y chromium` (make test does it)", pytrace=False)
-
 sync_api = pytest.importorskip("playwright.sync_api")
 
 
@@ -78,6 +75,10 @@ def server():
 
 @pytest.fixture(scope="module")
 def playwright():
+    """Every test that starts the browser comes through here: a missing chromium fails them, and only them
+    (not `make test-fast`, which leaves them out)."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: `apt-get install -y chromium` (make test does it)", pytrace=False)
     with sync_api.sync_playwright() as p:
         yield p
 

@@ -18,6 +18,13 @@ from helpers.publication.counts import consistent_denominators
 A = published.load("study_a")
 
 
+@pytest.fixture(autouse=True)
+def ranges_computed_here(tmp_path, monkeypatch):
+    """Every check and difference range below is computed by this test, not read from the build's cache."""
+    monkeypatch.setattr(feasibility, "RANGES_DIR", tmp_path / "ranges")
+    monkeypatch.setattr(feasibility, "_STORED", {})
+
+
 # --- Barnard and Boschloo take the arms as the two samples ----------------------------------
 
 def test_barnard_and_boschloo_on_a_hand_worked_table():
@@ -290,3 +297,23 @@ def test_verdicts_are_decided_once_and_read_back_from_the_build_cache(tmp_path, 
     monkeypatch.setattr(feasibility, "CACHE_DIR", tmp_path)
     monkeypatch.setattr(feasibility, "_VERDICTS", {})
     assert feasibility.verdicts(one_p) == first
+
+
+def test_ranges_are_computed_once_and_read_back_from_the_build_cache(tiny, monkeypatch):
+    check, pinned = feasibility.check_range(tiny, "p_coarse"), feasibility.difference_range(tiny, "CR", "1y")
+    files = sorted(feasibility.RANGES_DIR.glob("tiny-*.json"))
+    assert [f.name.split("-")[2] for f in files] == sorted(["CheckRange", "DifferenceRange"])
+    monkeypatch.setattr(feasibility, "_STORED", {})
+    monkeypatch.setattr(feasibility, "_check_range", lambda *a: pytest.fail("computed again despite the cache"))
+    monkeypatch.setattr(feasibility, "_difference_range", lambda *a: pytest.fail("computed again despite the cache"))
+    assert feasibility.check_range(tiny, "p_coarse") == check
+    assert feasibility.difference_range(tiny, "CR", "1y") == pinned
+    assert feasibility.difference_range(tiny, "CR", "1y").arms == pinned.arms == tuple(tiny.arms)
+    for f in files:                                # a broken cache is computed again, not trusted
+        f.write_text("{not json")
+    monkeypatch.undo()
+    monkeypatch.setattr(feasibility, "RANGES_DIR", files[0].parent)
+    monkeypatch.setattr(feasibility, "_STORED", {})
+    assert feasibility.check_range(tiny, "p_coarse") == check
+    assert feasibility.difference_range(tiny, "CR", "1y") == pinned
+    assert "not json" not in files[0].read_text()

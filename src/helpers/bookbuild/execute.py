@@ -2,30 +2,25 @@
 spawned processes, PR_SET_PDEATHSIG), each notebook re-executed only when its content-hash key
 (source, parameters, data, helper code) changed; and `store_outputs`, which runs the notebooks in
 place under the default parameters so that nbval can check their stored outputs. One executor
-(`_execute`) serves both."""
+(worker.execute_notebook) serves both."""
 from __future__ import annotations
 
 import concurrent.futures
 import contextlib
-import ctypes
 import json
 import multiprocessing
 import os
 import shutil
-import signal
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import papermill
-
 from helpers.bookbuild import config, folders
 from helpers.bookbuild.uptodate import hash_files, read_key, relative
+from helpers.bookbuild.worker import NOT_APPLICABLE, die_with_build, execute_notebook, run_logged
 from helpers.compare.results import resolve
 from helpers.paths import PUBLISHED_DIR
-
-KERNEL = "python3"
 
 # Notebooks run at a time. A notebook spends about a third of its time waiting on its kernel (start-up,
 # shutdown): on 2 cores three at a time build the book about 4 s faster (of 20) than two at a time.
@@ -34,24 +29,6 @@ JOBS = 3
 STAGING_FOLDERS = ("notebooks", "outputs", "logs", "results")   # what run_notebooks writes in a staging folder
 
 HELPERS_DIR = Path(__file__).resolve().parents[1]  # src/helpers: its *.py are an input of every notebook
-
-NOT_APPLICABLE = "NotApplicable"   # the exception a chapter raises when it does not apply to the cohort
-
-PR_SET_PDEATHSIG = 1       # linux/prctl.h: the signal a process gets when its parent dies
-
-# libc's prctl, looked up once here: a child between fork and exec (jupyter-book's preexec_fn) only calls it
-PRCTL = ctypes.CDLL(None, use_errno=True).prctl if sys.platform.startswith("linux") else None
-
-
-def die_with_build(build: int) -> None:
-    """Run first in every child of the build (pool worker, jupyter-book): the child is killed as soon as
-    the build's process `build` dies, even by SIGKILL (Linux PR_SET_PDEATHSIG), so no orphan keeps
-    working or holds a file; Ctrl-C is left to the build, which stops its children itself."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if PRCTL is not None:
-        PRCTL(PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != build:  # the build died before the line above
-        os._exit(1)
 
 
 @contextlib.contextmanager
@@ -88,28 +65,6 @@ def _stderr_to(log: Path):
         sys.stderr.flush()
         os.dup2(saved, 2)
         os.close(saved)
-
-
-def execute_notebook(notebook: str, output: str, parameters: dict) -> str:
-    """Run one notebook with papermill (the one executor of the project); returns '' or the error in
-    one line ('NotApplicable: ...' when the chapter does not apply to the cohort)."""
-    try:
-        papermill.execute_notebook(notebook, output, parameters=parameters, kernel_name=KERNEL,
-                                   cwd=str(Path(notebook).parent), progress_bar=False, log_output=False)
-        return ""
-    except Exception as err:  # noqa: BLE001 - reported, and the build stops (unless the chapter does not apply)
-        if getattr(err, "ename", "") == NOT_APPLICABLE:
-            return f"{NOT_APPLICABLE}: {getattr(err, 'evalue', '')}"
-        return f"{type(err).__name__}: {str(err).strip().splitlines()[-1] if str(err).strip() else ''}"
-
-
-def _execute(notebook: str, output: str, parameters: dict, log: str) -> tuple[float, str]:
-    """execute_notebook in a worker process, its kernel's stderr to `log`; returns (seconds, error or '')."""
-    with open(log, "w") as f:  # the kernel inherits file descriptor 2
-        os.dup2(f.fileno(), 2)
-    start = time.perf_counter()
-    error = execute_notebook(notebook, output, parameters)
-    return time.perf_counter() - start, error
 
 
 def store_outputs(paths) -> None:
@@ -189,7 +144,7 @@ def run_notebooks(params: config.Params, notebooks: list[Path], staging: Path, j
             (staging / "notebooks" / f"{nb.stem}.key").unlink(missing_ok=True)
             folders.fresh(staging / "outputs" / nb.stem, staging)
         with _worker_pool(jobs, staging / "logs" / "workers.log") as pool:
-            futures = {pool.submit(_execute, str(nb), str(staging / "notebooks" / nb.name), runs[nb],
+            futures = {pool.submit(run_logged, str(nb), str(staging / "notebooks" / nb.name), runs[nb],
                                    str(staging / "logs" / f"{nb.stem}.log")): nb
                        for nb in todo}
             for i, future in enumerate(concurrent.futures.as_completed(futures), 1):

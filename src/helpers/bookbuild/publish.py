@@ -23,7 +23,7 @@ from pathlib import Path
 
 import yaml
 
-from helpers.bookbuild import config, execute, folders, pages, uptodate
+from helpers.bookbuild import config, folders, pages, uptodate, worker
 from helpers.paths import REPO_ROOT
 
 BUILD_DIR = uptodate.BUILD_DIR
@@ -117,7 +117,7 @@ def build_book(params: config.Params, default: config.Params, staging: Path) -> 
     start = time.perf_counter()
     with log.open("w", encoding="utf-8") as out:
         done = subprocess.run(command, cwd=source, stdout=out, stderr=subprocess.STDOUT, text=True,
-                              preexec_fn=functools.partial(execute.die_with_build, os.getpid()))
+                              preexec_fn=functools.partial(worker.die_with_build, os.getpid()))
     built = tmp / "_build" / "html"
     if done.returncode != 0 or not (built / "index.html").exists():
         folders.remove(tmp, BUILD_DIR, quiet=True)

@@ -504,14 +504,42 @@ CACHE_DIR = REPO_ROOT / "_build" / "cache" / "feasibility"
 _VERDICTS: dict = {}   # study file as JSON -> {number id: Verdict}: the exact tests take seconds
 
 
-def _cache_key(pub: published.Study) -> str:
-    """The study file's content and the code that decides a verdict: a verdict cached under this key is
-    the one this code would compute for this file."""
-    digest = hashlib.sha256(pub.model_dump_json().encode())
+RANGES_DIR = CACHE_DIR / "ranges"   # _stored: one JSON file per range (CheckRange, DifferenceRange) asked for
+_STORED: dict = {}     # (study file as JSON, what, arguments) -> a CheckRange or DifferenceRange read or computed
+
+
+@functools.lru_cache(maxsize=64)
+def _cache_key_of(pub_json: str) -> str:
+    digest = hashlib.sha256(pub_json.encode())
     for module in (counts, consistency, proportions, labels):
         digest.update(Path(module.__file__).read_bytes())
     digest.update(Path(__file__).read_bytes())
     return digest.hexdigest()[:32]
+
+
+def _cache_key(pub: published.Study) -> str:
+    """The study file's content and the code that decides a verdict: a verdict cached under this key is
+    the one this code would compute for this file."""
+    return _cache_key_of(pub.model_dump_json())
+
+
+def _stored(pub: published.Study, kind: type, arguments: tuple, compute):
+    """`compute()` (a CheckRange, a DifferenceRange or None), computed once per study file and arguments: kept in
+    memory and in the build folder's cache (RANGES_DIR, under the verdicts' key), so the chapters and the
+    scorecard that ask for the same range read it instead of searching the count tables again."""
+    memo = (pub.model_dump_json(), kind.__name__, arguments)
+    if memo in _STORED:
+        return _STORED[memo]
+    name = hashlib.sha256(json.dumps([kind.__name__, *arguments]).encode()).hexdigest()[:16]
+    path = RANGES_DIR / f"{pub.study}-{_cache_key(pub)}-{kind.__name__}-{name}.json"
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        found = None if raw is None else kind(**{k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()})
+    except (OSError, ValueError, TypeError):
+        found = compute()
+        _write(path, None if found is None else dataclasses.asdict(found))
+    _STORED[memo] = found
+    return found
 
 
 def _to_json(found: Verdict | None) -> dict | None:
@@ -603,8 +631,12 @@ def check_range(pub: published.Study, number: published.Number | str, test: str 
     """The range of a published p-value under `test` over every count table consistent with the
     published numbers (splits free), and over those under the stated assumptions; None where
     feasibility.verdict gives None. A table on which the test is not estimable counts as one on which the
-    check fails."""
+    check fails. Computed once per study file (_stored)."""
     n = pub.number(number) if isinstance(number, str) else number
+    return _stored(pub, CheckRange, (n.id, test), lambda: _check_range(pub, n, test))
+
+
+def _check_range(pub: published.Study, n: published.Number, test: str) -> CheckRange | None:
     s = setting(pub, n.timepoint, n.source) if verdict(pub, n) is not None else None
     if s is None or len(pub.arms) != 2:
         return None
@@ -664,7 +696,13 @@ def difference_range(pub: published.Study, outcome: str, timepoint: str, p_value
     """The risk difference of `outcome` at `timepoint` (first arm minus second) over every count table
     consistent with the published percentages there (of every source not set aside; follow-up free,
     unpublished counts free); with `p_value`, only the tables on which `test` gives that published p-value
-    (of the same timepoint) at its rounding."""
+    (of the same timepoint) at its rounding. Computed once per study file (_stored)."""
+    return _stored(pub, DifferenceRange, (outcome, timepoint, p_value, test),
+                   lambda: _difference_range(pub, outcome, timepoint, p_value, test))
+
+
+def _difference_range(pub: published.Study, outcome: str, timepoint: str, p_value: str | None,
+                      test: str) -> DifferenceRange | None:
     s = setting(pub, timepoint)
     if s is None or len(pub.arms) != 2:
         return None
