@@ -114,6 +114,23 @@ class Visit:
         return [u for u in self.requests if not u.startswith(self.base + "/") and not u.startswith(("data:", "blob:"))]
 
 
+@pytest.fixture(scope="module")
+def opened(browser, server):
+    """`opened(path, width)`: the page loaded once and shared by the tests that only read it (evaluate a script,
+    take a screenshot); a test that clicks or navigates opens its own Visit."""
+    visits: dict[tuple[str, int], Visit] = {}
+
+    def open_once(path: str, width: int) -> Visit:
+        if (path, width) not in visits:
+            visits[path, width] = Visit(browser, server, width)
+            visits[path, width].open(path)
+        return visits[path, width]
+
+    yield open_once
+    for visit in visits.values():
+        visit.page.close()
+
+
 def html_pages() -> list[str]:
     return sorted(p.relative_to(BOOK).as_posix() for p in BOOK.rglob("*.html") if "_static" not in p.parts)
 
@@ -176,13 +193,13 @@ READER_CHECKS = """() => {
 
 @pytest.mark.parametrize("width", [1400, 400])
 @pytest.mark.parametrize("notebook", chapters(), ids=lambda p: p.stem)
-def test_chapter_reads_like_a_results_section(browser, server, notebook, width):
+def test_chapter_reads_like_a_results_section(opened, notebook, width):
     """At 1400 and 400 px: the tables and figures of the executed notebook are shown, no code is
     visible until asked for, every figure is numbered with a caption and alt text, no cell is cut
     short, the p column is on screen, the page does not scroll sideways; a screenshot is saved."""
     figures, tables, as_text = outputs(notebook)
-    visit = Visit(browser, server, width)
-    page = visit.open(f"book/executed/{notebook.stem}.html")
+    visit = opened(f"book/executed/{notebook.stem}.html", width)
+    page = visit.page
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"chapter_{notebook.stem}_{width}.png"), full_page=True)
     assert not as_text, (f"{notebook.stem}: {len(as_text)} figure(s) have no image output, the book shows only "
@@ -220,6 +237,7 @@ def test_chapters_link_their_result_tables(browser, server):
         href = link.first.get_attribute("href")
         response = page.request.get(page.url.rsplit("/", 1)[0] + "/" + href)
         assert response.ok and response.text().startswith("study,measure,outcome"), notebook.stem
+        visit.page.close()
 
 
 def test_scorecard_shows_its_counts(browser, server):
@@ -354,11 +372,10 @@ OVERLAPS = """() => {
 
 
 @pytest.mark.parametrize("notebook", chapters(), ids=lambda p: p.stem)
-def test_figures_are_svg_with_text_at_body_size_at_400_px(browser, server, notebook):
+def test_figures_are_svg_with_text_at_body_size_at_400_px(opened, notebook):
     """Every figure is SVG, and at 400 px its smallest text is at least the body text's size (figures keep their
     own size on a narrow screen and scroll in their box: book/static/ln.css)."""
-    visit = Visit(browser, server, 400)
-    page = visit.open(f"book/executed/{notebook.stem}.html")
+    page = opened(f"book/executed/{notebook.stem}.html", 400).page
     found = page.evaluate(FIGURE_TEXT)
     assert found or not outputs(notebook)[0], notebook.stem
     for figure in found:
@@ -389,9 +406,8 @@ TABLE_WIDTHS = """() => [...document.querySelectorAll('article table')].filter(t
 
 @pytest.mark.parametrize("path", [*(f"book/executed/{n.stem}.html" for n in chapters()), "book/scorecard.html",
                                   "book/methods.html"])
-def test_no_table_is_wider_than_its_column_at_1400_px(browser, server, path):
-    visit = Visit(browser, server, 1400)
-    page = visit.open(path)
+def test_no_table_is_wider_than_its_column_at_1400_px(opened, path):
+    page = opened(path, 1400).page
     assert page.evaluate(TABLE_WIDTHS) == [], path
 
 
@@ -409,10 +425,9 @@ BROKEN_WORDS = """() => { const broken = [];
 
 
 @pytest.mark.parametrize("notebook", chapters(), ids=lambda p: p.stem)
-def test_no_word_of_a_chapter_table_is_broken_across_lines_at_1400_px(browser, server, notebook):
+def test_no_word_of_a_chapter_table_is_broken_across_lines_at_1400_px(opened, notebook):
     """Cells wrap between words: 'Timepoint' never reads 'Timepo / int' (book/static/ln.css)."""
-    visit = Visit(browser, server, 1400)
-    page = visit.open(f"book/executed/{notebook.stem}.html")
+    page = opened(f"book/executed/{notebook.stem}.html", 1400).page
     assert page.evaluate(BROKEN_WORDS) == [], notebook.stem
 
 
@@ -423,9 +438,8 @@ VISIBLE_WORDS = """() => { const a = document.querySelector('article').cloneNode
 
 
 @pytest.mark.parametrize("notebook", chapters(), ids=lambda p: p.stem)
-def test_no_internal_id_in_the_words_a_reader_sees(browser, server, notebook):
+def test_no_internal_id_in_the_words_a_reader_sees(opened, notebook):
     """No internal id (`[a-z]+_[0-9a-z_]+`, like cr_6m_p or study_a) in a chapter's visible text outside code."""
-    visit = Visit(browser, server, 1400)
-    page = visit.open(f"book/executed/{notebook.stem}.html")
+    page = opened(f"book/executed/{notebook.stem}.html", 1400).page
     found = sorted(set(IDS.findall(page.evaluate(VISIBLE_WORDS))))
     assert not found, f"{notebook.stem}: {found[:20]}"

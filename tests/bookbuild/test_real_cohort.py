@@ -47,6 +47,16 @@ def test_compare_with_matches_the_cohort_s_arms_to_the_paper_s(tmp_path, cohort)
                      "its numbers are not compared"]
 
 
+def test_a_build_warms_the_verdicts_of_the_studies_it_compares_with_only(tmp_path, cohort):
+    mapping = "compare_with: {hospital_x: {study: study_a, arms: {other: no_tacrolimus, tac: tacrolimus}}}"
+    compared = params(tmp_path, cohort, mapping)
+    assert config.studies_compared(compared, config.check_comparisons(compared)[0]) == ["study_a"]
+    alone = params(tmp_path, cohort)
+    assert config.studies_compared(alone, config.check_comparisons(alone)[0]) == []
+    default = config.load_params(REPO_ROOT / "params" / "default.yaml")
+    assert config.studies_compared(default, {}) == ["study_a", "study_b"]
+
+
 @pytest.mark.parametrize("text, says", [
     ("compare_with: {my_cohort: study_a}\n",
      "compare_with.my_cohort: 'my_cohort' is not a study of the cohort in "),

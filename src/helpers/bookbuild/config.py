@@ -216,6 +216,13 @@ def studies_present(params: Params) -> list[str]:
     return [s for s in paths.studies() if s in found]
 
 
+def studies_compared(params: Params, matched: dict[str, Matched]) -> list[str]:
+    """The study files this build compares its rows with: those whose patients are in the data, and those a real
+    cohort is matched to (`matched`, from check_comparisons); in paths.studies() order."""
+    used = set(studies_present(params)) | {m.study for m in matched.values()}
+    return [s for s in paths.studies() if s in used]
+
+
 def comparisons(params: Params) -> dict[str, settings.Comparison]:
     """{study of the cohort: what it is compared with} as `compare_with` sets it (the short form filled in)."""
     return dict(params.settings.compare_with)

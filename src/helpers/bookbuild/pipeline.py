@@ -43,18 +43,18 @@ import sys
 import time
 from pathlib import Path
 
-from helpers import paths
 from helpers.bookbuild import config, execute, folders, pages, publish, uptodate
 from helpers.cohort.data import DataError, Exclusion, exclusion_advice, validate_tree
 from helpers.compare.results import resolve
 from helpers.publication import feasibility, published
 
 
-def warm_feasibility() -> None:
-    """Decide every published p-value's verdict once, before the chapters run (they read the cache:
+def warm_feasibility(studies: list[str]) -> None:
+    """Decide the published p-values' verdicts of `studies` (those whose patients are in the data, and those a
+    real cohort is compared with) once, before the chapters run (they read the cache:
     publication.feasibility.verdicts), so no chapter runs the search and parallel chapters do not run it
-    each."""
-    for study in paths.studies():
+    each. Another study file's verdicts are not needed by this book."""
+    for study in studies:
         start = time.perf_counter()
         feasibility.verdicts(published.load(study))
         if time.perf_counter() - start > 1:
@@ -77,15 +77,17 @@ def run(params_path: str | Path, notebooks_dir: Path = uptodate.NOTEBOOKS_DIR, j
         print(f"note: {note}", flush=True)
     config.check_exclude(params)
     excluded = validate_data(params)
-    for note in config.check_comparisons(params)[1]:
+    matched, notes = config.check_comparisons(params)
+    for note in notes:
         print(f"note: {note}", flush=True)
+    compared = config.studies_compared(params, matched)
     publish.BUILD_DIR.mkdir(exist_ok=True)
     folders.make(publish.lock_file(params).parent, publish.BUILD_DIR)
     with publish.pipeline_lock(publish.lock_file(params)):   # one build of this book at a time
         staging = publish.staging_folder(params)
         (staging / "build.key").unlink(missing_ok=True)
         start = time.perf_counter()
-        warm_feasibility()
+        warm_feasibility(compared)
         with folders.writing(staging):
             results_dir = execute.run_notebooks(params, notebooks, staging, jobs, force=force)
             write_exclusions(excluded, staging)   # after run_notebooks, which may empty logs/ (--force)
