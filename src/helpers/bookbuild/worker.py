@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import ctypes
 import os
+import shutil
 import signal
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import papermill
+from jupyter_client.manager import AsyncKernelManager
 
 KERNEL = "python3"
 
@@ -33,12 +36,29 @@ def die_with_build(build: int) -> None:
         os._exit(1)
 
 
+class SocketFileKernelManager(AsyncKernelManager):
+    """A kernel that talks over unix socket files in a folder of its own, not TCP ports: jupyter_client picks free
+    ports by binding and releasing them, so two kernels starting at once in two builds (make test runs builds side
+    by side) could pick the same port, and one died with 'Address already in use'."""
+    transport = "ipc"
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.ip = str(Path(tempfile.mkdtemp(prefix="ln-kernel-")) / "k")   # short: a socket path has <= 107 bytes
+
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        await super()._async_cleanup_resources(restart)
+        if not restart:
+            shutil.rmtree(Path(self.ip).parent, ignore_errors=True)
+
+
 def execute_notebook(notebook: str, output: str, parameters: dict) -> str:
     """Run one notebook with papermill (the one executor of the project); returns '' or the error in
     one line ('NotApplicable: ...' when the chapter does not apply to the cohort)."""
     try:
         papermill.execute_notebook(notebook, output, parameters=parameters, kernel_name=KERNEL,
-                                   cwd=str(Path(notebook).parent), progress_bar=False, log_output=False)
+                                   cwd=str(Path(notebook).parent), progress_bar=False, log_output=False,
+                                   kernel_manager_class=SocketFileKernelManager)
         return ""
     except Exception as err:  # noqa: BLE001 - reported, and the build stops (unless the chapter does not apply)
         if getattr(err, "ename", "") == NOT_APPLICABLE:
