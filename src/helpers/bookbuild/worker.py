@@ -1,6 +1,6 @@
-"""What runs in the build's worker processes, kept to papermill and the standard library: a spawned worker
-imports only this module (about 0.3 s, against about 1.1 s for the whole of bookbuild.execute), and the
-three workers start at once on two cores at the head of every build."""
+"""What runs in the build's worker processes, kept to papermill (with its jupyter_client) and the standard
+library: a spawned worker imports only this module (about 0.3 s, against about 1.1 s for the whole of
+bookbuild.execute), and the three workers start at once on two cores at the head of every build."""
 from __future__ import annotations
 
 import ctypes
